@@ -1,0 +1,73 @@
+# One entry point for people and CI. `make synth` and `make test` are the README's two commands;
+# both create what they need on first run and skip what is already done.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-print-directory
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+export CHECKPOINT_DISABLE := 1
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+export PYTHONDONTWRITEBYTECODE := 1
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+
+ML_VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' ml_src/pyproject.toml | head -n 1)
+ML_DIST := ml_src/dist
+WHEEL := $(ML_DIST)/taxi_fare_mlops-$(ML_VERSION)-py3-none-any.whl
+ML_SOURCES := $(shell find ml_src/src -type f -not -path '*/__pycache__/*' 2>/dev/null) ml_src/pyproject.toml
+# A fixed timestamp makes the wheel byte-reproducible (same sources, same file hash).
+WHEEL_EPOCH := 315532800
+
+.PHONY: help setup venv node wheel synth test check lint fmt ml-local render bench clean 
+
+help: ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: pyproject.toml ml_src/pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade 'pip==25.3'
+	$(PY) -m pip install -q -e '.[dev]' -e './ml_src[local]'
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(WHEEL): $(VENV)/.installed $(ML_SOURCES)
+	rm -rf $(ML_DIST)
+	SOURCE_DATE_EPOCH=$(WHEEL_EPOCH) $(PY) -m build --wheel --no-isolation --outdir $(ML_DIST) ml_src >/dev/null
+	@echo "built $(WHEEL)"
+
+venv: $(VENV)/.installed ## Create .venv with the pinned Python packages
+node: node_modules/.installed ## Install the pinned cdktf CLI (npm ci)
+wheel: $(WHEEL) ## Build the ML wheel that the jobs run
+setup: venv node wheel ## Everything synth and test need
+
+synth: setup ## Synthesize every environment into cdktf.out/stacks/<env>/cdk.tf.json
+	$(PY) main.py --check
+	npx --no-install cdktf synth --output cdktf.out
+
+lint: venv ## Formatter check and linter
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check .
+
+fmt: venv ## Format the code in place
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+test: setup lint ## Lint, then the whole test suite (what CI runs)
+	$(PY) -m pytest
+
+ml-local: venv ## Run the whole ML pipeline locally on generated data (Spark + MLflow/SQLite)
+	$(PY) -m taxi_fare_mlops.local_pipeline --workdir .local/ml
+
+render: setup ## Print the rendered job and cluster specs of one environment: make render ENV=dev
+	$(PY) -m tools.render $(or $(ENV),dev)
+
+clean: ## Remove build output (keeps .venv and node_modules)
+	rm -rf cdktf.out $(ML_DIST) .pytest_cache .local
+
+bench: setup ## Measure synthesis time and memory (writes .bench/results.json)
+	$(PY) -m tools.bench

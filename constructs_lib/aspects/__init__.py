@@ -1,0 +1,1 @@
+"""Cross-cutting rules applied to a whole stack (tags now; policy checks build on this)."""

@@ -1,0 +1,24 @@
+"""Tags on every taggable resource, applied once per stack instead of field by field."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import jsii
+
+from constructs_lib.cdk import IAspect, IConstruct, TerraformResource
+
+
+@jsii.implements(IAspect)
+class TaggingAspect:
+    """Merges `tags` into every resource that has a `tags` argument. Tags set on the resource
+    itself win over the environment's, so a construct can specialise one."""
+
+    def __init__(self, tags: Mapping[str, str]) -> None:
+        self._tags = dict(sorted(tags.items()))
+
+    def visit(self, node: IConstruct) -> None:
+        if not isinstance(node, TerraformResource) or not hasattr(type(node), "tags_input"):
+            return
+        own = node.tags_input or {}
+        node.tags = {**self._tags, **own}

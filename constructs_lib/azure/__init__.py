@@ -1,0 +1,1 @@
+"""Azure platform constructs: network, workspace, Key Vault, storage, monitoring, Azure ML."""

@@ -1,0 +1,54 @@
+"""The environment's Key Vault: RBAC, soft delete, purge protection, closed firewall."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from cdktf_cdktf_provider_azurerm.key_vault import KeyVault, KeyVaultNetworkAcls
+
+from constructs_lib.azure.resource_group import EnvironmentResourceGroup
+from constructs_lib.cdk import Construct
+
+
+@dataclass(frozen=True, kw_only=True)
+class SecureKeyVaultProps:
+    resource_group: EnvironmentResourceGroup
+    name: str
+    tenant_id: str
+    """Entra ID tenant of the vault (usually `data.azurerm_client_config.tenant_id`)."""
+    sku_name: str = "standard"
+    purge_protection_enabled: bool = True
+    """Deleted secrets and vaults cannot be purged before retention ends. Irreversible."""
+    soft_delete_retention_days: int = 90
+    allowed_subnet_ids: list[str] = field(default_factory=list)
+    """Subnets (with the Microsoft.KeyVault service endpoint) allowed through the firewall."""
+    allowed_ip_ranges: list[str] = field(default_factory=list)
+    """Public CIDRs allowed through the firewall. Default: none."""
+
+
+class SecureKeyVault(Construct):
+    """Key Vault with Azure RBAC (no access policies), soft delete, purge protection per props,
+    and a firewall that denies by default but lets trusted Azure services through; Azure
+    Databricks is a trusted service, so Key Vault-backed secret scopes keep working."""
+
+    def __init__(self, scope: Construct, id_: str, props: SecureKeyVaultProps) -> None:
+        super().__init__(scope, id_)
+        rg = props.resource_group
+        self.vault = KeyVault(
+            self,
+            "Vault",
+            name=props.name,
+            location=rg.location,
+            resource_group_name=rg.name,
+            tenant_id=props.tenant_id,
+            sku_name=props.sku_name,
+            rbac_authorization_enabled=True,
+            purge_protection_enabled=props.purge_protection_enabled,
+            soft_delete_retention_days=props.soft_delete_retention_days,
+            network_acls=KeyVaultNetworkAcls(
+                default_action="Deny",
+                bypass="AzureServices",
+                ip_rules=list(props.allowed_ip_ranges),
+                virtual_network_subnet_ids=list(props.allowed_subnet_ids),
+            ),
+        )

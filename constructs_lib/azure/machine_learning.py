@@ -1,0 +1,67 @@
+"""Optional Azure Machine Learning workspace, sharing the environment's Key Vault and App
+Insights (the original accelerator's "Azure ML integration")."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cdktf_cdktf_provider_azurerm.machine_learning_workspace import (
+    MachineLearningWorkspace,
+    MachineLearningWorkspaceIdentity,
+)
+from cdktf_cdktf_provider_azurerm.storage_account import StorageAccount
+
+from constructs_lib.azure.key_vault import SecureKeyVault
+from constructs_lib.azure.monitoring import Observability
+from constructs_lib.azure.resource_group import EnvironmentResourceGroup
+from constructs_lib.cdk import Construct
+
+
+@dataclass(frozen=True, kw_only=True)
+class AzureMlWorkspaceProps:
+    resource_group: EnvironmentResourceGroup
+    key_vault: SecureKeyVault
+    observability: Observability
+    name: str
+    storage_account_name: str
+    """Azure ML needs its own (flat namespace) storage account."""
+    public_network_access_enabled: bool = False
+    """Default: reachable only through private networking."""
+
+
+class AzureMlWorkspace(Construct):
+    """Azure ML workspace with a system-assigned identity, its own secure storage account,
+    the shared Key Vault and Application Insights."""
+
+    def __init__(self, scope: Construct, id_: str, props: AzureMlWorkspaceProps) -> None:
+        super().__init__(scope, id_)
+        rg = props.resource_group
+        self.storage = StorageAccount(
+            self,
+            "Storage",
+            name=props.storage_account_name,
+            location=rg.location,
+            resource_group_name=rg.name,
+            account_kind="StorageV2",
+            account_tier="Standard",
+            account_replication_type="LRS",
+            min_tls_version="TLS1_2",
+            https_traffic_only_enabled=True,
+            allow_nested_items_to_be_public=False,
+            # Azure ML's default datastores authenticate with the account key; identity-based
+            # datastores are a per-workspace opt-in this provider version cannot set.
+            cross_tenant_replication_enabled=False,
+            infrastructure_encryption_enabled=True,
+        )
+        self.workspace = MachineLearningWorkspace(
+            self,
+            "Workspace",
+            name=props.name,
+            location=rg.location,
+            resource_group_name=rg.name,
+            application_insights_id=props.observability.application_insights.id,
+            key_vault_id=props.key_vault.vault.id,
+            storage_account_id=self.storage.id,
+            public_network_access_enabled=props.public_network_access_enabled,
+            identity=MachineLearningWorkspaceIdentity(type="SystemAssigned"),
+        )

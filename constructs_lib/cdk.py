@@ -1,0 +1,45 @@
+"""The one module that imports CDK for Terraform core.
+
+Everything else imports `App`, `TerraformStack`, ... from here, so moving to CDK Terrain
+(`cdktn`, the community continuation of CDKTF after its archival in December 2025) is a change
+to this file only. Provider bindings are imported where they are used, by their submodule path.
+"""
+
+from __future__ import annotations
+
+from cdktf import (
+    App,
+    Aspects,
+    AzurermBackend,
+    Fn,
+    IAspect,
+    LocalBackend,
+    TerraformAsset,
+    TerraformElement,
+    TerraformOutput,
+    TerraformResource,
+    TerraformResourceLifecycle,
+    TerraformStack,
+    Token,
+)
+from cdktf import AssetType as AssetType
+from constructs import Construct, IConstruct
+
+__all__ = [
+    "App",
+    "AssetType",
+    "Aspects",
+    "AzurermBackend",
+    "Construct",
+    "Fn",
+    "IAspect",
+    "IConstruct",
+    "LocalBackend",
+    "TerraformAsset",
+    "TerraformElement",
+    "TerraformOutput",
+    "TerraformResource",
+    "TerraformResourceLifecycle",
+    "TerraformStack",
+    "Token",
+]

@@ -1,0 +1,260 @@
+"""Typed, frozen models of one environment's configuration (`config/<env>.yaml`).
+
+Every difference between environments is a field here; constructs and stacks read fields and
+never compare environment names. Defaults are the secure choice; a config file states only what
+differs. Field names follow the Azure and Databricks terms (`node_type_id`, `retention_in_days`).
+"""
+
+from __future__ import annotations
+
+import re
+from ipaddress import IPv4Network
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+ENVIRONMENT_NAME = re.compile(r"^[a-z][a-z0-9]{1,9}$")
+"""Environment names become parts of Azure names: lowercase letters and digits, 2-10 chars."""
+
+
+class StrictModel(BaseModel):
+    """Base: immutable, unknown keys rejected (a typo is an error, not a silent default)."""
+
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", validate_default=True, use_attribute_docstrings=True
+    )
+
+
+class NamingSettings(StrictModel):
+    """Inputs of the naming helper (`constructs_lib.naming`)."""
+
+    prefix: str = Field(default="mlops", pattern=r"^[a-z][a-z0-9]{1,7}$")
+    """Leading part of every deployed name. 2-8 lowercase letters or digits, starting with a
+    letter (storage account names allow no hyphens and at most 24 characters)."""
+    suffix: str | None = Field(default=None, pattern=r"^[a-z0-9]{4}$")
+    """Four characters that make globally unique names (storage, Key Vault) unique to this
+    deployment. Default: derived from a hash of prefix, environment and location, so it is
+    stable between synths; set it explicitly if that name is already taken in Azure."""
+
+
+class AzureSettings(StrictModel):
+    """Where the environment lives."""
+
+    location: str = Field(pattern=r"^[a-z]+[a-z0-9]*$")
+    """Azure region name as the CLI prints it (e.g. `westeurope`)."""
+    use_existing_resource_group: bool = False
+    """True when the resource group was created by the bootstrap stack; the environment stack
+    then reads it instead of creating it."""
+
+
+class NetworkSettings(StrictModel):
+    """The VNet the Databricks workspace is injected into (secure cluster connectivity)."""
+
+    vnet_cidr: IPv4Network
+    """Address space of the VNet, e.g. `10.10.0.0/16`."""
+    host_subnet_cidr: IPv4Network
+    """Databricks "public" (host) subnet. With no_public_ip it has no public addresses.
+    At least /26 (Databricks requirement)."""
+    container_subnet_cidr: IPv4Network
+    """Databricks "private" (container) subnet. At least /26."""
+    private_endpoint_subnet_cidr: IPv4Network | None = None
+    """Subnet for the workspace's private endpoint; required when the workspace's public network
+    access is disabled."""
+
+    @model_validator(mode="after")
+    def _subnets_fit(self) -> NetworkSettings:
+        problems: list[str] = []
+        subnets = {
+            "host_subnet_cidr": self.host_subnet_cidr,
+            "container_subnet_cidr": self.container_subnet_cidr,
+        }
+        if self.private_endpoint_subnet_cidr is not None:
+            subnets["private_endpoint_subnet_cidr"] = self.private_endpoint_subnet_cidr
+        for name, net in subnets.items():
+            if not net.subnet_of(self.vnet_cidr):
+                problems.append(
+                    f"{name} {net} is not inside vnet_cidr {self.vnet_cidr}; "
+                    f"pick a range inside {self.vnet_cidr}"
+                )
+        for name in ("host_subnet_cidr", "container_subnet_cidr"):
+            if subnets[name].prefixlen > 26:
+                problems.append(
+                    f"{name} {subnets[name]} is smaller than /26, the minimum Databricks accepts; "
+                    "use a /26 or larger range"
+                )
+        names = list(subnets)
+        for i, a in enumerate(names):
+            for b in names[i + 1 :]:
+                if subnets[a].overlaps(subnets[b]):
+                    problems.append(
+                        f"{a} {subnets[a]} overlaps {b} {subnets[b]}; subnets must not overlap"
+                    )
+        if problems:
+            raise ValueError(" | ".join(problems))
+        return self
+
+
+class WorkspaceSettings(StrictModel):
+    """The Azure Databricks workspace."""
+
+    sku: Literal["premium"] = "premium"
+    """Unity Catalog, cluster policies and access control need the premium tier."""
+    public_network_access_enabled: bool = False
+    """Whether the workspace UI and REST API are reachable from the internet. Default off; then a
+    private endpoint in `network.private_endpoint_subnet_cidr` serves them, and deployments must
+    run from inside the network (self-hosted runners)."""
+    no_public_ip: bool = True
+    """Secure cluster connectivity: cluster nodes get no public IP addresses."""
+
+
+class KeyVaultSettings(StrictModel):
+    """The environment's Key Vault (RBAC authorization)."""
+
+    sku_name: Literal["standard", "premium"] = "standard"
+    purge_protection_enabled: bool = True
+    """Deleted vaults and secrets cannot be purged before the retention ends. Cannot be turned
+    off again once on."""
+    soft_delete_retention_days: int = Field(default=90, ge=7, le=90)
+    """Days a deleted vault or secret can be recovered (Azure allows 7-90)."""
+    allowed_ip_ranges: tuple[IPv4Network, ...] = ()
+    """Public addresses (CIDR) allowed through the firewall besides trusted Azure services."""
+
+
+class StorageSettings(StrictModel):
+    """The ADLS Gen2 account holding the medallion layers and the Unity Catalog root."""
+
+    account_replication_type: Literal["LRS", "ZRS", "GRS", "RAGRS", "GZRS", "RAGZRS"] = "ZRS"
+    """Zone-redundant by default; geo-redundant types for production data."""
+    containers: tuple[str, ...] = ("bronze", "silver", "gold")
+    """Medallion-layer containers. The Unity Catalog root container is always added."""
+    allowed_ip_ranges: tuple[IPv4Network, ...] = ()
+    """Public addresses (CIDR) allowed through the storage firewall besides the workspace subnets
+    and trusted Azure services."""
+
+    @field_validator("containers")
+    @classmethod
+    def _container_names(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [
+            c for c in value if not re.fullmatch(r"[a-z0-9](?:[a-z0-9]|-(?!-)){1,61}[a-z0-9]", c)
+        ]
+        if bad:
+            raise ValueError(
+                f"invalid container name(s) {bad}; use 3-63 lowercase letters, digits and single "
+                "hyphens, starting and ending with a letter or digit"
+            )
+        return value
+
+
+class LogAnalyticsSettings(StrictModel):
+    """Log Analytics workspace that receives every diagnostic setting."""
+
+    retention_in_days: int = Field(default=90, ge=30, le=730)
+    """Days logs are kept (Azure allows 30-730 on PerGB2018)."""
+    daily_quota_gb: float = Field(default=-1, ge=-1)
+    """Daily ingestion cap in GB; -1 means no cap."""
+
+
+class EmailReceiver(StrictModel):
+    """One e-mail receiver of the environment's action group."""
+
+    name: str = Field(min_length=1, max_length=64)
+    email_address: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class MonitoringSettings(StrictModel):
+    """Azure Monitor: who is told, and when."""
+
+    alert_email_receivers: tuple[EmailReceiver, ...] = Field(min_length=1)
+    """People or distribution lists alerted when a Databricks job fails. At least one."""
+    job_failure_alert_severity: int = Field(default=2, ge=0, le=4)
+    """Azure Monitor severity of the failed-job alert (0 critical ... 4 verbose)."""
+    job_failure_alert_window_minutes: int = Field(default=15, ge=5, le=1440)
+    """Look-back window and evaluation frequency of the failed-job alert."""
+
+
+class AzureMlSettings(StrictModel):
+    """Optional Azure Machine Learning workspace, wired to the same Key Vault and App Insights."""
+
+    enabled: bool = False
+
+
+class LocalStateBackend(StrictModel):
+    """Terraform state in a local file per stack (works offline; for trying things out)."""
+
+    type: Literal["local"] = "local"
+
+
+class AzurermStateBackend(StrictModel):
+    """Terraform state in Azure Storage, one key per environment, Azure AD authentication."""
+
+    type: Literal["azurerm"]
+    resource_group_name: str = Field(min_length=1, max_length=90)
+    storage_account_name: str = Field(pattern=r"^[a-z0-9]{3,24}$")
+    container_name: str = Field(default="tfstate", pattern=r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
+    key: str | None = None
+    """State blob name. Default: `<environment>.tfstate`."""
+
+
+StateBackend = Annotated[LocalStateBackend | AzurermStateBackend, Field(discriminator="type")]
+
+
+class EnvironmentConfig(StrictModel):
+    """Everything that differs between sandbox, dev, uat, prod (and any environment you add)."""
+
+    name: str
+    """The environment name: the file name without `.yaml`. Also the stack name."""
+    protected: bool = True
+    """Protected environments keep their stateful resources from being destroyed by accident
+    (Terraform `prevent_destroy`). Default on; sandbox and dev turn it off."""
+    naming: NamingSettings = NamingSettings()
+    azure: AzureSettings
+    tags: dict[str, str] = Field(default_factory=dict)
+    """Tags on every taggable resource (applied by an aspect). `environment` and `managed-by`
+    are always added."""
+    network: NetworkSettings
+    workspace: WorkspaceSettings = WorkspaceSettings()
+    key_vault: KeyVaultSettings = KeyVaultSettings()
+    storage: StorageSettings = StorageSettings()
+    log_analytics: LogAnalyticsSettings = LogAnalyticsSettings()
+    monitoring: MonitoringSettings
+    azure_ml: AzureMlSettings = AzureMlSettings()
+    state_backend: StateBackend = LocalStateBackend()
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not ENVIRONMENT_NAME.fullmatch(value):
+            raise ValueError(
+                f"environment name {value!r} is invalid; rename the file to 2-10 lowercase "
+                "letters or digits, starting with a letter (e.g. config/qa.yaml)"
+            )
+        return value
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, value: dict[str, str]) -> dict[str, str]:
+        bad = [k for k in value if not k or len(k) > 512 or re.search(r"[<>%&\\?/]", k)]
+        if bad:
+            raise ValueError(f"invalid tag key(s) {bad}; Azure tag keys cannot contain <>%&\\?/")
+        return value
+
+    @model_validator(mode="after")
+    def _private_endpoint_subnet(self) -> EnvironmentConfig:
+        if (
+            not self.workspace.public_network_access_enabled
+            and self.network.private_endpoint_subnet_cidr is None
+        ):
+            raise ValueError(
+                "workspace.public_network_access_enabled is false but "
+                "network.private_endpoint_subnet_cidr is not set; add a subnet for the "
+                "workspace's private endpoint or enable public network access"
+            )
+        return self
+
+    @property
+    def state_key(self) -> str:
+        """Blob name of this environment's remote state."""
+        backend = self.state_backend
+        if isinstance(backend, AzurermStateBackend) and backend.key:
+            return backend.key
+        return f"{self.name}.tfstate"

@@ -1,0 +1,65 @@
+"""Composition root: load every environment's config, build one stack per environment, synth.
+
+`cdktf synth` runs this file (see cdktf.json). `python main.py --check` only validates the
+configs (and everything else synth reads) and writes nothing. A mistake in a user's input exits
+with status 2 and one line per problem; the previous `cdktf.out` is left untouched because
+everything is validated before the first byte is written. This is the only module that reads
+`os.environ`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+EXIT_USER_ERROR = 2
+
+# jsii prints a banner on every run about Node 20's end of life; it is noise for our users.
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+
+def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--config-dir",
+        type=Path,
+        default=Path(os.environ.get("MLOPS_CONFIG_DIR", ROOT / "config")),
+        help="directory of <env>.yaml files (default: config/, or $MLOPS_CONFIG_DIR)",
+    )
+    parser.add_argument("--check", action="store_true", help="validate inputs only; write nothing")
+    return parser.parse_args(argv)
+
+
+def synthesize(configs, outdir: str | None = None) -> None:
+    """Build the app from validated configs and write `<outdir>/stacks/<env>/cdk.tf.json`."""
+    from constructs_lib.cdk import App
+    from stacks.environment_stack import EnvironmentStack
+
+    app = App(outdir=outdir) if outdir else App()
+    for config in configs:
+        EnvironmentStack(app, config)
+    app.synth()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parse_args(argv)
+    from constructs_lib.config import ConfigError, load_environments
+
+    try:
+        configs = load_environments(args.config_dir, root=ROOT)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    if args.check:
+        print(f"ok: {len(configs)} environment(s): {', '.join(c.name for c in configs)}")
+        return 0
+    synthesize(configs, os.environ.get("CDKTF_OUTDIR"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,246 @@
+"""One environment (sandbox, dev, uat, prod, ...): its Azure platform and Databricks workspace.
+
+The stack only picks constructs and wires them; every value comes from the environment's
+config. Construct IDs here are Terraform addresses: renaming one destroys and recreates the
+resource (see tests/test_addresses.py).
+"""
+
+from __future__ import annotations
+
+from cdktf_cdktf_provider_azurerm.data_azurerm_client_config import DataAzurermClientConfig
+from cdktf_cdktf_provider_azurerm.provider import (
+    AzurermProvider,
+    AzurermProviderFeatures,
+    AzurermProviderFeaturesKeyVault,
+    AzurermProviderFeaturesResourceGroup,
+)
+
+from constructs_lib.aspects.tagging import TaggingAspect
+from constructs_lib.azure.key_vault import SecureKeyVault, SecureKeyVaultProps
+from constructs_lib.azure.machine_learning import AzureMlWorkspace, AzureMlWorkspaceProps
+from constructs_lib.azure.monitoring import (
+    DATABRICKS_LOG_CATEGORIES,
+    JobFailureAlert,
+    JobFailureAlertProps,
+    Observability,
+    ObservabilityProps,
+)
+from constructs_lib.azure.network import DatabricksNetwork, DatabricksNetworkProps
+from constructs_lib.azure.resource_group import (
+    EnvironmentResourceGroup,
+    EnvironmentResourceGroupProps,
+)
+from constructs_lib.azure.storage import DataLakeStorage, DataLakeStorageProps
+from constructs_lib.azure.workspace import DatabricksWorkspace, DatabricksWorkspaceProps
+from constructs_lib.cdk import (
+    Aspects,
+    AzurermBackend,
+    Construct,
+    LocalBackend,
+    TerraformOutput,
+    TerraformStack,
+)
+from constructs_lib.config.models import AzurermStateBackend, EnvironmentConfig
+from constructs_lib.naming import Names
+
+
+class EnvironmentStack(TerraformStack):
+    """Everything one environment runs on. Stack name = environment name."""
+
+    def __init__(self, scope: Construct, config: EnvironmentConfig) -> None:
+        super().__init__(scope, config.name)
+        self.config = config
+        names = Names.for_environment(
+            prefix=config.naming.prefix,
+            environment=config.name,
+            location=config.azure.location,
+            suffix=config.naming.suffix,
+        )
+        self.names = names
+        self._add_backend()
+        AzurermProvider(
+            self,
+            "azurerm",
+            features=[
+                AzurermProviderFeatures(
+                    key_vault=[
+                        AzurermProviderFeaturesKeyVault(
+                            purge_soft_delete_on_destroy=False,
+                            recover_soft_deleted_key_vaults=True,
+                        )
+                    ],
+                    resource_group=[
+                        AzurermProviderFeaturesResourceGroup(
+                            prevent_deletion_if_contains_resources=True
+                        )
+                    ],
+                )
+            ],
+            # Data-plane calls use Entra ID, so storage accounts can run without shared keys.
+            storage_use_azuread=True,
+        )
+        client = DataAzurermClientConfig(self, "Client")
+
+        rg = EnvironmentResourceGroup(
+            self,
+            "ResourceGroup",
+            EnvironmentResourceGroupProps(
+                name=names.resource_group,
+                location=config.azure.location,
+                use_existing=config.azure.use_existing_resource_group,
+            ),
+        )
+        net = config.network
+        network = DatabricksNetwork(
+            self,
+            "Network",
+            DatabricksNetworkProps(
+                resource_group=rg,
+                virtual_network_name=names.virtual_network,
+                network_security_group_name=names.network_security_group,
+                nat_gateway_name=names.nat_gateway,
+                host_subnet_name=names.host_subnet,
+                container_subnet_name=names.container_subnet,
+                private_endpoint_subnet_name=names.private_endpoint_subnet,
+                vnet_cidr=net.vnet_cidr,
+                host_subnet_cidr=net.host_subnet_cidr,
+                container_subnet_cidr=net.container_subnet_cidr,
+                private_endpoint_subnet_cidr=net.private_endpoint_subnet_cidr,
+            ),
+        )
+        workspace = DatabricksWorkspace(
+            self,
+            "Databricks",
+            DatabricksWorkspaceProps(
+                resource_group=rg,
+                network=network,
+                name=names.databricks_workspace,
+                managed_resource_group_name=names.managed_resource_group,
+                access_connector_name=names.access_connector,
+                private_endpoint_name=names.workspace_private_endpoint,
+                sku=config.workspace.sku,
+                public_network_access_enabled=config.workspace.public_network_access_enabled,
+                no_public_ip=config.workspace.no_public_ip,
+            ),
+        )
+        cluster_subnets = [network.host_subnet.id, network.container_subnet.id]
+        key_vault = SecureKeyVault(
+            self,
+            "KeyVault",
+            SecureKeyVaultProps(
+                resource_group=rg,
+                name=names.key_vault,
+                tenant_id=client.tenant_id,
+                sku_name=config.key_vault.sku_name,
+                purge_protection_enabled=config.key_vault.purge_protection_enabled,
+                soft_delete_retention_days=config.key_vault.soft_delete_retention_days,
+                allowed_subnet_ids=cluster_subnets,
+                allowed_ip_ranges=[str(c) for c in config.key_vault.allowed_ip_ranges],
+            ),
+        )
+        storage = DataLakeStorage(
+            self,
+            "Storage",
+            DataLakeStorageProps(
+                resource_group=rg,
+                workspace=workspace,
+                name=names.storage_account,
+                account_replication_type=config.storage.account_replication_type,
+                containers=config.storage.containers,
+                allowed_subnet_ids=cluster_subnets,
+                allowed_ip_ranges=[str(c) for c in config.storage.allowed_ip_ranges],
+            ),
+        )
+        observability = Observability(
+            self,
+            "Observability",
+            ObservabilityProps(
+                resource_group=rg,
+                log_analytics_workspace_name=names.log_analytics_workspace,
+                application_insights_name=names.application_insights,
+                retention_in_days=config.log_analytics.retention_in_days,
+                daily_quota_gb=config.log_analytics.daily_quota_gb,
+            ),
+        )
+        observability.add_diagnostics(
+            "Databricks",
+            target_resource_id=workspace.workspace.id,
+            log_categories=DATABRICKS_LOG_CATEGORIES,
+            metrics=False,
+        )
+        observability.add_diagnostics(
+            "KeyVault", target_resource_id=key_vault.vault.id, log_category_groups=["audit"]
+        )
+        observability.add_diagnostics(
+            "StorageBlob",
+            target_resource_id=f"{storage.account.id}/blobServices/default",
+            log_categories=["StorageRead", "StorageWrite", "StorageDelete"],
+        )
+        monitoring = config.monitoring
+        JobFailureAlert(
+            self,
+            "Alerts",
+            JobFailureAlertProps(
+                resource_group=rg,
+                observability=observability,
+                action_group_name=names.action_group,
+                action_group_short_name=names.action_group_short,
+                alert_name=names.job_failure_alert,
+                email_receivers=[
+                    (r.name, r.email_address) for r in monitoring.alert_email_receivers
+                ],
+                severity=monitoring.job_failure_alert_severity,
+                window_minutes=monitoring.job_failure_alert_window_minutes,
+            ),
+        )
+        if config.azure_ml.enabled:
+            AzureMlWorkspace(
+                self,
+                "AzureMl",
+                AzureMlWorkspaceProps(
+                    resource_group=rg,
+                    key_vault=key_vault,
+                    observability=observability,
+                    name=names.machine_learning_workspace,
+                    storage_account_name=names.machine_learning_storage_account,
+                    public_network_access_enabled=config.workspace.public_network_access_enabled,
+                ),
+            )
+
+        self.resource_group = rg
+        self.network = network
+        self.workspace = workspace
+        self.key_vault = key_vault
+        self.storage = storage
+        self.observability = observability
+
+        self._output("workspace_url", f"https://{workspace.workspace.workspace_url}")
+        self._output("workspace_id", workspace.workspace.id)
+        self._output("key_vault_uri", key_vault.vault.vault_uri)
+        self._output("storage_account_name", storage.account.name)
+        self._output("log_analytics_workspace_id", observability.log_analytics.id)
+
+        tags = {**config.tags, "environment": config.name, "managed-by": "cdktf"}
+        Aspects.of(self).add(TaggingAspect(tags))
+
+    def _output(self, name: str, value: str) -> TerraformOutput:
+        output = TerraformOutput(self, name, value=value)
+        output.override_logical_id(name)
+        return output
+
+    def _add_backend(self) -> None:
+        backend = self.config.state_backend
+        if isinstance(backend, AzurermStateBackend):
+            AzurermBackend(
+                self,
+                resource_group_name=backend.resource_group_name,
+                storage_account_name=backend.storage_account_name,
+                container_name=backend.container_name,
+                key=self.config.state_key,
+                use_azuread_auth=True,
+                use_oidc=True,
+            )
+        else:
+            # Relative to the stack directory (cdktf.out/stacks/<env>): the state file lives in
+            # the project root, survives a clean of cdktf.out, and names no machine path.
+            LocalBackend(self, path=f"../../../terraform.{self.config.name}.tfstate")
