@@ -34,30 +34,34 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def synthesize(configs, outdir: str | None = None) -> None:
-    """Build the app from validated configs and write `<outdir>/stacks/<env>/cdk.tf.json`."""
+def build_app(configs, wheel, outdir: str | None = None):
+    """The app with one stack per environment, not yet synthesized. Raises `ConfigError`
+    (e.g. a template problem) before anything is written."""
     from constructs_lib.cdk import App
     from stacks.environment_stack import EnvironmentStack
 
     app = App(outdir=outdir) if outdir else App()
     for config in configs:
-        EnvironmentStack(app, config)
-    app.synth()
+        EnvironmentStack(app, config, wheel)
+    return app
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parse_args(argv)
     from constructs_lib.config import ConfigError, load_environments
+    from constructs_lib.wheel_artifact import locate_wheel
 
     try:
         configs = load_environments(args.config_dir, root=ROOT)
+        wheel = locate_wheel(ROOT / "ml_src", root=ROOT)
+        app = build_app(configs, wheel, os.environ.get("CDKTF_OUTDIR"))
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR
     if args.check:
         print(f"ok: {len(configs)} environment(s): {', '.join(c.name for c in configs)}")
         return 0
-    synthesize(configs, os.environ.get("CDKTF_OUTDIR"))
+    app.synth()
     return 0
 
 

@@ -41,13 +41,15 @@ from constructs_lib.cdk import (
     TerraformStack,
 )
 from constructs_lib.config.models import AzurermStateBackend, EnvironmentConfig
+from constructs_lib.databricks.environment import DatabricksEnvironment, DatabricksEnvironmentProps
 from constructs_lib.naming import Names
+from constructs_lib.wheel_artifact import WheelArtifact
 
 
 class EnvironmentStack(TerraformStack):
     """Everything one environment runs on. Stack name = environment name."""
 
-    def __init__(self, scope: Construct, config: EnvironmentConfig) -> None:
+    def __init__(self, scope: Construct, config: EnvironmentConfig, wheel: WheelArtifact) -> None:
         super().__init__(scope, config.name)
         self.config = config
         names = Names.for_environment(
@@ -214,11 +216,24 @@ class EnvironmentStack(TerraformStack):
         self.storage = storage
         self.observability = observability
 
+        self.databricks = DatabricksEnvironment(
+            self,
+            "Dbx",
+            DatabricksEnvironmentProps(
+                config=config,
+                wheel=wheel,
+                workspace=workspace,
+                key_vault=key_vault,
+                storage=storage,
+            ),
+        )
+
         self._output("workspace_url", f"https://{workspace.workspace.workspace_url}")
         self._output("workspace_id", workspace.workspace.id)
         self._output("key_vault_uri", key_vault.vault.vault_uri)
         self._output("storage_account_name", storage.account.name)
         self._output("log_analytics_workspace_id", observability.log_analytics.id)
+        self._output("ml_pipeline_job_id", self.databricks.pipeline_job_id)
 
         tags = {**config.tags, "environment": config.name, "managed-by": "cdktf"}
         Aspects.of(self).add(TaggingAspect(tags))

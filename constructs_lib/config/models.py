@@ -198,6 +198,181 @@ class AzurermStateBackend(StrictModel):
 StateBackend = Annotated[LocalStateBackend | AzurermStateBackend, Field(discriminator="type")]
 
 
+class UnityCatalogSettings(StrictModel):
+    """Unity Catalog objects of the environment, or the legacy workspace registry."""
+
+    enabled: bool = True
+    """True: catalog, schemas, volume and a Unity Catalog registered model. False (workspaces
+    without Unity Catalog): the legacy workspace model registry and Hive metastore."""
+    metastore_id: str | None = Field(default=None, pattern=r"^[0-9a-f-]{36}$")
+    """Assign the workspace to this metastore. Default: none (new workspaces are assigned to
+    the region's metastore automatically)."""
+    catalog_name: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]{0,254}$")
+    """Default: `<prefix>_<environment>`."""
+    feature_schema: str = "features"
+    model_schema: str = "models"
+    inference_schema: str = "inference"
+    artifacts_volume: str = "artifacts"
+
+
+class DatabricksGroups(StrictModel):
+    """Workspace groups (display names) that permissions are granted to."""
+
+    admins: str = "ml-platform-admins"
+    """MANAGE on secret scopes, CAN_MANAGE on jobs, clusters, experiment and model."""
+    ml_engineers: str = "ml-engineers"
+    """Run and manage jobs, edit experiments and models."""
+    data_scientists: str = "data-scientists"
+    """Attach to the interactive cluster, view jobs, edit experiments, read models."""
+
+
+class JobClusterSettings(StrictModel):
+    """The shared job cluster of the ML jobs (constrained by the job cluster policy)."""
+
+    min_workers: int = Field(default=1, ge=0)
+    max_workers: int = Field(default=4, ge=1)
+
+    @model_validator(mode="after")
+    def _range(self) -> JobClusterSettings:
+        if self.max_workers < self.min_workers:
+            raise ValueError(
+                f"max_workers must be >= min_workers (got {self.max_workers} < "
+                f"{self.min_workers}); raise max_workers or lower min_workers"
+            )
+        return self
+
+
+class InteractiveClusterSettings(JobClusterSettings):
+    """The data scientists' interactive ML cluster (the original's `ml_cluster`)."""
+
+    enabled: bool = False
+    """Default off (production has no interactive compute); sandbox and dev turn it on."""
+    autotermination_minutes: int = Field(default=30, ge=10, le=120)
+    """Idle minutes before the cluster stops. Always on: 10-120."""
+    min_workers: int = Field(default=1, ge=0)
+    max_workers: int = Field(default=3, ge=1)
+
+
+class InstancePoolSettings(StrictModel):
+    """Optional pool of idle VMs that job clusters start from (faster starts, costs idle VMs)."""
+
+    enabled: bool = False
+    min_idle_instances: int = Field(default=0, ge=0)
+    max_capacity: int = Field(default=10, ge=1)
+    idle_instance_autotermination_minutes: int = Field(default=15, ge=0)
+
+
+class JobSchedule(StrictModel):
+    """Quartz cron schedule of a job."""
+
+    quartz_cron_expression: str = Field(min_length=11)
+    timezone_id: str = "UTC"
+    paused: bool | None = None
+    """Default: `databricks.schedules_paused` of the environment."""
+
+
+class JobSettings(StrictModel):
+    """One Databricks job, rendered from a template in `templates/jobs/`."""
+
+    template: str = Field(pattern=r"^[a-z0-9_]+\.yaml\.j2$")
+    """File name in templates/jobs/ (e.g. `ml_pipeline.yaml.j2`)."""
+    schedule: JobSchedule | None = None
+    """Default: no schedule (triggered by hand, by CI or by another job)."""
+    timeout_seconds: int = Field(default=7200, ge=60, le=172800)
+    """Whole-run timeout; every job has one."""
+    max_retries: int = Field(default=1, ge=0, le=5)
+    """Retries of a failed task."""
+
+
+def _default_jobs() -> dict[str, JobSettings]:
+    return {
+        "ml_pipeline": JobSettings(
+            template="ml_pipeline.yaml.j2",
+            schedule=JobSchedule(quartz_cron_expression="0 0 2 ? * MON"),
+            timeout_seconds=10800,
+        ),
+        "batch_inference": JobSettings(
+            template="batch_inference.yaml.j2",
+            schedule=JobSchedule(quartz_cron_expression="0 0 5 * * ?"),
+            timeout_seconds=3600,
+        ),
+        "monitoring": JobSettings(
+            template="monitoring.yaml.j2",
+            schedule=JobSchedule(quartz_cron_expression="0 0 7 * * ?"),
+            timeout_seconds=3600,
+        ),
+    }
+
+
+class MlSettings(StrictModel):
+    """Names and thresholds the ML jobs get as parameters."""
+
+    experiment_name: str = "nyc_e2e_mlops"
+    """MLflow experiment (the original's name), created in the environment's directory."""
+    model_name: str = Field(default="taxi_example_fare_packaged", pattern=r"^[a-z][a-z0-9_]*$")
+    """Registered model name (the original's); in Unity Catalog `<catalog>.<models>.<name>`."""
+    min_improvement_over_baseline: float = Field(default=0.05, ge=0, lt=1)
+    """Validation gate: the challenger's RMSE must be this fraction below the naive baseline's."""
+    max_regression_vs_champion: float = Field(default=0.02, ge=0, lt=1)
+    """Validation gate: tolerated relative RMSE increase against the current champion."""
+    psi_threshold: float = Field(default=0.2, gt=0)
+    """Monitoring: population stability index above which a retrain is signalled."""
+
+
+class GitFolderSettings(StrictModel):
+    """A Databricks Git folder with the project repository, for notebooks and exploration."""
+
+    url: str = Field(pattern=r"^https://")
+    branch: str = "main"
+
+
+class DatabricksSettings(StrictModel):
+    """What is configured inside the Databricks workspace."""
+
+    spark_version: str = "15.4.x-cpu-ml-scala2.12"
+    """Databricks Runtime of every cluster: 15.4 LTS ML (Python 3.11, Spark 3.5). Pinned, so
+    planning needs no workspace API call; the ML wheel's pins match it (ml_src/README.md)."""
+    node_type_id: str = "Standard_DS3_v2"
+    """VM size of workers and driver (the original's)."""
+    allowed_node_type_ids: tuple[str, ...] = (
+        "Standard_DS3_v2",
+        "Standard_DS4_v2",
+        "Standard_D4ds_v5",
+    )
+    """VM sizes the job cluster policy allows."""
+    unity_catalog: UnityCatalogSettings = UnityCatalogSettings()
+    groups: DatabricksGroups = DatabricksGroups()
+    job_run_as_service_principal: str | None = Field(
+        default=None, pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+    )
+    """Application (client) ID of the service principal jobs run as, and that gets READ on
+    the secret scope and grants on the catalog. Default: jobs run as their creator."""
+    job_cluster: JobClusterSettings = JobClusterSettings()
+    interactive_cluster: InteractiveClusterSettings = InteractiveClusterSettings()
+    instance_pool: InstancePoolSettings = InstancePoolSettings()
+    schedules_paused: bool = True
+    """Default for every job schedule: paused (deployed but not running on its own)."""
+    notification_emails: tuple[str, ...] = ()
+    """Who is e-mailed when a job run fails. Default: the environment's alert receivers."""
+    jobs: dict[str, JobSettings] = Field(default_factory=_default_jobs)
+    """Jobs by key; created in this order, so a job can trigger the jobs listed before it."""
+    ml: MlSettings = MlSettings()
+    secret_scope_backend: Literal["azure_keyvault", "databricks"] = "azure_keyvault"
+    """Key Vault-backed scope (secrets stay in Key Vault) or the Databricks-backed fallback."""
+    git_folder: GitFolderSettings | None = None
+    """Default: no Git folder."""
+
+    @field_validator("jobs")
+    @classmethod
+    def _job_keys(cls, value: dict[str, JobSettings]) -> dict[str, JobSettings]:
+        bad = [k for k in value if not re.fullmatch(r"[a-z][a-z0-9_]{0,62}", k)]
+        if bad:
+            raise ValueError(
+                f"invalid job key(s) {bad}; use lowercase letters, digits and underscores"
+            )
+        return value
+
+
 class EnvironmentConfig(StrictModel):
     """Everything that differs between sandbox, dev, uat, prod (and any environment you add)."""
 
@@ -218,6 +393,7 @@ class EnvironmentConfig(StrictModel):
     log_analytics: LogAnalyticsSettings = LogAnalyticsSettings()
     monitoring: MonitoringSettings
     azure_ml: AzureMlSettings = AzureMlSettings()
+    databricks: DatabricksSettings = DatabricksSettings()
     state_backend: StateBackend = LocalStateBackend()
 
     @field_validator("name")

@@ -1,0 +1,1 @@
+"""Databricks workspace constructs: Unity Catalog, compute, jobs, secrets, MLflow, the wheel."""

@@ -1,0 +1,201 @@
+"""Everything inside one environment's Databricks workspace, wired from its config."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cdktf_cdktf_provider_databricks.provider import DatabricksProvider
+from cdktf_cdktf_provider_databricks.repo import Repo
+
+from constructs_lib import databricks_specs as specs
+from constructs_lib.azure.key_vault import SecureKeyVault
+from constructs_lib.azure.storage import DataLakeStorage
+from constructs_lib.azure.workspace import DatabricksWorkspace
+from constructs_lib.cdk import Construct
+from constructs_lib.config.models import EnvironmentConfig
+from constructs_lib.databricks.compute import MlCompute, MlComputeProps
+from constructs_lib.databricks.jobs import MlJob, MlJobProps
+from constructs_lib.databricks.mlflow_tracking import MlflowTracking, MlflowTrackingProps
+from constructs_lib.databricks.secrets import SecretScope, SecretScopeProps
+from constructs_lib.databricks.unity_catalog import EnvironmentCatalog, EnvironmentCatalogProps
+from constructs_lib.databricks.wheel import WorkspaceWheel, WorkspaceWheelProps
+from constructs_lib.wheel_artifact import WheelArtifact
+
+
+@dataclass(frozen=True, kw_only=True)
+class DatabricksEnvironmentProps:
+    config: EnvironmentConfig
+    wheel: WheelArtifact
+    workspace: DatabricksWorkspace
+    key_vault: SecureKeyVault
+    storage: DataLakeStorage
+
+
+class DatabricksEnvironment(Construct):
+    """Configures the environment's workspace: provider, wheel, Unity Catalog (or the legacy
+    registry), compute, MLflow, secrets, jobs and an optional Git folder, all wired by
+    Terraform references. Exposes `jobs` (key -> MlJob) and `pipeline_job_id`."""
+
+    def __init__(self, scope: Construct, id_: str, props: DatabricksEnvironmentProps) -> None:
+        super().__init__(scope, id_)
+        config, db = props.config, props.config.databricks
+        groups = db.groups
+        sp = [db.job_run_as_service_principal] if db.job_run_as_service_principal else []
+
+        # Host and resource ID come from the workspace in this stack; credentials come from the
+        # environment (Azure CLI, ARM_* variables, GitHub OIDC), never from the JSON.
+        DatabricksProvider(
+            self,
+            "Provider",
+            host=f"https://{props.workspace.workspace.workspace_url}",
+            azure_workspace_resource_id=props.workspace.workspace.id,
+        )
+        wdir = specs.workspace_dir(config)
+        self.wheel = WorkspaceWheel(
+            self, "Wheel", WorkspaceWheelProps(wheel=props.wheel, workspace_dir=wdir)
+        )
+
+        uc = db.unity_catalog
+        self.catalog: EnvironmentCatalog | None = None
+        if uc.enabled:
+            self.catalog = EnvironmentCatalog(
+                self,
+                "Catalog",
+                EnvironmentCatalogProps(
+                    workspace=props.workspace,
+                    storage=props.storage,
+                    catalog_name=specs.catalog_name(config),
+                    schema_names=[uc.feature_schema, uc.model_schema, uc.inference_schema],
+                    artifacts_schema=uc.model_schema,
+                    artifacts_volume=uc.artifacts_volume,
+                    writers=[*sp, groups.ml_engineers, groups.admins],
+                    readers=[groups.data_scientists],
+                    metastore_id=uc.metastore_id,
+                    force_destroy=not config.protected,
+                ),
+            )
+
+        self.compute = MlCompute(
+            self,
+            "Compute",
+            MlComputeProps(
+                name_prefix=f"{config.naming.prefix}-{config.name}",
+                spark_version=db.spark_version,
+                node_type_id=db.node_type_id,
+                allowed_node_type_ids=db.allowed_node_type_ids,
+                job_max_workers=db.job_cluster.max_workers,
+                custom_tags=specs.custom_tags(config),
+                policy_users=[*sp, groups.ml_engineers],
+                service_principals=sp,
+                instance_pool=(
+                    {
+                        "min_idle_instances": db.instance_pool.min_idle_instances,
+                        "max_capacity": db.instance_pool.max_capacity,
+                        "idle_instance_autotermination_minutes": (
+                            db.instance_pool.idle_instance_autotermination_minutes
+                        ),
+                    }
+                    if db.instance_pool.enabled
+                    else None
+                ),
+            ),
+        )
+
+        self.mlflow = MlflowTracking(
+            self,
+            "Mlflow",
+            MlflowTrackingProps(
+                workspace_dir=wdir,
+                experiment_name=db.ml.experiment_name,
+                model_name=db.ml.model_name,
+                catalog=self.catalog,
+                model_schema=uc.model_schema,
+                experiment_permissions={
+                    groups.admins: "CAN_MANAGE",
+                    groups.ml_engineers: "CAN_EDIT",
+                    groups.data_scientists: "CAN_EDIT",
+                    **{p: "CAN_MANAGE" for p in sp},
+                },
+                model_permissions={
+                    groups.admins: "CAN_MANAGE",
+                    groups.ml_engineers: "CAN_EDIT",
+                    groups.data_scientists: "CAN_READ",
+                    **{p: "CAN_MANAGE" for p in sp},
+                },
+                service_principals=sp,
+            ),
+        )
+
+        self.secret_scope = SecretScope(
+            self,
+            "Secrets",
+            SecretScopeProps(
+                name=f"{config.naming.prefix}-{config.name}",
+                key_vault=props.key_vault if db.secret_scope_backend == "azure_keyvault" else None,
+                readers=[*sp, groups.ml_engineers, groups.data_scientists],
+                managers=[groups.admins],
+            ),
+        )
+
+        refs = specs.WorkspaceRefs(
+            wheel_path=self.wheel.library_path,
+            wheel_package_name=props.wheel.package_name,
+            policy_id=self.compute.job_policy.id,
+            compute=self.compute.job_cluster_compute(),
+            experiment_path=self.mlflow.experiment_path,
+            model_name=self.mlflow.model_name,
+        )
+        if db.interactive_cluster.enabled:
+            self.compute.add_interactive_cluster(
+                specs.interactive_cluster_spec(config, refs),
+                source=f"templates/{specs.INTERACTIVE_CLUSTER_TEMPLATE}",
+                environment=config.name,
+                permissions={
+                    groups.admins: "CAN_MANAGE",
+                    groups.data_scientists: "CAN_RESTART",
+                    groups.ml_engineers: "CAN_ATTACH_TO",
+                },
+            )
+
+        self.jobs: dict[str, MlJob] = {}
+        for key, job in db.jobs.items():
+            refs = specs.WorkspaceRefs(
+                **{**refs.__dict__, "job_ids": {k: j.job.id for k, j in self.jobs.items()}}
+            )
+            self.jobs[key] = MlJob(
+                self,
+                f"Job-{key}",
+                MlJobProps(
+                    name=specs.job_name(config, key),
+                    spec=specs.job_spec(config, key, refs),
+                    source=f"templates/{specs.job_template(config, key)}",
+                    environment=config.name,
+                    timeout_seconds=job.timeout_seconds,
+                    max_retries=job.max_retries,
+                    notification_emails=specs.notification_emails(config),
+                    schedule=specs.job_schedule(config, key),
+                    run_as_service_principal=db.job_run_as_service_principal,
+                    tags=specs.custom_tags(config),
+                    permissions={
+                        groups.admins: "CAN_MANAGE",
+                        groups.ml_engineers: "CAN_MANAGE_RUN",
+                        groups.data_scientists: "CAN_VIEW",
+                    },
+                    service_principals=sp,
+                ),
+            )
+
+        if db.git_folder is not None:
+            Repo(
+                self,
+                "GitFolder",
+                url=db.git_folder.url,
+                branch=db.git_folder.branch,
+                path=f"/Workspace/Repos/{config.naming.prefix}-{config.name}/project",
+            )
+
+    @property
+    def pipeline_job_id(self) -> str:
+        """ID of the `ml_pipeline` job, or of the first job when there is none by that key."""
+        job = self.jobs.get("ml_pipeline") or next(iter(self.jobs.values()), None)
+        return job.job.id if job else ""

@@ -1,0 +1,62 @@
+"""The environment's secret scope and who may read or manage it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from cdktf_cdktf_provider_databricks.secret_acl import SecretAcl
+from cdktf_cdktf_provider_databricks.secret_scope import SecretScope as DbSecretScope
+from cdktf_cdktf_provider_databricks.secret_scope import SecretScopeKeyvaultMetadata
+
+from constructs_lib.azure.key_vault import SecureKeyVault
+from constructs_lib.cdk import Construct
+
+
+@dataclass(frozen=True, kw_only=True)
+class SecretScopeProps:
+    name: str
+    key_vault: SecureKeyVault | None
+    """Back the scope with this Key Vault (secrets never leave it). None: Databricks-backed."""
+    readers: Sequence[str] = ()
+    """Principals with READ (the job principal, data scientists)."""
+    managers: Sequence[str] = ()
+    """Principals with MANAGE (admins only). Never `users`."""
+
+
+class SecretScope(Construct):
+    """Key Vault-backed secret scope (or Databricks-backed fallback) with explicit ACLs:
+    READ for the job principal and configured groups, MANAGE only for admins."""
+
+    def __init__(self, scope: Construct, id_: str, props: SecretScopeProps) -> None:
+        super().__init__(scope, id_)
+        if "users" in props.managers:
+            raise ValueError("SecretScope: MANAGE must not be granted to all users ('users')")
+        metadata = None
+        if props.key_vault is not None:
+            metadata = SecretScopeKeyvaultMetadata(
+                resource_id=props.key_vault.vault.id, dns_name=props.key_vault.vault.vault_uri
+            )
+        self.scope = DbSecretScope(
+            self,
+            "Scope",
+            name=props.name,
+            backend_type="AZURE_KEYVAULT" if metadata else "DATABRICKS",
+            keyvault_metadata=metadata,
+        )
+        for principal in sorted(set(props.readers) - set(props.managers)):
+            SecretAcl(
+                self,
+                f"Read-{principal}",
+                scope=self.scope.name,
+                principal=principal,
+                permission="READ",
+            )
+        for principal in sorted(set(props.managers)):
+            SecretAcl(
+                self,
+                f"Manage-{principal}",
+                scope=self.scope.name,
+                principal=principal,
+                permission="MANAGE",
+            )

@@ -1,0 +1,42 @@
+"""Uploads the ML wheel into the workspace at a versioned path."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cdktf_cdktf_provider_databricks.workspace_file import WorkspaceFile
+
+from constructs_lib.cdk import AssetType, Construct, Fn, TerraformAsset
+from constructs_lib.wheel_artifact import WheelArtifact
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorkspaceWheelProps:
+    wheel: WheelArtifact
+    """The built ML wheel; its path and version are fixed at synth time."""
+    workspace_dir: str
+    """Workspace directory of the environment, e.g. `/Shared/mlops-dev`."""
+
+
+class WorkspaceWheel(Construct):
+    """Copies the wheel into the stack's output (`TerraformAsset`, so the JSON names it by a
+    path relative to the stack directory) and uploads it as a workspace file under
+    `<workspace_dir>/wheels/<version>/`. A new version is a new path, so jobs pick it up; a
+    rebuilt wheel of the same version changes the file's MD5 and Terraform replaces it.
+    `library_path` is what job tasks install."""
+
+    def __init__(self, scope: Construct, id_: str, props: WorkspaceWheelProps) -> None:
+        super().__init__(scope, id_)
+        wheel = props.wheel
+        self.asset = TerraformAsset(self, "Asset", path=str(wheel.path), type=AssetType.FILE)
+        self.file = WorkspaceFile(
+            self,
+            "File",
+            path=f"{props.workspace_dir}/wheels/{wheel.version}/{wheel.filename}",
+            source=self.asset.path,
+            md5=Fn.filemd5(self.asset.path),
+        )
+        # A reference, not a copied string: tasks depend on the upload.
+        self.library_path: str = self.file.workspace_path
+        self.package_name = wheel.package_name
+        self.version = wheel.version

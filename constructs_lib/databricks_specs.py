@@ -1,0 +1,190 @@
+"""Databricks names and rendered job / cluster specs of one environment. Pure Python.
+
+Everything a template needs is decided here from the environment's config and passed in as
+plain values; Terraform references (policy ID, wheel path, job IDs) come in through
+`WorkspaceRefs`, so `make render` can show the same specs with readable placeholders.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from constructs_lib.config.models import EnvironmentConfig
+from constructs_lib.template_rendering import render_spec
+
+JOB_CLUSTER_TEMPLATE = "clusters/job_cluster.yaml.j2"
+INTERACTIVE_CLUSTER_TEMPLATE = "clusters/interactive_ml.yaml.j2"
+LEGACY_CATALOG = "hive_metastore"
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorkspaceRefs:
+    """Values known only to Terraform (references) or placeholders for review."""
+
+    wheel_path: str
+    wheel_package_name: str
+    policy_id: str
+    compute: Mapping[str, str]
+    """{"node_type_id": ...} or {"instance_pool_id": ...}."""
+    experiment_path: str
+    model_name: str
+    """Registered model name as the ML code uses it (`catalog.schema.name` in Unity Catalog)."""
+    job_ids: Mapping[str, str] = field(default_factory=dict)
+    """IDs of the jobs created so far, by key."""
+
+
+def catalog_name(config: EnvironmentConfig) -> str:
+    """The environment's catalog (`hive_metastore` without Unity Catalog)."""
+    uc = config.databricks.unity_catalog
+    if not uc.enabled:
+        return LEGACY_CATALOG
+    return uc.catalog_name or f"{config.naming.prefix}_{config.name}"
+
+
+def workspace_dir(config: EnvironmentConfig) -> str:
+    """Workspace directory for the environment's experiment and wheel."""
+    return f"/Shared/{config.naming.prefix}-{config.name}"
+
+
+def job_name(config: EnvironmentConfig, key: str) -> str:
+    return f"{config.naming.prefix}-{config.name}-{key}"
+
+
+def custom_tags(config: EnvironmentConfig) -> dict[str, str]:
+    """Tags on every Databricks VM (cost attribution), from the environment's tags."""
+    return dict(
+        sorted({**config.tags, "environment": config.name, "project": config.naming.prefix}.items())
+    )
+
+
+def job_parameters(config: EnvironmentConfig, refs: WorkspaceRefs) -> dict[str, str]:
+    """Job-level parameters of every ML job; Databricks passes them to each wheel task."""
+    uc = config.databricks.unity_catalog
+    return {
+        "catalog": catalog_name(config),
+        "schema": uc.model_schema if uc.enabled else "default",
+        "experiment-name": refs.experiment_path,
+        "model-name": refs.model_name,
+        "use-unity-catalog": "true" if uc.enabled else "false",
+    }
+
+
+def schemas(config: EnvironmentConfig) -> dict[str, str]:
+    uc = config.databricks.unity_catalog
+    if not uc.enabled:
+        return {"features": "default", "models": "default", "inference": "default"}
+    return {
+        "features": uc.feature_schema,
+        "models": uc.model_schema,
+        "inference": uc.inference_schema,
+    }
+
+
+def job_cluster_spec(config: EnvironmentConfig, refs: WorkspaceRefs) -> dict[str, Any]:
+    db = config.databricks
+    return render_spec(
+        JOB_CLUSTER_TEMPLATE,
+        {
+            "spark_version": db.spark_version,
+            "policy_id": refs.policy_id,
+            "compute": dict(refs.compute),
+            "min_workers": db.job_cluster.min_workers,
+            "max_workers": db.job_cluster.max_workers,
+            "custom_tags": custom_tags(config),
+        },
+        environment=config.name,
+    )
+
+
+def interactive_cluster_spec(config: EnvironmentConfig, refs: WorkspaceRefs) -> dict[str, Any]:
+    db = config.databricks
+    ic = db.interactive_cluster
+    return render_spec(
+        INTERACTIVE_CLUSTER_TEMPLATE,
+        {
+            "cluster_name": f"{config.naming.prefix}-{config.name}-ml-cluster",
+            "spark_version": db.spark_version,
+            "node_type_id": db.node_type_id,
+            "autotermination_minutes": ic.autotermination_minutes,
+            "single_user_name": db.groups.data_scientists,
+            "min_workers": ic.min_workers,
+            "max_workers": ic.max_workers,
+            "custom_tags": custom_tags(config),
+            "wheel": {"path": refs.wheel_path, "package_name": refs.wheel_package_name},
+        },
+        environment=config.name,
+    )
+
+
+def job_template(config: EnvironmentConfig, key: str) -> str:
+    return f"jobs/{config.databricks.jobs[key].template}"
+
+
+def job_spec(config: EnvironmentConfig, key: str, refs: WorkspaceRefs) -> dict[str, Any]:
+    """The Jobs API-shaped spec of job `key` rendered from its template (before the settings
+    every job gets from `MlJob`)."""
+    ml = config.databricks.ml
+    return render_spec(
+        job_template(config, key),
+        {
+            "environment": config.name,
+            "job_key": key,
+            "wheel": {"path": refs.wheel_path, "package_name": refs.wheel_package_name},
+            "job_cluster": job_cluster_spec(config, refs),
+            "job_parameters": job_parameters(config, refs),
+            "schemas": schemas(config),
+            "gate": {
+                "min_improvement_over_baseline": str(ml.min_improvement_over_baseline),
+                "max_regression_vs_champion": str(ml.max_regression_vs_champion),
+            },
+            "monitoring": {"psi_threshold": str(ml.psi_threshold)},
+            "job_ids": dict(refs.job_ids),
+        },
+        environment=config.name,
+    )
+
+
+def job_schedule(config: EnvironmentConfig, key: str) -> dict[str, str] | None:
+    """Jobs API `schedule` of job `key`, paused per config, or None."""
+    job = config.databricks.jobs[key]
+    if job.schedule is None:
+        return None
+    paused = (
+        job.schedule.paused
+        if job.schedule.paused is not None
+        else config.databricks.schedules_paused
+    )
+    return {
+        "quartz_cron_expression": job.schedule.quartz_cron_expression,
+        "timezone_id": job.schedule.timezone_id,
+        "pause_status": "PAUSED" if paused else "UNPAUSED",
+    }
+
+
+def notification_emails(config: EnvironmentConfig) -> list[str]:
+    db = config.databricks
+    if db.notification_emails:
+        return list(db.notification_emails)
+    return [r.email_address for r in config.monitoring.alert_email_receivers]
+
+
+def placeholder_refs(config: EnvironmentConfig, package_name: str, version: str) -> WorkspaceRefs:
+    """Readable stand-ins for Terraform references, for `make render`."""
+    pool = config.databricks.instance_pool.enabled
+    return WorkspaceRefs(
+        wheel_path=f"/Workspace{workspace_dir(config)}/wheels/{version}/{package_name}-{version}-py3-none-any.whl",
+        wheel_package_name=package_name,
+        policy_id="<job cluster policy id>",
+        compute={"instance_pool_id": "<instance pool id>"}
+        if pool
+        else {"node_type_id": config.databricks.node_type_id},
+        experiment_path=f"{workspace_dir(config)}/{config.databricks.ml.experiment_name}",
+        model_name=(
+            f"{catalog_name(config)}.{config.databricks.unity_catalog.model_schema}.{config.databricks.ml.model_name}"
+            if config.databricks.unity_catalog.enabled
+            else config.databricks.ml.model_name
+        ),
+        job_ids={key: f"<job id of {key}>" for key in config.databricks.jobs},
+    )

@@ -1,0 +1,72 @@
+"""The built ML wheel as data: where it is, what it is called, which version. Pure Python."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from constructs_lib.config.errors import ConfigError, Problem
+
+BUILD_HINT = "run `make wheel` (or `make synth`, which builds it first)"
+
+
+@dataclass(frozen=True, kw_only=True)
+class WheelArtifact:
+    """A built wheel of the ML package (`ml_src/`)."""
+
+    path: Path
+    """Absolute path of the .whl on the build machine (never written into the output)."""
+    distribution: str
+    """Distribution name, e.g. `taxi-fare-mlops`."""
+    package_name: str
+    """Import / wheel package name used by `python_wheel_task`, e.g. `taxi_fare_mlops`."""
+    version: str
+    sha256: str
+    """Content hash, to tell one build from another."""
+
+    @property
+    def filename(self) -> str:
+        return self.path.name
+
+
+def locate_wheel(ml_project: Path, *, root: Path | None = None) -> WheelArtifact:
+    """Find the wheel of the version in `ml_project/pyproject.toml` in `ml_project/dist/`.
+
+    Raises `ConfigError` saying how to build it when it is missing."""
+    pyproject = ml_project / "pyproject.toml"
+    shown = (
+        str(pyproject.relative_to(root))
+        if root and pyproject.is_relative_to(root)
+        else str(pyproject)
+    )
+    try:
+        meta = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]
+        distribution, version = meta["name"], meta["version"]
+    except (OSError, KeyError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(
+            [
+                Problem(
+                    shown,
+                    "project",
+                    f"cannot read the ML package's name and version ({exc})",
+                    "fix ml_src/pyproject.toml",
+                )
+            ]
+        ) from None
+    package = re.sub(r"[-_.]+", "_", distribution).lower()
+    wheel = ml_project / "dist" / f"{package}-{version}-py3-none-any.whl"
+    if not wheel.is_file():
+        shown_wheel = (
+            str(wheel.relative_to(root)) if root and wheel.is_relative_to(root) else str(wheel)
+        )
+        raise ConfigError([Problem(shown_wheel, "", "the ML wheel has not been built", BUILD_HINT)])
+    return WheelArtifact(
+        path=wheel.resolve(),
+        distribution=distribution,
+        package_name=package,
+        version=version,
+        sha256=hashlib.sha256(wheel.read_bytes()).hexdigest(),
+    )
