@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -51,16 +52,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     from constructs_lib.config import ConfigError, load_environments
     from constructs_lib.wheel_artifact import locate_wheel
 
-    try:
-        configs = load_environments(args.config_dir, root=ROOT)
-        wheel = locate_wheel(ROOT / "ml_src", root=ROOT)
-        app = build_app(configs, wheel, os.environ.get("CDKTF_OUTDIR"))
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_USER_ERROR
-    if args.check:
-        print(f"ok: {len(configs)} environment(s): {', '.join(c.name for c in configs)}")
-        return 0
+    with tempfile.TemporaryDirectory(prefix="mlops-check-") as scratch:
+        # The App creates its outdir on construction: a check builds into a scratch directory.
+        outdir = scratch if args.check else os.environ.get("CDKTF_OUTDIR")
+        try:
+            configs = load_environments(args.config_dir, root=ROOT)
+            wheel = locate_wheel(ROOT / "ml_src", root=ROOT)
+            app = build_app(configs, wheel, outdir)
+        except ConfigError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_USER_ERROR
+        if args.check:
+            print(f"ok: {len(configs)} environment(s): {', '.join(c.name for c in configs)}")
+            return 0
     app.synth()
     return 0
 

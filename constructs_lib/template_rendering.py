@@ -7,6 +7,7 @@ into an error, and every error names the template file, the environment and the 
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -49,9 +50,15 @@ def _environment(templates_dir: Path) -> jinja2.Environment:
 
 def _tojson(value: Any) -> str:
     """JSON (a subset of YAML) with stable key order, for embedding values in YAML safely."""
-    import json
+    return json.dumps(value, sort_keys=False, ensure_ascii=False, default=_undefined_to_error)
 
-    return json.dumps(value, sort_keys=False, ensure_ascii=False)
+
+def _undefined_to_error(value: Any) -> Any:
+    """`json.dumps` hook: an undefined variable anywhere in the value (also inside a dict or list
+    literal) raises Jinja's UndefinedError naming it, instead of a TypeError."""
+    if isinstance(value, jinja2.Undefined):
+        str(value)  # StrictUndefined raises here
+    raise TypeError(f"cannot render a {type(value).__name__} as JSON")
 
 
 _ENVIRONMENTS: dict[Path, jinja2.Environment] = {}

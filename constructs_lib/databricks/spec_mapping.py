@@ -42,10 +42,15 @@ def to_provider_shape(spec: Mapping[str, Any], kind: str) -> dict[str, Any]:
         raise ValueError(f"kind must be 'job' or 'cluster', got {kind!r}")
     renames = _RENAMES[kind]
     out: dict[str, Any] = {}
+    origin: dict[str, str] = {}
     for key, value in spec.items():
         new_key = renames.get(key, key)
         if new_key in out:
-            raise ValueError(f"both {key!r} and {new_key!r} given; use only {key!r}")
+            api_key = next((a for a, p in renames.items() if p == new_key), key)
+            raise ValueError(
+                f"both {origin[new_key]!r} and {key!r} given; use only the API name {api_key!r}"
+            )
+        origin[new_key] = key
         if kind == "job" and new_key in _TASK_CONTAINERS and isinstance(value, list):
             value = [_rename_task(t) for t in value]
         out[new_key] = value

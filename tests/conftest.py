@@ -1,0 +1,70 @@
+"""Shared fixtures. The expensive synthesis runs once per test session, through the real entry
+point (`python main.py`), into a temporary directory."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+ENVIRONMENTS = ("sandbox", "dev", "uat", "prod")
+
+
+def run_main(*args: str, outdir: Path | None = None, cwd: Path = ROOT, env: dict | None = None):
+    """Run `python main.py ARGS` like the cdktf CLI does; returns the CompletedProcess."""
+    full_env = {**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20", **(env or {})}
+    if outdir is not None:
+        full_env["CDKTF_OUTDIR"] = str(outdir)
+    return subprocess.run(
+        [sys.executable, str(cwd / "main.py"), *args],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def synthesize_to(outdir: Path, **kwargs: Any) -> Path:
+    result = run_main(outdir=outdir, **kwargs)
+    if result.returncode != 0:
+        pytest.fail(f"synth failed ({result.returncode}):\n{result.stderr[-4000:]}")
+    return outdir
+
+
+@pytest.fixture(scope="session")
+def synth_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`cdktf.out`-shaped directory with every environment's stack."""
+    return synthesize_to(tmp_path_factory.mktemp("synth") / "cdktf.out")
+
+
+@pytest.fixture(scope="session")
+def stacks(synth_dir: Path) -> dict[str, dict[str, Any]]:
+    """Environment name -> parsed `cdk.tf.json`."""
+    return {
+        p.parent.name: json.loads(p.read_text())
+        for p in sorted((synth_dir / "stacks").glob("*/cdk.tf.json"))
+    }
+
+
+def resources(stack: dict[str, Any], type_: str) -> dict[str, dict[str, Any]]:
+    """Logical ID -> resource body, for one resource type."""
+    return stack.get("resource", {}).get(type_, {})
+
+
+def only(stack: dict[str, Any], type_: str) -> tuple[str, dict[str, Any]]:
+    """The single resource of `type_` (fails if there is not exactly one)."""
+    found = resources(stack, type_)
+    assert len(found) == 1, f"expected one {type_}, found {sorted(found)}"
+    return next(iter(found.items()))
+
+
+def ref(type_: str, logical_id: str, attribute: str) -> str:
+    """The Terraform reference string cdktf writes for an attribute of a resource."""
+    return f"${{{type_}.{logical_id}.{attribute}}}"

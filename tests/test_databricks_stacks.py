@@ -1,0 +1,215 @@
+"""Assertions on the Databricks half of each stack: wiring by reference, jobs, compute,
+secrets, MLflow, Unity Catalog, permissions."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from constructs_lib.config import load_environments
+from tests.conftest import ENVIRONMENTS, ROOT, only, ref, resources
+
+pytestmark = pytest.mark.synth
+CONFIGS = {c.name: c for c in load_environments(ROOT / "config")}
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_provider_configured_from_this_stacks_workspace(stacks, env: str) -> None:
+    stack = stacks[env]
+    ws_id, _ = only(stack, "azurerm_databricks_workspace")
+    (provider,) = stack["provider"]["databricks"]
+    assert provider == {
+        "host": "https://" + ref("azurerm_databricks_workspace", ws_id, "workspace_url"),
+        "azure_workspace_resource_id": ref("azurerm_databricks_workspace", ws_id, "id"),
+    }
+    assert "data" not in stack or not any(t.startswith("databricks_") for t in stack["data"])
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_every_ml_task_runs_the_uploaded_wheel(stacks, env: str) -> None:
+    stack = stacks[env]
+    file_id, wheel = only(stack, "databricks_workspace_file")
+    library = ref("databricks_workspace_file", file_id, "workspace_path")
+    assert wheel["path"].endswith("/wheels/0.1.0/taxi_fare_mlops-0.1.0-py3-none-any.whl")
+    assert wheel["source"].startswith("assets/") and not wheel["source"].startswith("/")
+    assert wheel["md5"] == f'${{filemd5("{wheel["source"]}")}}'
+    wheel_tasks = 0
+    for job in resources(stack, "databricks_job").values():
+        for task in job["task"]:
+            if "python_wheel_task" in task:
+                wheel_tasks += 1
+                assert task["python_wheel_task"]["package_name"] == "taxi_fare_mlops"
+                assert task["python_wheel_task"]["entry_point"].startswith("taxi-fare-")
+                assert task["library"] == [{"whl": library}]
+            else:
+                assert "condition_task" in task or "run_job_task" in task, task["task_key"]
+    assert wheel_tasks == 6
+
+
+def test_wheel_asset_is_copied_into_the_stack(synth_dir) -> None:
+    for env in ENVIRONMENTS:
+        wheels = list((synth_dir / "stacks" / env / "assets").rglob("*.whl"))
+        assert [w.name for w in wheels] == ["taxi_fare_mlops-0.1.0-py3-none-any.whl"]
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_jobs_have_timeout_notifications_and_one_run_at_a_time(stacks, env: str) -> None:
+    jobs = resources(stacks[env], "databricks_job")
+    assert {j["name"] for j in jobs.values()} == {
+        f"mlops-{env}-{k}" for k in ("ml_pipeline", "batch_inference", "monitoring")
+    }
+    expected_mail = [r.email_address for r in CONFIGS[env].monitoring.alert_email_receivers]
+    for job in jobs.values():
+        assert job["timeout_seconds"] > 0
+        assert job["max_concurrent_runs"] == 1
+        assert job["email_notifications"]["on_failure"] == expected_mail
+        assert {p["name"] for p in job["parameter"]} >= {
+            "catalog",
+            "schema",
+            "experiment-name",
+            "model-name",
+        }
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_schedules_paused_where_config_says(stacks, env: str) -> None:
+    expected = "PAUSED" if CONFIGS[env].databricks.schedules_paused else "UNPAUSED"
+    for job in resources(stacks[env], "databricks_job").values():
+        assert job["schedule"]["pause_status"] == expected
+    assert expected == ("PAUSED" if env in ("sandbox", "dev") else "UNPAUSED")
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_job_clusters_use_the_policy(stacks, env: str) -> None:
+    stack = stacks[env]
+    policy_id, policy = only(stack, "databricks_cluster_policy")
+    definition = json.loads(policy["definition"])
+    assert definition["spark_version"] == {"type": "fixed", "value": "15.4.x-cpu-ml-scala2.12"}
+    assert definition["data_security_mode"]["value"] == "SINGLE_USER"
+    assert definition["custom_tags.environment"] == {"type": "fixed", "value": env}
+    for job in resources(stack, "databricks_job").values():
+        for cluster in job["job_cluster"]:
+            assert cluster["new_cluster"]["policy_id"] == ref(
+                "databricks_cluster_policy", policy_id, "id"
+            )
+            assert (
+                cluster["new_cluster"]["autoscale"]["max_workers"]
+                == CONFIGS[env].databricks.job_cluster.max_workers
+            )
+
+
+def test_monitoring_job_triggers_this_stacks_pipeline_job(stacks) -> None:
+    for stack in stacks.values():
+        jobs = resources(stack, "databricks_job")
+        pipeline_id = next(k for k, j in jobs.items() if j["name"].endswith("-ml_pipeline"))
+        monitoring = next(j for j in jobs.values() if j["name"].endswith("-monitoring"))
+        retrain = next(t for t in monitoring["task"] if t["task_key"] == "retrain")
+        assert retrain["run_job_task"]["job_id"] == ref("databricks_job", pipeline_id, "id")
+
+
+def test_interactive_cluster_only_where_enabled(stacks) -> None:
+    for env, stack in stacks.items():
+        clusters = resources(stack, "databricks_cluster")
+        enabled = CONFIGS[env].databricks.interactive_cluster.enabled
+        assert len(clusters) == int(enabled), env
+        for cluster in clusters.values():
+            assert 10 <= cluster["autotermination_minutes"] <= 120
+    assert sorted(e for e, c in CONFIGS.items() if c.databricks.interactive_cluster.enabled) == [
+        "dev",
+        "sandbox",
+    ]
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_secret_scope_is_key_vault_backed_by_this_stacks_vault(stacks, env: str) -> None:
+    stack = stacks[env]
+    kv_id, _ = only(stack, "azurerm_key_vault")
+    _, scope = only(stack, "databricks_secret_scope")
+    assert scope["backend_type"] == "AZURE_KEYVAULT"
+    assert scope["keyvault_metadata"] == {
+        "resource_id": ref("azurerm_key_vault", kv_id, "id"),
+        "dns_name": ref("azurerm_key_vault", kv_id, "vault_uri"),
+    }
+    acls = {
+        (a["principal"], a["permission"])
+        for a in resources(stack, "databricks_secret_acl").values()
+    }
+    assert ("ml-platform-admins", "MANAGE") in acls
+    assert all(p != "users" for p, _ in acls)
+    assert {p for p, perm in acls if perm == "MANAGE"} == {"ml-platform-admins"}
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_unity_catalog_objects_wired_by_reference(stacks, env: str) -> None:
+    stack = stacks[env]
+    connector_id, _ = only(stack, "azurerm_databricks_access_connector")
+    cred_id, cred = only(stack, "databricks_storage_credential")
+    loc_id, loc = only(stack, "databricks_external_location")
+    cat_id, cat = only(stack, "databricks_catalog")
+    sa_id = next(
+        k for k, v in resources(stack, "azurerm_storage_account").items() if v.get("is_hns_enabled")
+    )
+    assert cred["azure_managed_identity"]["access_connector_id"] == ref(
+        "azurerm_databricks_access_connector", connector_id, "id"
+    )
+    assert loc["credential_name"] == ref("databricks_storage_credential", cred_id, "name")
+    containers = resources(stack, "azurerm_storage_container")
+    uc_container = next(k for k, c in containers.items() if c["name"] == "unity-catalog")
+    container_name = ref("azurerm_storage_container", uc_container, "name")
+    account_name = ref("azurerm_storage_account", sa_id, "name")
+    assert loc["url"] == f"abfss://{container_name}@{account_name}.dfs.core.windows.net/"
+    assert cat["name"] == f"mlops_{env}"
+    assert cat["storage_root"] == ref("databricks_external_location", loc_id, "url")
+    schemas = {s["name"] for s in resources(stack, "databricks_schema").values()}
+    assert schemas == {"features", "models", "inference"}
+    _, volume = only(stack, "databricks_volume")
+    assert volume["catalog_name"] == ref("databricks_catalog", cat_id, "name")
+    grants = next(g for g in resources(stack, "databricks_grants").values() if "catalog" in g)
+    principals = {g["principal"] for g in grants["grant"]}
+    assert principals == {"ml-platform-admins", "ml-engineers", "data-scientists"}
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_experiment_and_registered_model(stacks, env: str) -> None:
+    stack = stacks[env]
+    dir_id, directory = only(stack, "databricks_directory")
+    _, experiment = only(stack, "databricks_mlflow_experiment")
+    model_id, model = only(stack, "databricks_registered_model")
+    assert directory["path"] == f"/Shared/mlops-{env}"
+    assert experiment["name"] == ref("databricks_directory", dir_id, "path") + "/nyc_e2e_mlops"
+    assert model["name"] == "taxi_example_fare_packaged"
+    pipeline = next(
+        j for j in resources(stack, "databricks_job").values() if j["name"].endswith("ml_pipeline")
+    )
+    params = {p["name"]: p["default"] for p in pipeline["parameter"]}
+    assert params["model-name"] == ref("databricks_registered_model", model_id, "full_name")
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_permissions_from_config_groups(stacks, env: str) -> None:
+    stack = stacks[env]
+    levels: dict[str, set[tuple[str, str]]] = {}
+    for perm in resources(stack, "databricks_permissions").values():
+        kind = next(
+            k
+            for k in (
+                "job_id",
+                "cluster_id",
+                "cluster_policy_id",
+                "experiment_id",
+                "registered_model_id",
+            )
+            if k in perm
+        )
+        levels.setdefault(kind, set()).update(
+            (a.get("group_name"), a["permission_level"]) for a in perm["access_control"]
+        )
+    assert ("ml-engineers", "CAN_MANAGE_RUN") in levels["job_id"]
+    assert ("data-scientists", "CAN_VIEW") in levels["job_id"]
+    assert ("ml-engineers", "CAN_USE") in levels["cluster_policy_id"]
+    assert ("data-scientists", "CAN_EDIT") in levels["experiment_id"]
+    if CONFIGS[env].databricks.interactive_cluster.enabled:
+        assert {("data-scientists", "CAN_RESTART"), ("ml-engineers", "CAN_ATTACH_TO")} <= levels[
+            "cluster_id"
+        ]

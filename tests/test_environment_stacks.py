@@ -1,0 +1,201 @@
+"""Assertions on the synthesized stacks: the properties each environment must have."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from constructs_lib.config import load_environments
+from tests.conftest import ENVIRONMENTS, ROOT, only, ref, resources
+
+pytestmark = pytest.mark.synth
+CONFIGS = {c.name: c for c in load_environments(ROOT / "config")}
+
+
+def test_one_stack_per_environment(stacks) -> None:
+    assert sorted(stacks) == sorted(ENVIRONMENTS)
+    for name, stack in stacks.items():
+        assert stack["//"]["metadata"]["stackName"] == name
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_workspace_is_vnet_injected_without_public_ip(stacks, env: str) -> None:
+    stack = stacks[env]
+    ws_id, ws = only(stack, "azurerm_databricks_workspace")
+    vnet_id, _ = only(stack, "azurerm_virtual_network")
+    params = ws["custom_parameters"]
+    assert ws["sku"] == "premium"
+    assert params["no_public_ip"] is True
+    assert params["virtual_network_id"] == ref("azurerm_virtual_network", vnet_id, "id")
+    subnets = resources(stack, "azurerm_subnet")
+    delegated = {
+        s["name"]
+        for s in subnets.values()
+        if s.get("delegation", [{}])[0].get("service_delegation", {}).get("name")
+        == "Microsoft.Databricks/workspaces"
+    }
+    assert {params["public_subnet_name"], params["private_subnet_name"]} == {
+        ref("azurerm_subnet", k, "name") for k, s in subnets.items() if s["name"] in delegated
+    }
+    assert (
+        ws["public_network_access_enabled"] is CONFIGS[env].workspace.public_network_access_enabled
+    )
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_nsg_associated_to_both_databricks_subnets(stacks, env: str) -> None:
+    stack = stacks[env]
+    nsg_id, _ = only(stack, "azurerm_network_security_group")
+    associations = resources(stack, "azurerm_subnet_network_security_group_association").values()
+    assert len(associations) == 2
+    assert {a["network_security_group_id"] for a in associations} == {
+        ref("azurerm_network_security_group", nsg_id, "id")
+    }
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_key_vault_security(stacks, env: str) -> None:
+    _, kv = only(stacks[env], "azurerm_key_vault")
+    assert kv["rbac_authorization_enabled"] is True
+    assert kv["purge_protection_enabled"] is (env in ("uat", "prod"))
+    assert kv["network_acls"]["default_action"] == "Deny"
+    assert kv["network_acls"]["bypass"] == "AzureServices"  # Azure Databricks is a trusted service
+    assert kv["soft_delete_retention_days"] == CONFIGS[env].key_vault.soft_delete_retention_days
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_storage_is_secure_adls_gen2(stacks, env: str) -> None:
+    stack = stacks[env]
+    sa_id, sa = (
+        only(stack, "azurerm_storage_account")
+        if not CONFIGS[env].azure_ml.enabled
+        else next(
+            (k, v)
+            for k, v in resources(stack, "azurerm_storage_account").items()
+            if v.get("is_hns_enabled")
+        )
+    )
+    assert sa["is_hns_enabled"] is True
+    assert sa["min_tls_version"] == "TLS1_2"
+    assert sa["https_traffic_only_enabled"] is True
+    assert sa["allow_nested_items_to_be_public"] is False
+    assert sa["shared_access_key_enabled"] is False
+    assert sa["network_rules"]["default_action"] == "Deny"
+    assert sa["account_replication_type"] == CONFIGS[env].storage.account_replication_type
+    containers = {c["name"] for c in resources(stack, "azurerm_storage_container").values()}
+    assert containers == {"bronze", "silver", "gold", "unity-catalog"}
+    connector_id, connector = only(stack, "azurerm_databricks_access_connector")
+    assert connector["identity"]["type"] == "SystemAssigned"
+    (role,) = resources(stack, "azurerm_role_assignment").values()
+    assert role["role_definition_name"] == "Storage Blob Data Contributor"
+    assert role["scope"] == ref("azurerm_storage_account", sa_id, "id")
+    assert role["principal_id"] == ref(
+        "azurerm_databricks_access_connector", connector_id, "identity[0].principal_id"
+    )
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_every_diagnostic_setting_targets_this_log_analytics(stacks, env: str) -> None:
+    stack = stacks[env]
+    law_id, law = only(stack, "azurerm_log_analytics_workspace")
+    assert law["retention_in_days"] == CONFIGS[env].log_analytics.retention_in_days
+    settings = resources(stack, "azurerm_monitor_diagnostic_setting")
+    assert len(settings) == 3
+    targets = set()
+    for setting in settings.values():
+        assert setting["log_analytics_workspace_id"] == ref(
+            "azurerm_log_analytics_workspace", law_id, "id"
+        )
+        assert "retention_policy" not in json.dumps(setting)
+        targets.add(setting["target_resource_id"].split(".")[0])
+    assert targets == {
+        "${azurerm_databricks_workspace",
+        "${azurerm_key_vault",
+        "${azurerm_storage_account",
+    }
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_app_insights_is_workspace_based(stacks, env: str) -> None:
+    stack = stacks[env]
+    law_id, _ = only(stack, "azurerm_log_analytics_workspace")
+    _, appi = only(stack, "azurerm_application_insights")
+    assert appi["workspace_id"] == ref("azurerm_log_analytics_workspace", law_id, "id")
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_failed_job_alert_mails_configured_receivers(stacks, env: str) -> None:
+    stack = stacks[env]
+    ag_id, ag = only(stack, "azurerm_monitor_action_group")
+    _, alert = only(stack, "azurerm_monitor_scheduled_query_rules_alert_v2")
+    expected = [r.email_address for r in CONFIGS[env].monitoring.alert_email_receivers]
+    assert [r["email_address"] for r in ag["email_receiver"]] == expected
+    assert alert["action"]["action_groups"] == [ref("azurerm_monitor_action_group", ag_id, "id")]
+    assert "DatabricksJobs" in alert["criteria"][0]["query"]
+    assert alert["severity"] == CONFIGS[env].monitoring.job_failure_alert_severity
+
+
+def test_azure_ml_only_where_enabled(stacks) -> None:
+    for env, stack in stacks.items():
+        found = resources(stack, "azurerm_machine_learning_workspace")
+        assert len(found) == int(CONFIGS[env].azure_ml.enabled), env
+    _, mlw = only(stacks["sandbox"], "azurerm_machine_learning_workspace")
+    kv_id, _ = only(stacks["sandbox"], "azurerm_key_vault")
+    appi_id, _ = only(stacks["sandbox"], "azurerm_application_insights")
+    assert mlw["key_vault_id"] == ref("azurerm_key_vault", kv_id, "id")
+    assert mlw["application_insights_id"] == ref("azurerm_application_insights", appi_id, "id")
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_every_taggable_azure_resource_is_tagged(stacks, env: str) -> None:
+    untagged_types = {
+        "azurerm_subnet",
+        "azurerm_subnet_network_security_group_association",
+        "azurerm_role_assignment",
+        "azurerm_storage_container",
+        "azurerm_monitor_diagnostic_setting",
+        "azurerm_nat_gateway_public_ip_association",
+        "azurerm_subnet_nat_gateway_association",
+        "azurerm_private_dns_zone_virtual_network_link",
+    }
+    for type_, items in stacks[env]["resource"].items():
+        if not type_.startswith("azurerm_") or type_ in untagged_types:
+            continue
+        for logical_id, body in items.items():
+            tags = body.get("tags", {})
+            assert tags.get("environment") == env, f"{type_}.{logical_id}"
+            assert tags.get("managed-by") == "cdktf"
+            assert tags.get("cost-center") == "ml-platform"
+
+
+def test_backend_is_local_and_relative_by_default(stacks) -> None:
+    for env, stack in stacks.items():
+        assert stack["terraform"]["backend"] == {
+            "local": {"path": f"../../../terraform.{env}.tfstate"}
+        }
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_outputs(stacks, env: str) -> None:
+    outputs = stacks[env]["output"]
+    assert set(outputs) == {
+        "workspace_url",
+        "workspace_id",
+        "key_vault_uri",
+        "storage_account_name",
+        "log_analytics_workspace_id",
+        "ml_pipeline_job_id",
+    }
+    ws_id, _ = only(stacks[env], "azurerm_databricks_workspace")
+    assert outputs["workspace_url"]["value"] == "https://" + ref(
+        "azurerm_databricks_workspace", ws_id, "workspace_url"
+    )
+
+
+def test_providers_pinned(stacks) -> None:
+    for stack in stacks.values():
+        assert stack["terraform"]["required_providers"] == {
+            "azurerm": {"source": "azurerm", "version": "4.55.0"},
+            "databricks": {"source": "databricks/databricks", "version": "1.99.0"},
+        }

@@ -1,0 +1,184 @@
+"""Synthesis as users run it: deterministic, offline, machine-independent, through the real
+cdktf CLI, extensible by adding a file, and clean when the input is wrong."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ENVIRONMENTS, ROOT, run_main, synthesize_to
+
+pytestmark = pytest.mark.synth
+
+
+def tree_digest(path: Path) -> dict[str, str]:
+    """Relative file path -> sha256 of every file under `path`."""
+    return {
+        str(p.relative_to(path)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(path.rglob("*"))
+        if p.is_file()
+    }
+
+
+def test_output_names_no_path_of_this_machine(synth_dir: Path) -> None:
+    forbidden = [str(ROOT), str(Path.home()), str(synth_dir.parent), "/tmp/"]
+    for path in synth_dir.rglob("*.json"):
+        text = path.read_text()
+        for needle in forbidden:
+            assert needle not in text, f"{path.name} contains {needle}"
+
+
+def test_two_synths_are_byte_identical(synth_dir: Path, tmp_path: Path) -> None:
+    second = synthesize_to(tmp_path / "cdktf.out")
+    first_files, second_files = tree_digest(synth_dir), tree_digest(second)
+    assert sorted(first_files) == sorted(second_files)
+    assert first_files == second_files
+
+
+@pytest.mark.cli
+def test_cdktf_cli_synth(synth_dir: Path, tmp_path: Path) -> None:
+    """`make synth` runs the real CLI; it must produce what `python main.py` produces."""
+    if not (ROOT / "node_modules" / ".bin" / "cdktf").exists():
+        pytest.fail("node_modules missing: run `make node` (make test does it)")
+    out = tmp_path / "cli.out"
+    result = subprocess.run(
+        ["npx", "--no-install", "cdktf", "synth", "--output", str(out)],
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "CHECKPOINT_DISABLE": "1",
+            "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+        },
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    for env in ENVIRONMENTS:
+        produced = out / "stacks" / env / "cdk.tf.json"
+        assert produced.read_bytes() == (synth_dir / "stacks" / env / "cdk.tf.json").read_bytes(), (
+            env
+        )
+
+
+def test_a_fifth_environment_is_a_file(tmp_path: Path) -> None:
+    config_dir = tmp_path / "config"
+    shutil.copytree(ROOT / "config", config_dir)
+    text = (config_dir / "dev.yaml").read_text().replace("10.20.", "10.50.")
+    (config_dir / "perf.yaml").write_text(text)
+    out = synthesize_to(tmp_path / "cdktf.out", env={"MLOPS_CONFIG_DIR": str(config_dir)})
+    assert sorted(p.name for p in (out / "stacks").iterdir()) == sorted([*ENVIRONMENTS, "perf"])
+    assert (
+        '"name": "mlops-perf-databricks-rg"'
+        in (out / "stacks" / "perf" / "cdk.tf.json").read_text()
+    )
+
+
+@pytest.fixture
+def earlier_output(synth_dir: Path, tmp_path: Path) -> Path:
+    out = tmp_path / "cdktf.out"
+    shutil.copytree(synth_dir, out)
+    return out
+
+
+def _copy_project(tmp_path: Path) -> Path:
+    """A copy of the project a user could break, with the built wheel."""
+    project = tmp_path / "project"
+    for name in ("main.py", "cdktf.json"):
+        shutil.copy(ROOT / name, project / name) if project.exists() else (
+            project.mkdir(),
+            shutil.copy(ROOT / name, project / name),
+        )
+    for name in ("constructs_lib", "stacks", "templates", "config"):
+        shutil.copytree(ROOT / name, project / name, ignore=shutil.ignore_patterns("__pycache__"))
+    (project / "ml_src").mkdir()
+    shutil.copy(ROOT / "ml_src" / "pyproject.toml", project / "ml_src" / "pyproject.toml")
+    shutil.copytree(ROOT / "ml_src" / "dist", project / "ml_src" / "dist")
+    return project
+
+
+def _replace(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, old
+    path.write_text(text.replace(old, new, 1))
+
+
+BROKEN_INPUTS = {
+    "unknown config key": (
+        lambda p: _replace(
+            p / "config" / "dev.yaml", "key_vault:\n", "key_vault:\n  purge: true\n"
+        ),
+        "config/dev.yaml: key_vault.purge: unknown key 'purge'",
+    ),
+    "overlapping CIDRs": (
+        lambda p: _replace(
+            p / "config" / "uat.yaml",
+            "container_subnet_cidr: 10.30.4.0/22",
+            "container_subnet_cidr: 10.30.0.0/23",
+        ),
+        "config/uat.yaml: network:",
+    ),
+    "invalid environment name": (
+        lambda p: shutil.copy(p / "config" / "dev.yaml", p / "config" / "QA.yaml"),
+        "environment name 'QA' is invalid",
+    ),
+    "empty config directory": (
+        lambda p: [f.unlink() for f in (p / "config").glob("*.yaml")],
+        "no environment files (*.yaml) found",
+    ),
+    "missing wheel": (
+        lambda p: shutil.rmtree(p / "ml_src" / "dist"),
+        "the ML wheel has not been built. Fix: run `make wheel`",
+    ),
+    "template with an undefined variable": (
+        lambda p: _replace(
+            p / "templates" / "jobs" / "batch_inference.yaml.j2",
+            "schemas.inference",
+            "schemas.inferense",
+        ),
+        "templates/jobs/batch_inference.yaml.j2: environment dev: undefined variable",
+    ),
+    "template rendering invalid YAML": (
+        lambda p: _replace(
+            p / "templates" / "jobs" / "monitoring.yaml.j2", "tasks:\n", "tasks: [\n"
+        ),
+        "templates/jobs/monitoring.yaml.j2: environment dev",
+    ),
+    "template key the provider does not know": (
+        lambda p: _replace(
+            p / "templates" / "jobs" / "ml_pipeline.yaml.j2",
+            "  - task_key: promote\n",
+            "  - task_key: promote\n    retry_forever: true\n",
+        ),
+        "templates/jobs/ml_pipeline.yaml.j2: environment dev: key 'retry_forever'",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BROKEN_INPUTS))
+def test_broken_input_exits_2_cleanly_and_keeps_earlier_output(
+    case: str, tmp_path: Path, earlier_output: Path
+) -> None:
+    break_it, expected = BROKEN_INPUTS[case]
+    project = _copy_project(tmp_path)
+    break_it(project)
+    before = tree_digest(earlier_output)
+    result = run_main(outdir=earlier_output, cwd=project)
+    assert result.returncode == 2, result.stderr
+    assert expected in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    assert result.stderr.startswith("error: ")
+    assert tree_digest(earlier_output) == before
+
+
+def test_check_mode_writes_nothing(tmp_path: Path) -> None:
+    out = tmp_path / "never"
+    result = run_main("--check", outdir=out)
+    assert result.returncode == 0, result.stderr
+    assert "ok: 4 environment(s): dev, prod, sandbox, uat" in result.stdout
+    assert not out.exists()

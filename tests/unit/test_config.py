@@ -1,0 +1,211 @@
+"""Environment configs: valid files load; every kind of mistake is reported clearly."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from constructs_lib.config import ConfigError, load_environment, load_environments
+from tests.conftest import ENVIRONMENTS, ROOT
+
+CONFIG = ROOT / "config"
+
+
+def test_four_environments_load_sorted() -> None:
+    configs = load_environments(CONFIG)
+    assert [c.name for c in configs] == sorted(ENVIRONMENTS)
+
+
+def test_models_are_frozen() -> None:
+    config = load_environment(CONFIG / "dev.yaml")
+    with pytest.raises(Exception, match="frozen"):
+        config.protected = True  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("env", "protected", "purge"),
+    [("sandbox", False, False), ("dev", False, False), ("uat", True, True), ("prod", True, True)],
+)
+def test_protection_differs_by_data_only(env: str, protected: bool, purge: bool) -> None:
+    config = load_environment(CONFIG / f"{env}.yaml")
+    assert config.protected is protected
+    assert config.key_vault.purge_protection_enabled is purge
+
+
+def test_secure_defaults_when_a_file_says_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "qa.yaml"
+    path.write_text(
+        "azure: {location: westeurope}\n"
+        "network: {vnet_cidr: 10.9.0.0/20, host_subnet_cidr: 10.9.0.0/22,"
+        " container_subnet_cidr: 10.9.4.0/22, private_endpoint_subnet_cidr: 10.9.8.0/26}\n"
+        "monitoring: {alert_email_receivers: [{name: a, email_address: a@example.com}]}\n"
+    )
+    config = load_environment(path)
+    assert config.protected is True
+    assert config.workspace.public_network_access_enabled is False
+    assert config.workspace.no_public_ip is True
+    assert config.key_vault.purge_protection_enabled is True
+    assert config.databricks.interactive_cluster.enabled is False
+    assert config.databricks.schedules_paused is True
+    assert config.state_backend.type == "local"
+
+
+def _write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def _dev_with(tmp_path: Path, old: str, new: str, name: str = "dev.yaml") -> Path:
+    text = (CONFIG / "dev.yaml").read_text()
+    assert old in text, old
+    return _write(tmp_path, name, text.replace(old, new, 1))
+
+
+def _problems(path: Path) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        load_environment(path, root=path.parent)
+    return [str(p) for p in info.value.problems]
+
+
+def test_unknown_key_names_file_key_and_allowed_keys(tmp_path: Path) -> None:
+    path = _dev_with(tmp_path, "key_vault:\n", "key_vault:\n  purge_protection: true\n")
+    (problem,) = _problems(path)
+    assert problem.startswith(
+        "dev.yaml: key_vault.purge_protection: unknown key 'purge_protection'"
+    )
+    assert "purge_protection_enabled" in problem  # the allowed keys are listed
+
+
+def test_wrong_type_shows_value(tmp_path: Path) -> None:
+    path = _dev_with(tmp_path, "retention_in_days: 30", "retention_in_days: thirty")
+    (problem,) = _problems(path)
+    assert "log_analytics.retention_in_days" in problem
+    assert "'thirty'" in problem
+
+
+def test_out_of_range_value(tmp_path: Path) -> None:
+    path = _dev_with(tmp_path, "soft_delete_retention_days: 7", "soft_delete_retention_days: 3")
+    (problem,) = _problems(path)
+    assert "key_vault.soft_delete_retention_days" in problem and "got 3" in problem
+
+
+def test_overlapping_cidrs(tmp_path: Path) -> None:
+    path = _dev_with(
+        tmp_path, "container_subnet_cidr: 10.20.4.0/22", "container_subnet_cidr: 10.20.2.0/23"
+    )
+    (problem,) = _problems(path)
+    assert "network" in problem and "overlaps" in problem
+    assert "10.20.0.0/22" in problem and "10.20.2.0/23" in problem
+
+
+def test_subnet_outside_vnet(tmp_path: Path) -> None:
+    path = _dev_with(tmp_path, "host_subnet_cidr: 10.20.0.0/22", "host_subnet_cidr: 10.99.0.0/22")
+    (problem,) = _problems(path)
+    assert "is not inside vnet_cidr 10.20.0.0/20" in problem
+
+
+def test_subnet_too_small_for_databricks(tmp_path: Path) -> None:
+    path = _dev_with(tmp_path, "host_subnet_cidr: 10.20.0.0/22", "host_subnet_cidr: 10.20.0.0/27")
+    assert any("smaller than /26" in p for p in _problems(path))
+
+
+def test_missing_required_field(tmp_path: Path) -> None:
+    text = (CONFIG / "dev.yaml").read_text().replace("azure:\n  location: westeurope\n", "")
+    (problem,) = _problems(_write(tmp_path, "dev.yaml", text))
+    assert problem.startswith("dev.yaml: azure: required field is missing. Fix: add `azure`")
+
+
+def test_invalid_prefix_breaks_naming_rule(tmp_path: Path) -> None:
+    path = _dev_with(tmp_path, "protected: false\n", "protected: false\nnaming: {prefix: ML_Ops}\n")
+    (problem,) = _problems(path)
+    assert "naming.prefix" in problem and "'ML_Ops'" in problem
+
+
+def test_too_long_storage_name_is_caught_before_azure(tmp_path: Path) -> None:
+    text = (
+        (CONFIG / "dev.yaml")
+        .read_text()
+        .replace("protected: false\n", "protected: false\nnaming: {prefix: abcdefgh}\n")
+    )
+    problems = _problems(_write(tmp_path, "sandboxeu.yaml", text))
+    assert any("storage_account name" in p and "3-24 lowercase" in p for p in problems)
+
+
+def test_invalid_environment_name_from_file_name(tmp_path: Path) -> None:
+    path = tmp_path / "Dev-EU.yaml"
+    shutil.copy(CONFIG / "dev.yaml", path)
+    (problem,) = _problems(path)
+    assert "environment name 'Dev-EU' is invalid" in problem
+
+
+def test_name_key_is_rejected(tmp_path: Path) -> None:
+    path = _dev_with(tmp_path, "protected: false\n", "protected: false\nname: dev\n")
+    (problem,) = _problems(path)
+    assert "comes from the file name" in problem
+
+
+def test_duplicate_key(tmp_path: Path) -> None:
+    path = _dev_with(tmp_path, "protected: false\n", "protected: false\nprotected: true\n")
+    (problem,) = _problems(path)
+    assert "duplicate key 'protected'" in problem and "line" in problem
+
+
+def test_invalid_yaml_reports_line(tmp_path: Path) -> None:
+    path = _write(tmp_path, "dev.yaml", "azure:\n  location: [westeurope\n")
+    (problem,) = _problems(path)
+    assert "invalid YAML" in problem and "line" in problem
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    (problem,) = _problems(tmp_path / "qa.yaml")
+    assert "qa.yaml: file not found" in problem
+
+
+def test_unreadable_file(tmp_path: Path) -> None:
+    (tmp_path / "qa.yaml").mkdir()  # a directory where a file is expected: cannot be read
+    (problem,) = _problems(tmp_path / "qa.yaml")
+    assert "cannot read the file" in problem
+
+
+def test_empty_config_directory(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"no environment files \(\*\.yaml\) found"):
+        load_environments(tmp_path)
+
+
+def test_yml_extension_is_pointed_out(tmp_path: Path) -> None:
+    shutil.copy(CONFIG / "dev.yaml", tmp_path / "qa.yml")
+    with pytest.raises(ConfigError, match=r"rename it to qa\.yaml"):
+        load_environments(tmp_path)
+
+
+def test_every_problem_of_every_file_at_once(tmp_path: Path) -> None:
+    _dev_with(tmp_path, "retention_in_days: 30", "retention_in_days: thirty")
+    _dev_with(tmp_path, "key_vault:\n", "key_vault:\n  bogus: 1\n", name="qa.yaml")
+    with pytest.raises(ConfigError) as info:
+        load_environments(tmp_path)
+    assert len(info.value.problems) == 2
+    assert info.value.render().startswith("2 problems found:")
+
+
+def test_job_cluster_range(tmp_path: Path) -> None:
+    path = _dev_with(tmp_path, "    max_workers: 2\n", "    max_workers: 0\n")
+    assert any("databricks.job_cluster.max_workers" in p for p in _problems(path))
+    path = _dev_with(
+        tmp_path,
+        "    min_workers: 1\n    max_workers: 2\n",
+        "    min_workers: 3\n    max_workers: 2\n",
+    )
+    assert any("max_workers must be >= min_workers (got 2 < 3)" in p for p in _problems(path))
+
+
+def test_private_workspace_needs_endpoint_subnet(tmp_path: Path) -> None:
+    text = (CONFIG / "dev.yaml").read_text()
+    text = text.replace("  private_endpoint_subnet_cidr: 10.20.8.0/26\n", "")
+    text = text.replace(
+        "public_network_access_enabled: true", "public_network_access_enabled: false"
+    )
+    (problem,) = _problems(_write(tmp_path, "dev.yaml", text))
+    assert "private_endpoint_subnet_cidr is not set" in problem
