@@ -183,3 +183,26 @@ class Names:
         if errors:
             raise InvalidNameError("; ".join(errors))
         return cls(**values)
+
+
+@dataclass(frozen=True)
+class BootstrapNames:
+    """Names of the bootstrap stack's shared resources."""
+
+    resource_group: str
+    state_storage_account: str
+
+    @classmethod
+    def for_prefix(cls, *, prefix: str, location: str, suffix: str | None = None) -> BootstrapNames:
+        sfx = suffix or default_suffix(prefix, "bootstrap", location)
+        return cls(
+            resource_group=validate_name(ResourceKind.RESOURCE_GROUP, f"{prefix}-tfstate-rg"),
+            state_storage_account=validate_name(
+                ResourceKind.STORAGE_ACCOUNT, f"{prefix}tfstate{sfx}"
+            ),
+        )
+
+
+def deployer_identity_name(prefix: str, environment: str) -> str:
+    """The GitHub Actions identity of one environment."""
+    return validate_name(ResourceKind.MANAGED_IDENTITY, f"{prefix}-{environment}-github-deployer")

@@ -140,6 +140,10 @@ class EnvironmentStack(TerraformStack):
                 allowed_ip_ranges=[str(c) for c in config.key_vault.allowed_ip_ranges],
             ),
         )
+        if config.databricks.azure_databricks_principal_object_id:
+            key_vault.grant_secrets_user(
+                "AzureDatabricksSecretsUser", config.databricks.azure_databricks_principal_object_id
+            )
         storage = DataLakeStorage(
             self,
             "Storage",

@@ -100,7 +100,7 @@ def test_job_clusters_use_the_policy(stacks, env: str) -> None:
 
 
 def test_monitoring_job_triggers_this_stacks_pipeline_job(stacks) -> None:
-    for stack in stacks.values():
+    for stack in (stacks[e] for e in ENVIRONMENTS):
         jobs = resources(stack, "databricks_job")
         pipeline_id = next(k for k, j in jobs.items() if j["name"].endswith("-ml_pipeline"))
         monitoring = next(j for j in jobs.values() if j["name"].endswith("-monitoring"))
@@ -109,7 +109,8 @@ def test_monitoring_job_triggers_this_stacks_pipeline_job(stacks) -> None:
 
 
 def test_interactive_cluster_only_where_enabled(stacks) -> None:
-    for env, stack in stacks.items():
+    for env in ENVIRONMENTS:
+        stack = stacks[env]
         clusters = resources(stack, "databricks_cluster")
         enabled = CONFIGS[env].databricks.interactive_cluster.enabled
         assert len(clusters) == int(enabled), env

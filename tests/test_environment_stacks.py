@@ -13,8 +13,8 @@ pytestmark = pytest.mark.synth
 CONFIGS = {c.name: c for c in load_environments(ROOT / "config")}
 
 
-def test_one_stack_per_environment(stacks) -> None:
-    assert sorted(stacks) == sorted(ENVIRONMENTS)
+def test_one_stack_per_environment_plus_bootstrap(stacks) -> None:
+    assert sorted(stacks) == sorted([*ENVIRONMENTS, "bootstrap"])
     for name, stack in stacks.items():
         assert stack["//"]["metadata"]["stackName"] == name
 
@@ -137,7 +137,8 @@ def test_failed_job_alert_mails_configured_receivers(stacks, env: str) -> None:
 
 
 def test_azure_ml_only_where_enabled(stacks) -> None:
-    for env, stack in stacks.items():
+    for env in ENVIRONMENTS:
+        stack = stacks[env]
         found = resources(stack, "azurerm_machine_learning_workspace")
         assert len(found) == int(CONFIGS[env].azure_ml.enabled), env
     _, mlw = only(stacks["sandbox"], "azurerm_machine_learning_workspace")
@@ -170,7 +171,8 @@ def test_every_taggable_azure_resource_is_tagged(stacks, env: str) -> None:
 
 
 def test_backend_is_local_and_relative_by_default(stacks) -> None:
-    for env, stack in stacks.items():
+    for env in ENVIRONMENTS:
+        stack = stacks[env]
         assert stack["terraform"]["backend"] == {
             "local": {"path": f"../../../terraform.{env}.tfstate"}
         }
@@ -194,7 +196,7 @@ def test_outputs(stacks, env: str) -> None:
 
 
 def test_providers_pinned(stacks) -> None:
-    for stack in stacks.values():
+    for stack in (stacks[e] for e in ENVIRONMENTS):
         assert stack["terraform"]["required_providers"] == {
             "azurerm": {"source": "azurerm", "version": "4.55.0"},
             "databricks": {"source": "databricks/databricks", "version": "1.99.0"},

@@ -28,6 +28,6 @@ def snapshot_json(snapshot):
     return snapshot.use_extension(JSONSnapshotExtension)
 
 
-@pytest.mark.parametrize("env", ENVIRONMENTS)
+@pytest.mark.parametrize("env", [*ENVIRONMENTS, "bootstrap"])
 def test_stack_snapshot(stacks, snapshot_json, env: str) -> None:
     assert normalized(stacks[env]) == snapshot_json

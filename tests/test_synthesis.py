@@ -4,6 +4,7 @@ cdktf CLI, extensible by adding a file, and clean when the input is wrong."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -70,13 +71,31 @@ def test_a_fifth_environment_is_a_file(tmp_path: Path) -> None:
     config_dir = tmp_path / "config"
     shutil.copytree(ROOT / "config", config_dir)
     text = (config_dir / "dev.yaml").read_text().replace("10.20.", "10.50.")
+    # Not in the bootstrap list: it creates its own resource group, and keeps remote state.
+    text = text.replace("use_existing_resource_group: true", "use_existing_resource_group: false")
+    text += (
+        "state_backend:\n  type: azurerm\n  resource_group_name: tfstate-rg\n"
+        "  storage_account_name: perfstate01\n"
+    )
     (config_dir / "perf.yaml").write_text(text)
     out = synthesize_to(tmp_path / "cdktf.out", env={"MLOPS_CONFIG_DIR": str(config_dir)})
-    assert sorted(p.name for p in (out / "stacks").iterdir()) == sorted([*ENVIRONMENTS, "perf"])
-    assert (
-        '"name": "mlops-perf-databricks-rg"'
-        in (out / "stacks" / "perf" / "cdk.tf.json").read_text()
+    assert sorted(p.name for p in (out / "stacks").iterdir()) == sorted(
+        [*ENVIRONMENTS, "bootstrap", "perf"]
     )
+    stack = json.loads((out / "stacks" / "perf" / "cdk.tf.json").read_text())
+    (group,) = stack["resource"]["azurerm_resource_group"].values()
+    assert group["name"] == "mlops-perf-databricks-rg"
+    assert group["tags"]["environment"] == "perf"
+    assert stack["terraform"]["backend"] == {
+        "azurerm": {
+            "container_name": "tfstate",
+            "key": "perf.tfstate",
+            "resource_group_name": "tfstate-rg",
+            "storage_account_name": "perfstate01",
+            "use_azuread_auth": True,
+            "use_oidc": True,
+        }
+    }
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from cdktf_cdktf_provider_azurerm.key_vault import KeyVault, KeyVaultNetworkAcls
+from cdktf_cdktf_provider_azurerm.role_assignment import RoleAssignment
 
 from constructs_lib.azure.resource_group import EnvironmentResourceGroup
 from constructs_lib.cdk import Construct
@@ -51,4 +52,16 @@ class SecureKeyVault(Construct):
                 ip_rules=list(props.allowed_ip_ranges),
                 virtual_network_subnet_ids=list(props.allowed_subnet_ids),
             ),
+        )
+
+    def grant_secrets_user(self, id_: str, principal_id: str) -> RoleAssignment:
+        """Let `principal_id` (an object ID) read secrets of this vault (Key Vault Secrets User).
+        Azure Databricks needs it to serve a Key Vault-backed secret scope."""
+        return RoleAssignment(
+            self,
+            id_,
+            scope=self.vault.id,
+            role_definition_name="Key Vault Secrets User",
+            principal_id=principal_id,
+            principal_type="ServicePrincipal",
         )

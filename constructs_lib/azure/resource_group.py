@@ -18,6 +18,8 @@ class EnvironmentResourceGroupProps:
     """Azure region of the group and of every resource in it."""
     use_existing: bool = False
     """Read an existing group (created by the bootstrap stack) instead of creating it."""
+    tags: dict[str, str] | None = None
+    """Tags of a created group. Default: none here (the stack's tagging aspect adds them)."""
 
 
 class EnvironmentResourceGroup(Construct):
@@ -32,6 +34,8 @@ class EnvironmentResourceGroup(Construct):
             self.id: str = existing.id
             self.resource: ResourceGroup | None = None
         else:
-            self.resource = ResourceGroup(self, "Group", name=props.name, location=props.location)
+            self.resource = ResourceGroup(
+                self, "Group", name=props.name, location=props.location, tags=props.tags
+            )
             self.name = self.resource.name
             self.id = self.resource.id

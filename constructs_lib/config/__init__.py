@@ -4,7 +4,7 @@ Pure Python: nothing here imports cdktf, so it is tested without a synth.
 """
 
 from constructs_lib.config.errors import ConfigError, Problem
-from constructs_lib.config.loader import load_environment, load_environments
+from constructs_lib.config.loader import load_environment, load_environments, with_remote_state
 from constructs_lib.config.models import EnvironmentConfig
 
 __all__ = [
@@ -13,4 +13,5 @@ __all__ = [
     "Problem",
     "load_environment",
     "load_environments",
+    "with_remote_state",
 ]

@@ -9,7 +9,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from constructs_lib.config.errors import ConfigError, Problem
-from constructs_lib.config.models import EnvironmentConfig
+from constructs_lib.config.models import AzurermStateBackend, EnvironmentConfig
 from constructs_lib.naming import InvalidNameError, Names
 
 
@@ -68,8 +68,11 @@ def _model_at(model: type[BaseModel], loc: tuple[int | str, ...]) -> type[BaseMo
     return current if isinstance(current, type) else None
 
 
-def _problems_from_validation(
-    exc: ValidationError, source: str, data: dict[str, Any]
+def problems_from_validation(
+    exc: ValidationError,
+    source: str,
+    data: dict[str, Any],
+    model: type[BaseModel] = EnvironmentConfig,
 ) -> list[Problem]:
     problems: list[Problem] = []
     for err in exc.errors(include_url=False):
@@ -78,7 +81,7 @@ def _problems_from_validation(
         kind = err["type"]
         value = err.get("input")
         if kind == "extra_forbidden":
-            parent = _model_at(EnvironmentConfig, loc[:-1])
+            parent = _model_at(model, loc[:-1])
             allowed = sorted(parent.model_fields) if parent else []
             allowed = [a for a in allowed if a != "name"] if not loc[:-1] else allowed
             problems.append(
@@ -91,7 +94,7 @@ def _problems_from_validation(
                 )
             )
         elif kind == "missing":
-            parent = _model_at(EnvironmentConfig, loc[:-1])
+            parent = _model_at(model, loc[:-1])
             info = parent.model_fields.get(str(loc[-1])) if parent else None
             hint = f" ({info.description.split('.')[0]})" if info and info.description else ""
             problems.append(
@@ -173,7 +176,7 @@ def load_environment(path: Path, *, root: Path | None = None) -> EnvironmentConf
     try:
         config = EnvironmentConfig.model_validate({"name": path.stem, **data})
     except ValidationError as exc:
-        problems = _problems_from_validation(exc, source, data)
+        problems = problems_from_validation(exc, source, data)
         if any(p.field == "name" for p in problems):
             problems = [
                 Problem(source, "", p.message, p.fix) if p.field == "name" else p for p in problems
@@ -234,3 +237,24 @@ def load_environments(config_dir: Path, *, root: Path | None = None) -> list[Env
     if problems:
         raise ConfigError(problems)
     return configs
+
+
+def with_remote_state(
+    configs: list[EnvironmentConfig], *, storage_account_name: str, resource_group_name: str
+) -> list[EnvironmentConfig]:
+    """Point every environment at the bootstrap stack's remote state: one container per
+    environment (named after it) in `storage_account_name`. Used by CI, which gets the account
+    from the GitHub environment's `TF_STATE_STORAGE_ACCOUNT` variable."""
+    return [
+        c.model_copy(
+            update={
+                "state_backend": AzurermStateBackend(
+                    type="azurerm",
+                    resource_group_name=resource_group_name,
+                    storage_account_name=storage_account_name,
+                    container_name=c.name,
+                )
+            }
+        )
+        for c in configs
+    ]

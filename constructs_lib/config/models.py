@@ -357,6 +357,14 @@ class DatabricksSettings(StrictModel):
     jobs: dict[str, JobSettings] = Field(default_factory=_default_jobs)
     """Jobs by key; created in this order, so a job can trigger the jobs listed before it."""
     ml: MlSettings = MlSettings()
+    azure_databricks_principal_object_id: str | None = Field(
+        default=None, pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+    )
+    """Object ID, in your tenant, of the `AzureDatabricks` enterprise application (app ID
+    2ff814a6-3304-4ab8-85cb-cd0e6f879c1d): `az ad sp show --id 2ff814a6-3304-4ab8-85cb-cd0e6f879c1d
+    --query id -o tsv`. With an RBAC Key Vault, a Key Vault-backed scope can read secrets only
+    when this principal has Key Vault Secrets User; set it and the stack assigns the role.
+    Default: not assigned (do it by hand)."""
     secret_scope_backend: Literal["azure_keyvault", "databricks"] = "azure_keyvault"
     """Key Vault-backed scope (secrets stay in Key Vault) or the Databricks-backed fallback."""
     git_folder: GitFolderSettings | None = None

@@ -113,7 +113,9 @@ def test_subnet_too_small_for_databricks(tmp_path: Path) -> None:
 
 
 def test_missing_required_field(tmp_path: Path) -> None:
-    text = (CONFIG / "dev.yaml").read_text().replace("azure:\n  location: westeurope\n", "")
+    text = (CONFIG / "dev.yaml").read_text()
+    start = text.index("azure:\n")
+    text = text[:start] + text[text.index("tags:\n") :]
     (problem,) = _problems(_write(tmp_path, "dev.yaml", text))
     assert problem.startswith("dev.yaml: azure: required field is missing. Fix: add `azure`")
 
@@ -209,3 +211,58 @@ def test_private_workspace_needs_endpoint_subnet(tmp_path: Path) -> None:
     )
     (problem,) = _problems(_write(tmp_path, "dev.yaml", text))
     assert "private_endpoint_subnet_cidr is not set" in problem
+
+
+def test_remote_state_override_gives_each_environment_its_container() -> None:
+    from constructs_lib.config import with_remote_state
+
+    configs = with_remote_state(
+        load_environments(CONFIG), storage_account_name="mlopstfstate1234", resource_group_name="rg"
+    )
+    for config in configs:
+        backend = config.state_backend
+        assert backend.type == "azurerm"
+        assert (backend.storage_account_name, backend.container_name) == (
+            "mlopstfstate1234",
+            config.name,
+        )
+        assert config.state_key == f"{config.name}.tfstate"
+
+
+def test_bootstrap_requires_existing_resource_group_switch(tmp_path: Path) -> None:
+    from constructs_lib.config.bootstrap import load_bootstrap_for
+
+    configs = [
+        c.model_copy(
+            update={"azure": c.azure.model_copy(update={"use_existing_resource_group": False})}
+        )
+        if c.name == "uat"
+        else c
+        for c in load_environments(CONFIG)
+    ]
+    with pytest.raises(
+        ConfigError, match=r"config/uat.yaml: azure.use_existing_resource_group: is false"
+    ):
+        load_bootstrap_for(configs, CONFIG / "shared" / "bootstrap.yaml")
+
+
+def test_bootstrap_lists_only_known_environments(tmp_path: Path) -> None:
+    from constructs_lib.config.bootstrap import load_bootstrap_for
+
+    path = _write(
+        tmp_path,
+        "bootstrap.yaml",
+        "github_repository: o/r\nlocation: westeurope\nenvironments: [dev, qa]\n",
+    )
+    with pytest.raises(ConfigError, match="environment 'qa' has no config file"):
+        load_bootstrap_for(load_environments(CONFIG), path)
+
+
+def test_bootstrap_rejects_unknown_keys(tmp_path: Path) -> None:
+    from constructs_lib.config.bootstrap import load_bootstrap
+
+    path = _write(
+        tmp_path, "bootstrap.yaml", "github_repository: o/r\nlocation: westeurope\nrepo: x\n"
+    )
+    with pytest.raises(ConfigError, match="repo: unknown key 'repo'"):
+        load_bootstrap(path)

@@ -1,0 +1,84 @@
+"""Remote Terraform state: one storage account, one container per environment."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from cdktf_cdktf_provider_azurerm.storage_account import (
+    StorageAccount,
+    StorageAccountBlobProperties,
+    StorageAccountBlobPropertiesContainerDeleteRetentionPolicy,
+    StorageAccountBlobPropertiesDeleteRetentionPolicy,
+)
+from cdktf_cdktf_provider_azurerm.storage_container import StorageContainer
+
+from constructs_lib.azure.resource_group import EnvironmentResourceGroup
+from constructs_lib.cdk import Construct, TerraformResourceLifecycle
+
+
+@dataclass(frozen=True, kw_only=True)
+class StateStorageProps:
+    resource_group: EnvironmentResourceGroup
+    name: str
+    environments: Sequence[str]
+    """One private container per environment, named after it."""
+    account_replication_type: str = "ZRS"
+    retention_days: int = 30
+    """Days deleted state blobs and containers can be restored; versions keep every write."""
+
+
+class StateStorage(Construct):
+    """Storage account for Terraform state: Entra ID only (no shared keys), TLS 1.2, no public
+    blob access, blob versioning and soft delete so a bad write can be rolled back, and
+    `prevent_destroy`. GitHub-hosted runners have no fixed IPs, so the firewall stays open and
+    access rests on Entra ID roles scoped to each container."""
+
+    def __init__(self, scope: Construct, id_: str, props: StateStorageProps) -> None:
+        super().__init__(scope, id_)
+        rg = props.resource_group
+        self.account = StorageAccount(
+            self,
+            "Account",
+            name=props.name,
+            location=rg.location,
+            resource_group_name=rg.name,
+            account_kind="StorageV2",
+            account_tier="Standard",
+            account_replication_type=props.account_replication_type,
+            min_tls_version="TLS1_2",
+            https_traffic_only_enabled=True,
+            allow_nested_items_to_be_public=False,
+            shared_access_key_enabled=False,
+            default_to_oauth_authentication=True,
+            cross_tenant_replication_enabled=False,
+            infrastructure_encryption_enabled=True,
+            blob_properties=StorageAccountBlobProperties(
+                versioning_enabled=True,
+                delete_retention_policy=StorageAccountBlobPropertiesDeleteRetentionPolicy(
+                    days=props.retention_days
+                ),
+                container_delete_retention_policy=(
+                    StorageAccountBlobPropertiesContainerDeleteRetentionPolicy(
+                        days=props.retention_days
+                    )
+                ),
+            ),
+            lifecycle=TerraformResourceLifecycle(prevent_destroy=True),
+        )
+        self.containers = {
+            env: StorageContainer(
+                self,
+                f"Container-{env}",
+                name=env,
+                storage_account_id=self.account.id,
+                container_access_type="private",
+            )
+            for env in props.environments
+        }
+
+    def container_scope(self, environment: str) -> str:
+        """ARM ID of one environment's container (a role assignment scope)."""
+        return (
+            f"{self.account.id}/blobServices/default/containers/{self.containers[environment].name}"
+        )

@@ -1,0 +1,95 @@
+"""Configuration of the one-off `bootstrap` stack (`config/shared/bootstrap.yaml`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import yaml
+from pydantic import Field, ValidationError
+
+from constructs_lib.config.errors import ConfigError, Problem
+from constructs_lib.config.loader import problems_from_validation
+from constructs_lib.config.models import EnvironmentConfig, NamingSettings, StrictModel
+
+BOOTSTRAP_FILE = Path("config/shared/bootstrap.yaml")
+
+
+class BootstrapConfig(StrictModel):
+    """What an admin sets once, before the first CI deployment."""
+
+    github_repository: str = Field(pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+    """`owner/name` of the GitHub repository whose workflows may log in (OIDC subjects)."""
+    location: str = Field(pattern=r"^[a-z]+[a-z0-9]*$")
+    """Region of the bootstrap resource group (identities and state storage)."""
+    naming: NamingSettings = NamingSettings()
+    tags: dict[str, str] = Field(default_factory=dict)
+    environments: tuple[str, ...] = ("sandbox", "dev", "uat", "prod")
+    """Environments that get an identity, a state container and a resource group; each must
+    have a `config/<name>.yaml`."""
+    plan_environment_suffix: str = "-plan"
+    """Plans and drift checks run in GitHub environments `<env><suffix>` (no approval gate);
+    their OIDC subjects are trusted too."""
+    state_account_replication_type: str = Field(
+        default="ZRS", pattern=r"^(LRS|ZRS|GRS|RAGRS|GZRS|RAGZRS)$"
+    )
+
+
+def load_bootstrap(path: Path, *, root: Path | None = None) -> BootstrapConfig:
+    """Load and validate the bootstrap config; `ConfigError` lists every problem."""
+    source = str(path.relative_to(root)) if root and path.is_relative_to(root) else str(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        raise ConfigError(
+            [Problem(source, "", "file not found", "create it from the README's bootstrap section")]
+        ) from None
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(
+            [Problem(source, "", f"cannot read the file ({exc})", "fix the file")]
+        ) from None
+    if not isinstance(data, dict):
+        raise ConfigError([Problem(source, "", "expected a mapping of settings", "see the README")])
+    try:
+        return BootstrapConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(
+            problems_from_validation(exc, source, data, model=BootstrapConfig)
+        ) from None
+
+
+def load_bootstrap_for(
+    environments: Sequence[EnvironmentConfig], path: Path, *, root: Path | None = None
+) -> BootstrapConfig | None:
+    """The bootstrap config if `path` exists (None otherwise), checked against the loaded
+    environments: each listed environment needs its config, and must use the resource group
+    the bootstrap stack creates."""
+    if not path.exists():
+        return None
+    config = load_bootstrap(path, root=root)
+    source = str(path.relative_to(root)) if root and path.is_relative_to(root) else str(path)
+    known = {e.name: e for e in environments}
+    problems = []
+    for name in config.environments:
+        env = known.get(name)
+        if env is None:
+            problems.append(
+                Problem(
+                    source,
+                    "environments",
+                    f"environment {name!r} has no config file",
+                    f"add config/{name}.yaml or remove {name!r} from the list",
+                )
+            )
+        elif not env.azure.use_existing_resource_group:
+            problems.append(
+                Problem(
+                    f"config/{name}.yaml",
+                    "azure.use_existing_resource_group",
+                    "is false, but the bootstrap stack creates this environment's resource group",
+                    "set it to true, or remove the environment from config/shared/bootstrap.yaml",
+                )
+            )
+    if problems:
+        raise ConfigError(problems)
+    return config

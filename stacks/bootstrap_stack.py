@@ -1,0 +1,109 @@
+"""The one-off `bootstrap` stack (replaces the original accelerator's setup.ps1).
+
+Run once by an Azure admin with local state: `npx cdktf deploy bootstrap`. Per environment it
+creates the resource group, a keyless GitHub deployment identity with roles on that group only,
+and a state container only that identity can write. Its outputs are exactly the variables to
+set on each GitHub environment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from cdktf_cdktf_provider_azurerm.data_azurerm_client_config import DataAzurermClientConfig
+from cdktf_cdktf_provider_azurerm.provider import AzurermProvider, AzurermProviderFeatures
+
+from constructs_lib.aspects.tagging import TaggingAspect
+from constructs_lib.azure.deployment_identity import DeploymentIdentity, DeploymentIdentityProps
+from constructs_lib.azure.resource_group import (
+    EnvironmentResourceGroup,
+    EnvironmentResourceGroupProps,
+)
+from constructs_lib.azure.state_storage import StateStorage, StateStorageProps
+from constructs_lib.cdk import Aspects, Construct, LocalBackend, TerraformOutput, TerraformStack
+from constructs_lib.config.bootstrap import BootstrapConfig
+from constructs_lib.config.models import EnvironmentConfig
+from constructs_lib.naming import BootstrapNames, Names, deployer_identity_name
+
+STACK_NAME = "bootstrap"
+
+
+class BootstrapStack(TerraformStack):
+    """Identities, resource groups and remote state for every environment CI deploys."""
+
+    def __init__(
+        self, scope: Construct, config: BootstrapConfig, environments: Sequence[EnvironmentConfig]
+    ) -> None:
+        super().__init__(scope, STACK_NAME)
+        # Local state on purpose: this stack creates the remote state storage.
+        LocalBackend(self, path=f"../../../terraform.{STACK_NAME}.tfstate")
+        AzurermProvider(
+            self, "azurerm", features=[AzurermProviderFeatures()], storage_use_azuread=True
+        )
+        client = DataAzurermClientConfig(self, "Client")
+        prefix = config.naming.prefix
+        names = BootstrapNames.for_prefix(
+            prefix=prefix, location=config.location, suffix=config.naming.suffix
+        )
+        home = EnvironmentResourceGroup(
+            self,
+            "ResourceGroup",
+            EnvironmentResourceGroupProps(name=names.resource_group, location=config.location),
+        )
+        state = StateStorage(
+            self,
+            "State",
+            StateStorageProps(
+                resource_group=home,
+                name=names.state_storage_account,
+                environments=[e.name for e in environments],
+                account_replication_type=config.state_account_replication_type,
+            ),
+        )
+        self.identities: dict[str, DeploymentIdentity] = {}
+        for env in environments:
+            env_names = Names.for_environment(
+                prefix=env.naming.prefix,
+                environment=env.name,
+                location=env.azure.location,
+                suffix=env.naming.suffix,
+            )
+            group = EnvironmentResourceGroup(
+                self,
+                f"Env-{env.name}",
+                EnvironmentResourceGroupProps(
+                    name=env_names.resource_group,
+                    location=env.azure.location,
+                    tags={**env.tags, "environment": env.name, "managed-by": "cdktf"},
+                ),
+            )
+            identity = DeploymentIdentity(
+                self,
+                f"Deployer-{env.name}",
+                DeploymentIdentityProps(
+                    name=deployer_identity_name(prefix, env.name),
+                    home=home,
+                    target=group,
+                    github_repository=config.github_repository,
+                    github_environments=[env.name, f"{env.name}{config.plan_environment_suffix}"],
+                    state_container_scope=state.container_scope(env.name),
+                ),
+            )
+            self.identities[env.name] = identity
+            output = TerraformOutput(
+                self,
+                f"github_environment_{env.name}",
+                description=f"Variables of the GitHub environments {env.name} and "
+                f"{env.name}{config.plan_environment_suffix}",
+                value={
+                    "AZURE_CLIENT_ID": identity.identity.client_id,
+                    "AZURE_TENANT_ID": client.tenant_id,
+                    "AZURE_SUBSCRIPTION_ID": client.subscription_id,
+                    "TF_STATE_STORAGE_ACCOUNT": state.account.name,
+                    "TF_STATE_RESOURCE_GROUP": home.name,
+                },
+            )
+            output.override_logical_id(f"github_environment_{env.name}")
+        Aspects.of(self).add(
+            TaggingAspect({**config.tags, "managed-by": "cdktf", "stack": STACK_NAME})
+        )

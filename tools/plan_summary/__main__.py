@@ -1,0 +1,3 @@
+from tools.plan_summary.cli import main
+
+main()

@@ -1,0 +1,113 @@
+"""Command line: `python -m tools.plan_summary PLAN_JSON [options]`.
+
+Exit codes:
+  0  summary printed; nothing blocks the plan
+  2  unusable input (missing file, not JSON, not a plan, bad config): one line on stderr
+  3  summary printed, but a protected resource type is deleted or replaced and
+     --allow-destroy was not given (the destroy gate)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from tools.plan_summary.model import PlanError, load_plan
+from tools.plan_summary.policy import (
+    DEFAULT_CONFIG,
+    GITHUB_COMMENT_LIMIT,
+    MIN_MAX_CHARS,
+    load_policy,
+)
+from tools.plan_summary.redacted import redacted_plan
+from tools.plan_summary.render import render
+
+EXIT_OK = 0
+EXIT_BAD_INPUT = 2
+EXIT_BLOCKED = 3
+MAX_TITLE = 200
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m tools.plan_summary",
+        description="Summarise a Terraform JSON plan as Markdown and apply the destroy gate.",
+        epilog="Exit codes: 0 ok, 2 unusable input, 3 protected resource deleted/replaced.",
+    )
+    parser.add_argument("plan_json", type=Path, help="output of `terraform show -json PLANFILE`")
+    parser.add_argument(
+        "--allow-destroy",
+        action="store_true",
+        help="do not fail when protected resources are deleted or replaced",
+    )
+    parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="%(default)s")
+    parser.add_argument(
+        "--max-chars",
+        type=int,
+        default=None,
+        help=f"longest output ({MIN_MAX_CHARS}..{GITHUB_COMMENT_LIMIT}; default from config)",
+    )
+    parser.add_argument("--title", default="Terraform plan", help="heading of the summary")
+    parser.add_argument(
+        "--marker",
+        default="default",
+        help="name in the hidden HTML marker that identifies the sticky comment",
+    )
+    parser.add_argument("--output", type=Path, help="write the Markdown here instead of stdout")
+    parser.add_argument(
+        "--redacted-json", type=Path, help="also write the plan with sensitive values masked"
+    )
+    return parser
+
+
+def run(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        policy = load_policy(args.config)
+        max_chars = policy.max_chars if args.max_chars is None else args.max_chars
+        if not MIN_MAX_CHARS <= max_chars <= GITHUB_COMMENT_LIMIT:
+            raise PlanError(
+                f"--max-chars must be between {MIN_MAX_CHARS} and {GITHUB_COMMENT_LIMIT}"
+            )
+        plan = load_plan(args.plan_json)
+    except PlanError as exc:
+        print(f"plan_summary: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    violations = policy.violations(plan)
+    markdown = render(
+        plan,
+        title=args.title[:MAX_TITLE],
+        protected=policy.protected_types,
+        violations=violations,
+        allow_destroy=args.allow_destroy,
+        max_chars=max_chars,
+        marker_name=args.marker,
+    )
+    try:
+        if args.output:
+            args.output.write_text(markdown, encoding="utf-8")
+        else:
+            sys.stdout.write(markdown)
+        if args.redacted_json:
+            args.redacted_json.write_text(
+                json.dumps(redacted_plan(plan), indent=2, sort_keys=True) + "\n", encoding="utf-8"
+            )
+    except OSError as exc:
+        print(f"plan_summary: error: cannot write output: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if violations and not args.allow_destroy:
+        names = ", ".join(rc.address for rc in violations[:5])
+        more = f" and {len(violations) - 5} more" if len(violations) > 5 else ""
+        print(
+            f"plan_summary: blocked: protected resource(s) deleted or replaced: {names}{more}; "
+            "add the `allow-destroy` label (or pass --allow-destroy) after review",
+            file=sys.stderr,
+        )
+        return EXIT_BLOCKED
+    return EXIT_OK
+
+
+def main() -> None:
+    sys.exit(run())

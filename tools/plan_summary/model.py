@@ -1,0 +1,171 @@
+"""Parse Terraform's JSON plan (`terraform show -json PLANFILE`) into a small typed model.
+
+Format reference: developer.hashicorp.com/terraform/internals/json-format ("Plan Representation",
+"Change Representation"). Only the parts the summary needs are read.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+# What a resource change is, from `change.actions`.
+CREATE = "create"
+UPDATE = "update"
+REPLACE = "replace"
+DELETE = "delete"
+READ = "read"
+NO_OP = "no-op"
+FORGET = "forget"
+
+SUMMARISED_KINDS = (CREATE, UPDATE, REPLACE, DELETE)
+DESTRUCTIVE_KINDS = (REPLACE, DELETE)
+
+_KIND_BY_ACTIONS: dict[tuple[str, ...], str] = {
+    ("create",): CREATE,
+    ("update",): UPDATE,
+    ("delete",): DELETE,
+    ("delete", "create"): REPLACE,
+    ("create", "delete"): REPLACE,
+    ("read",): READ,
+    ("no-op",): NO_OP,
+    ("forget",): FORGET,
+    # Terraform 1.7+: forget the old object (no destroy) and create a new one.
+    ("create", "forget"): CREATE,
+    ("forget", "create"): CREATE,
+}
+
+
+class PlanError(ValueError):
+    """The input is not a usable Terraform JSON plan (one-line message for the CLI)."""
+
+
+@dataclass(frozen=True)
+class ResourceChange:
+    address: str
+    type: str
+    mode: str
+    actions: tuple[str, ...]
+    kind: str
+    before: Any = None
+    after: Any = None
+    before_sensitive: Any = False
+    after_sensitive: Any = False
+    after_unknown: Any = False
+    replace_paths: tuple[tuple[str | int, ...], ...] = ()
+    action_reason: str | None = None
+
+    @property
+    def destructive(self) -> bool:
+        return self.kind in DESTRUCTIVE_KINDS
+
+
+@dataclass(frozen=True)
+class Plan:
+    format_version: str
+    terraform_version: str | None
+    resource_changes: tuple[ResourceChange, ...] = field(default_factory=tuple)
+    errored: bool = False
+
+    def changes(self, kind: str) -> list[ResourceChange]:
+        return [rc for rc in self.resource_changes if rc.kind == kind]
+
+    @property
+    def summarised(self) -> list[ResourceChange]:
+        return [rc for rc in self.resource_changes if rc.kind in SUMMARISED_KINDS]
+
+    @property
+    def is_noop(self) -> bool:
+        return not self.summarised
+
+
+def classify(actions: tuple[str, ...]) -> str:
+    try:
+        return _KIND_BY_ACTIONS[actions]
+    except KeyError:
+        raise PlanError(f"unknown change.actions {list(actions)!r}") from None
+
+
+def _replace_paths(raw: Any) -> tuple[tuple[str | int, ...], ...]:
+    if not isinstance(raw, list):
+        return ()
+    paths = []
+    for path in raw:
+        if isinstance(path, list):
+            paths.append(tuple(p for p in path if isinstance(p, str | int)))
+    return tuple(paths)
+
+
+def _resource_change(raw: Any, index: int) -> ResourceChange:
+    if not isinstance(raw, dict):
+        raise PlanError(f"resource_changes[{index}] is not an object")
+    change = raw.get("change")
+    address = raw.get("address")
+    rtype = raw.get("type")
+    if not isinstance(address, str) or not isinstance(rtype, str) or not isinstance(change, dict):
+        raise PlanError(f"resource_changes[{index}] lacks address, type or change")
+    actions = change.get("actions")
+    if not isinstance(actions, list) or not all(isinstance(a, str) for a in actions):
+        raise PlanError(f"resource_changes[{index}] ({address}) has no change.actions list")
+    actions_t = tuple(actions)
+    return ResourceChange(
+        address=address,
+        type=rtype,
+        mode=str(raw.get("mode", "managed")),
+        actions=actions_t,
+        kind=classify(actions_t),
+        before=change.get("before"),
+        after=change.get("after"),
+        before_sensitive=change.get("before_sensitive", False),
+        after_sensitive=change.get("after_sensitive", False),
+        after_unknown=change.get("after_unknown", False),
+        replace_paths=_replace_paths(change.get("replace_paths")),
+        action_reason=raw.get("action_reason")
+        if isinstance(raw.get("action_reason"), str)
+        else None,
+    )
+
+
+def parse_plan(data: Any) -> Plan:
+    """Build a Plan from decoded JSON; raise PlanError if it is not a Terraform plan."""
+    if not isinstance(data, dict):
+        raise PlanError("not a Terraform JSON plan (top level is not an object)")
+    fmt = data.get("format_version")
+    if not isinstance(fmt, str):
+        raise PlanError("not a Terraform JSON plan (no format_version)")
+    if "values" in data and "planned_values" not in data:
+        raise PlanError(
+            "this is a Terraform state, not a plan (use `terraform show -json PLANFILE`)"
+        )
+    if not any(key in data for key in ("planned_values", "resource_changes", "configuration")):
+        raise PlanError("not a Terraform JSON plan (no planned_values/resource_changes)")
+    if fmt.split(".")[0] != "1":
+        raise PlanError(f"unsupported plan format_version {fmt!r} (expected 1.x)")
+    raw_changes = data.get("resource_changes", [])
+    if not isinstance(raw_changes, list):
+        raise PlanError("resource_changes is not a list")
+    changes = tuple(_resource_change(raw, i) for i, raw in enumerate(raw_changes))
+    tf_version = data.get("terraform_version")
+    return Plan(
+        format_version=fmt,
+        terraform_version=tf_version if isinstance(tf_version, str) else None,
+        resource_changes=changes,
+        errored=bool(data.get("errored", False)),
+    )
+
+
+def load_plan(path: Path) -> Plan:
+    """Read and parse a plan file; every failure becomes a PlanError."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise PlanError(f"plan file not found: {path}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PlanError(f"cannot read plan file {path}: {exc}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise PlanError(f"{path} is not JSON ({exc.msg} at line {exc.lineno})") from None
+    return parse_plan(data)

@@ -1,0 +1,140 @@
+"""Which environment a workflow run deploys to, and the guard for production tags.
+
+    python -m tools.release_guard route --event EVENT --ref REF [--input ENV]
+        prints `environment=<env>` (for $GITHUB_OUTPUT) or refuses with exit 1.
+    python -m tools.release_guard check-tag TAG [--remote origin] [--repo DIR]
+        exit 0 if TAG is a release version (vMAJOR.MINOR.PATCH) whose commit is on a
+        `<remote>/release/*` branch, exit 1 with a clear message otherwise.
+
+The mapping (docs/cicd.md):
+    push to main                 -> dev
+    push to release/**           -> uat
+    push of tag v*               -> prod (tag format and release-branch check)
+    workflow_dispatch            -> the chosen environment; prod only from a release branch or
+                                    a release tag (the tag check applies)
+Standard library only: the routing job runs it with the runner's python3 before any set-up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ENVIRONMENTS = ("sandbox", "dev", "uat", "prod")
+# SemVer 2.0 core with a leading v; pre-release and build suffixes are refused for prod.
+RELEASE_TAG = re.compile(r"^v(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
+SEMVER_TAG = re.compile(
+    r"^v(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
+    r"(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?"
+    r"(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$"
+)
+
+
+class GuardError(Exception):
+    """A refusal; the message is printed as a GitHub error annotation."""
+
+
+def validate_tag(tag: str) -> None:
+    if RELEASE_TAG.match(tag):
+        return
+    if SEMVER_TAG.match(tag):
+        raise GuardError(
+            f"tag {tag!r} is a pre-release or carries build metadata; production deploys only "
+            "plain release versions vMAJOR.MINOR.PATCH (e.g. v1.4.0)"
+        )
+    raise GuardError(
+        f"tag {tag!r} is not a semantic version; production tags look like vMAJOR.MINOR.PATCH "
+        "(e.g. v1.4.0)"
+    )
+
+
+def _git(repo: Path, *args: str) -> str:
+    result = subprocess.run(
+        ["git", *args], cwd=repo, capture_output=True, text=True, check=False, timeout=60
+    )
+    if result.returncode != 0:
+        detail = (result.stderr.strip().splitlines() or ["git failed"])[-1]
+        raise GuardError(f"git {' '.join(args)}: {detail}")
+    return result.stdout
+
+
+def release_branches_containing(repo: Path, commit: str, remote: str = "origin") -> list[str]:
+    """Remote release branches (`<remote>/release/...`) whose history contains commit."""
+    out = _git(repo, "branch", "-r", "--contains", commit, "--format=%(refname:short)")
+    prefix = f"{remote}/release/"
+    return sorted(line.strip() for line in out.splitlines() if line.strip().startswith(prefix))
+
+
+def check_tag(tag: str, repo: Path = Path("."), remote: str = "origin") -> list[str]:
+    """Validate a production tag; return the release branches that contain its commit."""
+    validate_tag(tag)
+    commit = _git(repo, "rev-parse", "--verify", "--quiet", f"refs/tags/{tag}^{{commit}}").strip()
+    branches = release_branches_containing(repo, commit, remote)
+    if not branches:
+        raise GuardError(
+            f"tag {tag} (commit {commit[:12]}) is not on any release/* branch; production is "
+            "deployed only from tags on release branches. Tag a commit of a release/* branch "
+            "(fetch-depth: 0 is needed to see the branches)."
+        )
+    return branches
+
+
+def route(event: str, ref: str, requested: str = "") -> str:
+    """The environment for a workflow run, or GuardError."""
+    if event == "workflow_dispatch":
+        if requested not in ENVIRONMENTS:
+            raise GuardError(f"choose one of {', '.join(ENVIRONMENTS)} (got {requested!r})")
+        if requested == "prod" and not (
+            ref.startswith("refs/heads/release/") or ref.startswith("refs/tags/")
+        ):
+            raise GuardError(
+                f"prod can be dispatched only from a release/* branch or a release tag, not {ref}"
+            )
+        return requested
+    if event == "push":
+        if ref == "refs/heads/main":
+            return "dev"
+        if ref.startswith("refs/heads/release/") and len(ref) > len("refs/heads/release/"):
+            return "uat"
+        if ref.startswith("refs/tags/"):
+            return "prod"
+    raise GuardError(f"no environment is deployed for {event} of {ref}")
+
+
+def _annotate(message: str) -> None:
+    # Workflow-command syntax: GitHub shows it as an error on the run.
+    print(f"::error title=Deploy refused::{message}", file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools.release_guard", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_route = sub.add_parser("route", help="print environment=<env> for this run")
+    p_route.add_argument("--event", required=True)
+    p_route.add_argument("--ref", required=True)
+    p_route.add_argument("--input", default="", help="workflow_dispatch environment input")
+    p_tag = sub.add_parser("check-tag", help="refuse tags that are not on a release branch")
+    p_tag.add_argument("tag", help="tag name without refs/tags/, e.g. v1.2.3")
+    p_tag.add_argument("--remote", default="origin")
+    p_tag.add_argument("--repo", type=Path, default=Path("."))
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "route":
+            env = route(args.event, args.ref, args.input)
+            if env == "prod" and args.ref.startswith("refs/tags/"):
+                validate_tag(args.ref.removeprefix("refs/tags/"))
+            print(f"environment={env}")
+        else:
+            branches = check_tag(args.tag, args.repo, args.remote)
+            print(f"tag {args.tag} is on {', '.join(branches)}")
+    except GuardError as exc:
+        _annotate(str(exc))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
