@@ -12,6 +12,8 @@ export CHECKPOINT_DISABLE := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export PYTHONDONTWRITEBYTECODE := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+# The workflow linter is installed with the dev dependencies: its test must run, not skip.
+export CICD_REQUIRE_ACTIONLINT := 1
 
 ML_VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' ml_src/pyproject.toml | head -n 1)
 ML_DIST := ml_src/dist

