@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from constructs_lib.config.models import EnvironmentConfig
+from constructs_lib.job_settings import MlJobSettings
 from constructs_lib.template_rendering import render_spec
 
 JOB_CLUSTER_TEMPLATE = "clusters/job_cluster.yaml.j2"
@@ -143,6 +144,21 @@ def job_spec(config: EnvironmentConfig, key: str, refs: WorkspaceRefs) -> dict[s
             "job_ids": dict(refs.job_ids),
         },
         environment=config.name,
+    )
+
+
+def job_settings(config: EnvironmentConfig, key: str, refs: WorkspaceRefs) -> MlJobSettings:
+    """Job `key` rendered from its template, with the settings its config enforces."""
+    job = config.databricks.jobs[key]
+    return MlJobSettings(
+        name=job_name(config, key),
+        spec=job_spec(config, key, refs),
+        timeout_seconds=job.timeout_seconds,
+        max_retries=job.max_retries,
+        notification_emails=notification_emails(config),
+        schedule=job_schedule(config, key),
+        run_as_service_principal=config.databricks.job_run_as_service_principal,
+        tags=custom_tags(config),
     )
 
 

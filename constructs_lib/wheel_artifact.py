@@ -32,30 +32,34 @@ class WheelArtifact:
         return self.path.name
 
 
-def locate_wheel(ml_project: Path, *, root: Path | None = None) -> WheelArtifact:
-    """Find the wheel of the version in `ml_project/pyproject.toml` in `ml_project/dist/`.
+def _shown(path: Path, root: Path | None) -> str:
+    return str(path.relative_to(root)) if root and path.is_relative_to(root) else str(path)
 
-    Raises `ConfigError` saying how to build it when it is missing."""
+
+def read_project_metadata(ml_project: Path, *, root: Path | None = None) -> tuple[str, str]:
+    """(distribution name, version) from `ml_project/pyproject.toml`."""
     pyproject = ml_project / "pyproject.toml"
-    shown = (
-        str(pyproject.relative_to(root))
-        if root and pyproject.is_relative_to(root)
-        else str(pyproject)
-    )
     try:
         meta = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]
-        distribution, version = meta["name"], meta["version"]
+        return meta["name"], meta["version"]
     except (OSError, KeyError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(
             [
                 Problem(
-                    shown,
+                    _shown(pyproject, root),
                     "project",
                     f"cannot read the ML package's name and version ({exc})",
                     "fix ml_src/pyproject.toml",
                 )
             ]
         ) from None
+
+
+def locate_wheel(ml_project: Path, *, root: Path | None = None) -> WheelArtifact:
+    """Find the wheel of the version in `ml_project/pyproject.toml` in `ml_project/dist/`.
+
+    Raises `ConfigError` saying how to build it when it is missing."""
+    distribution, version = read_project_metadata(ml_project, root=root)
     package = re.sub(r"[-_.]+", "_", distribution).lower()
     wheel = ml_project / "dist" / f"{package}-{version}-py3-none-any.whl"
     if not wheel.is_file():

@@ -158,7 +158,7 @@ class DatabricksEnvironment(Construct):
             )
 
         self.jobs: dict[str, MlJob] = {}
-        for key, job in db.jobs.items():
+        for key in db.jobs:
             refs = specs.WorkspaceRefs(
                 **{**refs.__dict__, "job_ids": {k: j.job.id for k, j in self.jobs.items()}}
             )
@@ -166,16 +166,9 @@ class DatabricksEnvironment(Construct):
                 self,
                 f"Job-{key}",
                 MlJobProps(
-                    name=specs.job_name(config, key),
-                    spec=specs.job_spec(config, key, refs),
+                    settings=specs.job_settings(config, key, refs),
                     source=f"templates/{specs.job_template(config, key)}",
                     environment=config.name,
-                    timeout_seconds=job.timeout_seconds,
-                    max_retries=job.max_retries,
-                    notification_emails=specs.notification_emails(config),
-                    schedule=specs.job_schedule(config, key),
-                    run_as_service_principal=db.job_run_as_service_principal,
-                    tags=specs.custom_tags(config),
                     permissions={
                         groups.admins: "CAN_MANAGE",
                         groups.ml_engineers: "CAN_MANAGE_RUN",

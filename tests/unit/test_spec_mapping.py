@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from constructs_lib.databricks.jobs import JOB_DEFAULTS, MlJobProps, enforce_job_settings
 from constructs_lib.databricks.spec_mapping import to_provider_shape
+from constructs_lib.job_settings import JOB_DEFAULTS, MlJobSettings, enforce_job_settings
 from constructs_lib.template_rendering import TemplateError
 
 JOB = {
@@ -59,7 +59,7 @@ def test_unknown_kind() -> None:
         to_provider_shape({}, "pipeline")
 
 
-def _props(**overrides) -> MlJobProps:
+def _props(**overrides) -> MlJobSettings:
     base = dict(
         name="mlops-dev-x",
         spec={
@@ -70,8 +70,6 @@ def _props(**overrides) -> MlJobProps:
             "max_concurrent_runs": 5,
             "tags": {"t": "template"},
         },
-        source="templates/jobs/x.yaml.j2",
-        environment="dev",
         timeout_seconds=600,
         max_retries=2,
         notification_emails=["a@example.com"],
@@ -83,7 +81,7 @@ def _props(**overrides) -> MlJobProps:
         tags={"environment": "dev"},
     )
     base.update(overrides)
-    return MlJobProps(**base)
+    return MlJobSettings(**base)
 
 
 def test_enforced_settings_win_over_template() -> None:
