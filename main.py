@@ -1,10 +1,10 @@
 """Composition root: load every environment's config, build one stack per environment, synth.
 
-`cdktf synth` runs this file (see cdktf.json). `python main.py --check` only validates the
-configs (and everything else synth reads) and writes nothing. A mistake in a user's input exits
-with status 2 and one line per problem; the previous `cdktf.out` is left untouched because
-everything is validated before the first byte is written. This is the only module that reads
-`os.environ`.
+`cdktf synth` runs this file (see cdktf.json); `python main.py --check` does everything synth
+does (configs, wheel, templates, policy rules, secret scan) and writes nothing. Synthesis goes
+into a staging directory beside the output and replaces the previous output only when every
+check passed: a mistake in a user's input exits with status 2 and one line per problem, and
+the previous `cdktf.out` is left untouched. This is the only module that reads `os.environ`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -38,54 +37,97 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def build_app(configs, wheel, outdir: str | None = None, bootstrap=None):
-    """The app with one stack per environment (and the bootstrap stack), not yet synthesized.
-    Raises `ConfigError` (e.g. a template problem) before anything is written."""
+    """The app with one stack per environment (and the bootstrap stack), not yet synthesized,
+    and the stacks. Raises `ConfigError` (e.g. a template problem)."""
     from constructs_lib.cdk import App
     from stacks.bootstrap_stack import BootstrapStack
     from stacks.environment_stack import EnvironmentStack
 
     app = App(outdir=outdir) if outdir else App()
-    for config in configs:
-        EnvironmentStack(app, config, wheel)
+    stacks = [EnvironmentStack(app, config, wheel) for config in configs]
     if bootstrap is not None:
         by_name = {c.name: c for c in configs}
-        BootstrapStack(app, bootstrap, [by_name[name] for name in bootstrap.environments])
-    return app
+        stacks.append(
+            BootstrapStack(app, bootstrap, [by_name[name] for name in bootstrap.environments])
+        )
+    return app, stacks
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parse_args(argv)
     from constructs_lib.config import ConfigError, load_environments, with_remote_state
     from constructs_lib.config.bootstrap import load_bootstrap_for
+    from constructs_lib.staged_output import StagedOutput
     from constructs_lib.wheel_artifact import locate_wheel
 
-    with tempfile.TemporaryDirectory(prefix="mlops-check-") as scratch:
-        # The App creates its outdir on construction: a check builds into a scratch directory.
-        outdir = scratch if args.check else os.environ.get("CDKTF_OUTDIR")
-        try:
-            configs = load_environments(args.config_dir, root=ROOT)
-            state_account = os.environ.get("TF_STATE_STORAGE_ACCOUNT")
-            if state_account:
-                configs = with_remote_state(
-                    configs,
-                    storage_account_name=state_account,
-                    resource_group_name=os.environ.get(
-                        "TF_STATE_RESOURCE_GROUP", DEFAULT_STATE_RESOURCE_GROUP
-                    ),
-                )
-            bootstrap = load_bootstrap_for(
-                configs, args.config_dir / "shared" / "bootstrap.yaml", root=ROOT
+    output = StagedOutput(Path(os.environ.get("CDKTF_OUTDIR", "cdktf.out")))
+    try:
+        configs = load_environments(args.config_dir, root=ROOT)
+        state_account = os.environ.get("TF_STATE_STORAGE_ACCOUNT")
+        if state_account:
+            configs = with_remote_state(
+                configs,
+                storage_account_name=state_account,
+                resource_group_name=os.environ.get(
+                    "TF_STATE_RESOURCE_GROUP", DEFAULT_STATE_RESOURCE_GROUP
+                ),
             )
-            wheel = locate_wheel(ROOT / "ml_src", root=ROOT)
-            app = build_app(configs, wheel, outdir, bootstrap)
-        except ConfigError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return EXIT_USER_ERROR
-        if args.check:
-            print(f"ok: {len(configs)} environment(s): {', '.join(c.name for c in configs)}")
-            return 0
-    app.synth()
+        bootstrap = load_bootstrap_for(
+            configs, args.config_dir / "shared" / "bootstrap.yaml", root=ROOT
+        )
+        wheel = locate_wheel(ROOT / "ml_src", root=ROOT)
+        with output.stage() as staging:
+            app, stacks = build_app(configs, wheel, str(staging), bootstrap)
+            app.synth()
+            check_output(staging, stacks)
+            if not args.check:
+                output.publish()
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    if args.check:
+        print(f"ok: {len(configs)} environment(s): {', '.join(c.name for c in configs)}")
     return 0
+
+
+def check_output(staging: Path, stacks) -> None:
+    """Policy findings of every stack and a secret scan of the output; raises `ConfigError`
+    listing every blocking problem. Suppressed findings and warnings are printed."""
+    from constructs_lib.config import ConfigError, Problem
+    from constructs_lib.policy.aspect import blocking
+    from constructs_lib.policy.rules import SECRET_SCAN_RULE
+    from constructs_lib.policy.secret_scan import scan_text
+
+    problems: list[Problem] = []
+    for stack in stacks:
+        findings = stack.policy.findings()
+        for finding in findings:
+            if finding.suppressed_by:
+                continue
+            if finding.rule.level == "warning":
+                print(f"warning: {finding}", file=sys.stderr)
+        problems += [
+            Problem(
+                f"{finding.path} ({finding.rule.id})",
+                "",
+                f"{finding.rule.message}: {finding.detail}",
+                f"{finding.rule.explanation} Or suppress {finding.rule.id} with a reason "
+                "(README, Security)",
+            )
+            for finding in blocking(findings)
+        ]
+    for path in sorted(staging.rglob("*.json")):
+        for hit in scan_text(path.read_text(encoding="utf-8")):
+            problems.append(
+                Problem(
+                    f"{path.relative_to(staging)} ({SECRET_SCAN_RULE.id})",
+                    "",
+                    f"{SECRET_SCAN_RULE.message}: {hit}",
+                    "reference the secret by Key Vault secret or secret scope name instead",
+                )
+            )
+    if problems:
+        raise ConfigError(problems)
 
 
 if __name__ == "__main__":

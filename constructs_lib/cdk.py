@@ -11,9 +11,11 @@ from cdktf import (
     App,
     Aspects,
     AzurermBackend,
+    DefaultTokenResolver,
     Fn,
     IAspect,
     LocalBackend,
+    StringConcat,
     TerraformAsset,
     TerraformElement,
     TerraformOutput,
@@ -21,9 +23,19 @@ from cdktf import (
     TerraformResourceLifecycle,
     TerraformStack,
     Token,
+    Tokenization,
 )
 from cdktf import AssetType as AssetType
 from constructs import Construct, IConstruct
+
+
+def resolve(scope: IConstruct, value: object) -> object:
+    """`value` with every token resolved as it is written to the JSON (references become
+    `${type.name.attr}` strings), from `scope`'s stack."""
+    return Tokenization.resolve(
+        value, scope=scope, resolver=DefaultTokenResolver(StringConcat()), preparing=False
+    )
+
 
 __all__ = [
     "App",
@@ -42,4 +54,5 @@ __all__ = [
     "TerraformResourceLifecycle",
     "TerraformStack",
     "Token",
+    "resolve",
 ]

@@ -24,6 +24,8 @@ from constructs_lib.cdk import Aspects, Construct, LocalBackend, TerraformOutput
 from constructs_lib.config.bootstrap import BootstrapConfig
 from constructs_lib.config.models import EnvironmentConfig
 from constructs_lib.naming import BootstrapNames, Names, deployer_identity_name
+from constructs_lib.policy.aspect import PolicyAspect, suppress
+from constructs_lib.policy.rules import PolicyContext
 
 STACK_NAME = "bootstrap"
 
@@ -104,6 +106,14 @@ class BootstrapStack(TerraformStack):
                 },
             )
             output.override_logical_id(f"github_environment_{env.name}")
+        suppress(
+            state,
+            "MLOPS-DIAG-1",
+            "The bootstrap stack runs before any Log Analytics workspace exists; state access is "
+            "audited through Entra ID sign-in logs, and every write is kept as a blob version.",
+        )
         Aspects.of(self).add(
             TaggingAspect({**config.tags, "managed-by": "cdktf", "stack": STACK_NAME})
         )
+        self.policy = PolicyAspect(PolicyContext(environment=STACK_NAME, protected=True))
+        Aspects.of(self).add(self.policy)

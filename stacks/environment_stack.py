@@ -43,6 +43,8 @@ from constructs_lib.cdk import (
 from constructs_lib.config.models import AzurermStateBackend, EnvironmentConfig
 from constructs_lib.databricks.environment import DatabricksEnvironment, DatabricksEnvironmentProps
 from constructs_lib.naming import Names
+from constructs_lib.policy.aspect import PolicyAspect, ProtectStatefulResources, Suppression
+from constructs_lib.policy.rules import PolicyContext
 from constructs_lib.wheel_artifact import WheelArtifact
 
 
@@ -200,7 +202,7 @@ class EnvironmentStack(TerraformStack):
             ),
         )
         if config.azure_ml.enabled:
-            AzureMlWorkspace(
+            azure_ml = AzureMlWorkspace(
                 self,
                 "AzureMl",
                 AzureMlWorkspaceProps(
@@ -211,6 +213,11 @@ class EnvironmentStack(TerraformStack):
                     storage_account_name=names.machine_learning_storage_account,
                     public_network_access_enabled=config.workspace.public_network_access_enabled,
                 ),
+            )
+            observability.add_diagnostics(
+                "AzureMlStorageBlob",
+                target_resource_id=f"{azure_ml.storage.id}/blobServices/default",
+                log_categories=["StorageRead", "StorageWrite", "StorageDelete"],
             )
 
         self.resource_group = rg
@@ -241,6 +248,17 @@ class EnvironmentStack(TerraformStack):
 
         tags = {**config.tags, "environment": config.name, "managed-by": "cdktf"}
         Aspects.of(self).add(TaggingAspect(tags))
+        if config.protected:
+            Aspects.of(self).add(ProtectStatefulResources())
+        self.policy = PolicyAspect(
+            PolicyContext(
+                environment=config.name,
+                protected=config.protected,
+                max_autotermination_minutes=config.policy.max_autotermination_minutes,
+            ),
+            [Suppression(s.rule, s.reason, s.path) for s in config.policy.suppressions],
+        )
+        Aspects.of(self).add(self.policy)
 
     def _output(self, name: str, value: str) -> TerraformOutput:
         output = TerraformOutput(self, name, value=value)

@@ -127,7 +127,37 @@ def _replace(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new, 1))
 
 
+POLICY_LIMIT = "protected: false\npolicy: {max_autotermination_minutes: 20}\n"
+
 BROKEN_INPUTS = {
+    "policy violation (interactive cluster idles too long)": (
+        lambda p: _replace(p / "config" / "dev.yaml", "protected: false\n", POLICY_LIMIT),
+        "dev/Dbx/Compute/InteractiveCluster (MLOPS-CL-1): Interactive clusters autoterminate",
+    ),
+    "suppression without a reason": (
+        lambda p: _replace(
+            p / "config" / "dev.yaml",
+            "protected: false\n",
+            "protected: false\npolicy:\n  suppressions: [{rule: MLOPS-CL-1, reason: ''}]\n",
+        ),
+        "config/dev.yaml: policy.suppressions[0].reason: got '': string should have at least 20",
+    ),
+    "suppression of an unknown rule": (
+        lambda p: _replace(
+            p / "config" / "dev.yaml",
+            "protected: false\n",
+            "protected: false\npolicy:\n  suppressions: [{rule: MLOPS-NOPE, reason: 'a reason that is long enough'}]\n",
+        ),
+        "config/dev.yaml: policy.suppressions[0].rule: unknown rule 'MLOPS-NOPE'",
+    ),
+    "literal secret in a template": (
+        lambda p: _replace(
+            p / "templates" / "jobs" / "batch_inference.yaml.j2",
+            "tasks:\n",
+            'tags: {"token": "dapi0123456789abcdef0123456789abcdef"}\ntasks:\n',
+        ),
+        "(MLOPS-LEAK-1): No literal credential in the synthesized JSON: line",
+    ),
     "unknown config key": (
         lambda p: _replace(
             p / "config" / "dev.yaml", "key_vault:\n", "key_vault:\n  purge: true\n"
@@ -193,6 +223,21 @@ def test_broken_input_exits_2_cleanly_and_keeps_earlier_output(
     assert "Traceback" not in result.stderr + result.stdout
     assert result.stderr.startswith("error: ")
     assert tree_digest(earlier_output) == before
+
+
+def test_policy_suppression_with_reason_lets_synth_pass(tmp_path: Path) -> None:
+    project = _copy_project(tmp_path)
+    _replace(
+        project / "config" / "dev.yaml",
+        "protected: false\n",
+        POLICY_LIMIT.replace(
+            "}\n",
+            ", suppressions: [{rule: MLOPS-CL-1, path: dev/Dbx/Compute, "
+            "reason: 'Data scientists asked for 30 idle minutes in dev; cost reviewed'}]}\n",
+        ),
+    )
+    result = run_main("--check", cwd=project)
+    assert result.returncode == 0, result.stderr
 
 
 def test_check_mode_writes_nothing(tmp_path: Path) -> None:

@@ -381,6 +381,37 @@ class DatabricksSettings(StrictModel):
         return value
 
 
+class PolicySuppression(StrictModel):
+    """Silences one policy rule, with the reason written down (printed with every finding)."""
+
+    rule: str
+    """Rule ID, e.g. `MLOPS-KV-3` (README, section Security)."""
+    reason: str = Field(min_length=20)
+    """Why the rule does not apply or is accepted here. Required: at least 20 characters."""
+    path: str = ""
+    """Construct path prefix it applies to (e.g. `dev/Dbx/Compute`); empty: the whole stack."""
+
+    @field_validator("rule")
+    @classmethod
+    def _known_rule(cls, value: str) -> str:
+        from constructs_lib.policy.rules import ALL_RULE_IDS
+
+        if value not in ALL_RULE_IDS:
+            raise ValueError(
+                f"unknown rule {value!r}; use one of {', '.join(sorted(ALL_RULE_IDS))}"
+            )
+        return value
+
+
+class PolicySettings(StrictModel):
+    """The policy rule pack's knobs for this environment."""
+
+    max_autotermination_minutes: int = Field(default=120, ge=10, le=1440)
+    """Upper bound of any interactive cluster's autotermination (rule MLOPS-CL-1)."""
+    suppressions: tuple[PolicySuppression, ...] = ()
+    """Rules silenced in this environment, each with its reason. Default: none."""
+
+
 class EnvironmentConfig(StrictModel):
     """Everything that differs between sandbox, dev, uat, prod (and any environment you add)."""
 
@@ -402,6 +433,7 @@ class EnvironmentConfig(StrictModel):
     monitoring: MonitoringSettings
     azure_ml: AzureMlSettings = AzureMlSettings()
     databricks: DatabricksSettings = DatabricksSettings()
+    policy: PolicySettings = PolicySettings()
     state_backend: StateBackend = LocalStateBackend()
 
     @field_validator("name")

@@ -1,0 +1,317 @@
+"""Policy rules: each a pure function with an ID, a one-line message, an explanation and a level.
+
+A *resource rule* looks at one resource (its Terraform type, construct path and arguments as
+`to_terraform()` gives them); a *stack rule* looks at all resources of a stack at once (for
+"every X has a Y"). A rule returns the problems it found as strings (empty: compliant).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Level = Literal["error", "warning"]
+
+
+@dataclass(frozen=True)
+class ResourceView:
+    """One resource as a rule sees it."""
+
+    type: str
+    """Terraform resource type, e.g. `azurerm_key_vault`."""
+    path: str
+    """Construct path, e.g. `prod/KeyVault/Vault`."""
+    address: str
+    """Terraform address, e.g. `azurerm_key_vault.KeyVault_DE550064`."""
+    attrs: Mapping[str, Any]
+    """Arguments as synthesized (references are unresolved token strings)."""
+
+
+@dataclass(frozen=True)
+class PolicyContext:
+    """What rules may know about the environment."""
+
+    environment: str
+    protected: bool
+    """Protected environments (uat, prod) must have purge protection and the like."""
+    max_autotermination_minutes: int = 120
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    message: str
+    """One line: what must hold."""
+    explanation: str
+    """Why, and how to comply."""
+    level: Level
+    applies_to: tuple[str, ...] = ()
+    """Resource types of a resource rule (check(view, ctx) -> [detail]); empty for a stack
+    rule (check(views, ctx) -> [(construct path, detail)])."""
+    check: Callable[..., list[Any]] = field(repr=False, default=lambda *_: [])
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: Rule
+    path: str
+    """Construct path of the offending resource (or the stack)."""
+    detail: str
+    suppressed_by: str | None = None
+    """The reason of the suppression that silenced it, if any."""
+
+    def __str__(self) -> str:
+        return (
+            f"[{self.rule.level}] {self.rule.id} {self.path}: {self.rule.message} ({self.detail})"
+        )
+
+
+def _block(value: Any) -> Mapping[str, Any]:
+    """A nested block as a mapping (single blocks synthesize as a dict or a one-item list)."""
+    if isinstance(value, list):
+        return value[0] if value and isinstance(value[0], Mapping) else {}
+    return value if isinstance(value, Mapping) else {}
+
+
+def _blocks(value: Any) -> list[Mapping[str, Any]]:
+    if isinstance(value, Mapping):
+        return [value]
+    return [v for v in value or [] if isinstance(v, Mapping)]
+
+
+# --- resource rules -----------------------------------------------------------------------------
+
+
+def _workspace_isolated(view: ResourceView, ctx: PolicyContext) -> list[str]:
+    params = _block(view.attrs.get("custom_parameters"))
+    problems = []
+    if params.get("no_public_ip") is not True:
+        problems.append("custom_parameters.no_public_ip is not true")
+    if not params.get("virtual_network_id"):
+        problems.append("custom_parameters.virtual_network_id is not set (not VNet-injected)")
+    return problems
+
+
+def _storage_transport(view: ResourceView, ctx: PolicyContext) -> list[str]:
+    problems = []
+    if view.attrs.get("min_tls_version") != "TLS1_2":
+        problems.append(f"min_tls_version is {view.attrs.get('min_tls_version')!r}, not 'TLS1_2'")
+    if view.attrs.get("https_traffic_only_enabled") is False:
+        problems.append("https_traffic_only_enabled is false")
+    return problems
+
+
+def _storage_no_public_blobs(view: ResourceView, ctx: PolicyContext) -> list[str]:
+    if view.attrs.get("allow_nested_items_to_be_public") is not False:
+        return ["allow_nested_items_to_be_public is not false"]
+    return []
+
+
+def _key_vault_rbac(view: ResourceView, ctx: PolicyContext) -> list[str]:
+    rbac = view.attrs.get("rbac_authorization_enabled", view.attrs.get("enable_rbac_authorization"))
+    problems = [] if rbac is True else ["rbac_authorization_enabled is not true"]
+    if view.attrs.get("access_policy"):
+        problems.append("access policies are set (use Azure RBAC role assignments)")
+    return problems
+
+
+def _key_vault_soft_delete(view: ResourceView, ctx: PolicyContext) -> list[str]:
+    days = view.attrs.get("soft_delete_retention_days")
+    if not isinstance(days, int | float) or days < 7:
+        return [f"soft_delete_retention_days is {days!r}, expected 7-90"]
+    return []
+
+
+def _key_vault_purge_protection(view: ResourceView, ctx: PolicyContext) -> list[str]:
+    if ctx.protected and view.attrs.get("purge_protection_enabled") is not True:
+        return [f"environment {ctx.environment} is protected but purge_protection_enabled is off"]
+    return []
+
+
+def _cluster_autotermination(view: ResourceView, ctx: PolicyContext) -> list[str]:
+    minutes = view.attrs.get("autotermination_minutes")
+    if not isinstance(minutes, int | float) or not 1 <= minutes <= ctx.max_autotermination_minutes:
+        return [
+            f"autotermination_minutes is {minutes!r}, expected 1-{ctx.max_autotermination_minutes}"
+        ]
+    return []
+
+
+def _job_guardrails(view: ResourceView, ctx: PolicyContext) -> list[str]:
+    problems = []
+    if not view.attrs.get("timeout_seconds"):
+        problems.append("no timeout_seconds")
+    if not _block(view.attrs.get("email_notifications")).get("on_failure") and not _block(
+        view.attrs.get("webhook_notifications")
+    ).get("on_failure"):
+        problems.append("no failure notification")
+    if not view.attrs.get("max_concurrent_runs"):
+        problems.append("no max_concurrent_runs")
+    return problems
+
+
+def _job_clusters_use_policy(view: ResourceView, ctx: PolicyContext) -> list[str]:
+    problems = []
+    for cluster in _blocks(view.attrs.get("job_cluster")):
+        if not _block(cluster.get("new_cluster")).get("policy_id"):
+            problems.append(f"job cluster {cluster.get('job_cluster_key')!r} has no policy_id")
+    for task in _blocks(view.attrs.get("task")):
+        if task.get("new_cluster") and not _block(task["new_cluster"]).get("policy_id"):
+            problems.append(f"task {task.get('task_key')!r} cluster has no policy_id")
+    return problems
+
+
+def _secret_acl_not_all_users(view: ResourceView, ctx: PolicyContext) -> list[str]:
+    if view.attrs.get("principal") == "users" and view.attrs.get("permission") in (
+        "MANAGE",
+        "WRITE",
+    ):
+        return [f"{view.attrs.get('permission')} granted to all users"]
+    return []
+
+
+# --- stack rules --------------------------------------------------------------------------------
+
+_DIAGNOSED = {
+    "azurerm_databricks_workspace": "the Databricks workspace",
+    "azurerm_key_vault": "the Key Vault",
+    "azurerm_storage_account": "the storage account",
+}
+
+
+def _diagnostics_present(
+    views: Sequence[ResourceView], ctx: PolicyContext
+) -> list[tuple[str, str]]:
+    # Targets are references such as `${azurerm_key_vault.KeyVault_DE550064.id}` or, for
+    # storage, `${azurerm_storage_account.X.id}/blobServices/default`.
+    targets = " ".join(
+        str(v.attrs.get("target_resource_id", ""))
+        for v in views
+        if v.type == "azurerm_monitor_diagnostic_setting"
+    )
+    return [
+        (v.path, f"{_DIAGNOSED[v.type]} {v.address} has no diagnostic setting")
+        for v in views
+        if v.type in _DIAGNOSED and "${" + v.address + "." not in targets
+    ]
+
+
+RULES: tuple[Rule, ...] = (
+    Rule(
+        "MLOPS-DBW-1",
+        "Databricks workspace is VNet-injected with no public IP",
+        "Secure cluster connectivity keeps cluster nodes off the internet; set "
+        "workspace.no_public_ip and inject the workspace into the environment's VNet.",
+        "error",
+        ("azurerm_databricks_workspace",),
+        _workspace_isolated,
+    ),
+    Rule(
+        "MLOPS-ST-1",
+        "Storage accepts TLS 1.2 over HTTPS only",
+        "Older TLS versions and plain HTTP expose data in transit.",
+        "error",
+        ("azurerm_storage_account",),
+        _storage_transport,
+    ),
+    Rule(
+        "MLOPS-ST-2",
+        "Storage allows no public blob access",
+        "Anonymous blob access leaks data; set allow_nested_items_to_be_public = false.",
+        "error",
+        ("azurerm_storage_account",),
+        _storage_no_public_blobs,
+    ),
+    Rule(
+        "MLOPS-KV-1",
+        "Key Vault uses Azure RBAC, not access policies",
+        "RBAC gives auditable, least-privilege access that access policies cannot.",
+        "error",
+        ("azurerm_key_vault",),
+        _key_vault_rbac,
+    ),
+    Rule(
+        "MLOPS-KV-2",
+        "Key Vault keeps deleted secrets recoverable (soft delete)",
+        "Soft delete with 7-90 days of retention lets a deleted secret be recovered.",
+        "error",
+        ("azurerm_key_vault",),
+        _key_vault_soft_delete,
+    ),
+    Rule(
+        "MLOPS-KV-3",
+        "Key Vault of a protected environment has purge protection",
+        "Without purge protection a deleted vault can be purged at once, losing its secrets; "
+        "set key_vault.purge_protection_enabled in protected environments.",
+        "error",
+        ("azurerm_key_vault",),
+        _key_vault_purge_protection,
+    ),
+    Rule(
+        "MLOPS-DIAG-1",
+        "Workspace, Key Vault and storage send diagnostics to Log Analytics",
+        "Audit logs are the only record of who did what; add a diagnostic setting for each.",
+        "error",
+        (),
+        _diagnostics_present,
+    ),
+    Rule(
+        "MLOPS-CL-1",
+        "Interactive clusters autoterminate within the configured maximum",
+        "An idle cluster that never stops costs money all night; set autotermination_minutes "
+        "within policy.max_autotermination_minutes.",
+        "error",
+        ("databricks_cluster",),
+        _cluster_autotermination,
+    ),
+    Rule(
+        "MLOPS-JOB-1",
+        "Every job has a timeout, a failure notification and max_concurrent_runs",
+        "A hung or failing job must stop and be noticed; overlapping runs corrupt tables.",
+        "error",
+        ("databricks_job",),
+        _job_guardrails,
+    ),
+    Rule(
+        "MLOPS-JOB-2",
+        "Job clusters use a cluster policy",
+        "Policies pin the runtime, VM sizes, security mode and cost tags of job clusters.",
+        "error",
+        ("databricks_job",),
+        _job_clusters_use_policy,
+    ),
+    Rule(
+        "MLOPS-SEC-1",
+        "No secret scope ACL grants MANAGE or WRITE to all users",
+        "Every user could read and replace the credentials (a flaw of the original accelerator).",
+        "error",
+        ("databricks_secret_acl",),
+        _secret_acl_not_all_users,
+    ),
+)
+RULES_BY_ID: Mapping[str, Rule] = {r.id: r for r in RULES}
+SECRET_SCAN_RULE = Rule(
+    "MLOPS-LEAK-1",
+    "No literal credential in the synthesized JSON",
+    "Secrets are referenced by Key Vault or secret scope names only; a key, token, password or "
+    "connection string in the output would end up in state files, plans and snapshots.",
+    "error",
+)
+ALL_RULE_IDS = frozenset([*RULES_BY_ID, SECRET_SCAN_RULE.id])
+
+
+def evaluate(
+    views: Iterable[ResourceView], ctx: PolicyContext, rules: Sequence[Rule] = RULES
+) -> list[Finding]:
+    """Every finding of `rules` over `views` (unsuppressed)."""
+    views = list(views)
+    findings: list[Finding] = []
+    for rule in rules:
+        if rule.applies_to:
+            for view in views:
+                if view.type in rule.applies_to:
+                    findings += [Finding(rule, view.path, d) for d in rule.check(view, ctx)]
+        else:
+            findings += [Finding(rule, path, d) for path, d in rule.check(views, ctx)]
+    return findings

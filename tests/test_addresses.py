@@ -1,0 +1,53 @@
+"""Terraform addresses of stateful resources are API: a refactor that renames a construct
+would destroy and recreate the workspace, storage, Key Vault, logs or catalog. These addresses
+are pinned; changing one needs a `moved` block (or `terraform state mv`) and a deliberate edit
+here."""
+
+from __future__ import annotations
+
+import pytest
+
+from constructs_lib.config import load_environments
+from constructs_lib.policy.aspect import protected_addresses
+from tests.conftest import ENVIRONMENTS, ROOT
+
+pytestmark = pytest.mark.synth
+CONFIGS = {c.name: c for c in load_environments(ROOT / "config")}
+
+STATEFUL = [
+    "azurerm_databricks_workspace.Databricks_Workspace_9F8FBBCD",
+    "azurerm_key_vault.KeyVault_DE550064",
+    "azurerm_log_analytics_workspace.Observability_LogAnalytics_C0C98C3C",
+    "azurerm_storage_account.Storage_Account_C87105F1",
+    "databricks_catalog.Dbx_Catalog_8CD9B60E",
+]
+PINNED = {env: STATEFUL for env in ENVIRONMENTS}
+PINNED["sandbox"] = sorted([*STATEFUL, "azurerm_storage_account.AzureMl_Storage_463222CF"])
+
+
+def _addresses(stack: dict, types: set[str]) -> list[str]:
+    return sorted(
+        f"{rtype}.{name}"
+        for rtype, items in stack["resource"].items()
+        if rtype in types
+        for name in items
+    )
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_stateful_addresses_are_pinned(stacks, env: str) -> None:
+    types = {a.split(".")[0] for a in STATEFUL}
+    assert _addresses(stacks[env], types) == PINNED[env]
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_protected_environments_prevent_destroy(stacks, env: str) -> None:
+    expected = PINNED[env] if CONFIGS[env].protected else []
+    assert protected_addresses(stacks[env]) == expected
+    assert CONFIGS[env].protected is (env in ("uat", "prod"))
+
+
+def test_bootstrap_state_account_is_pinned_and_protected(stacks) -> None:
+    assert protected_addresses(stacks["bootstrap"]) == [
+        "azurerm_storage_account.State_Account_E60490F4"
+    ]

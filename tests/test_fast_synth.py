@@ -1,0 +1,330 @@
+"""constructs_lib.fast_synth: same bytes, graceful fallback, and a switch that really switches off.
+
+The app is synthesized in subprocesses (a fresh interpreter each: the accelerations act on
+imports), through a small driver that calls `fast_synth.install()` and then runs main.py the way
+the cdktf CLI does (so the tests hold whether or not main.py calls install() itself; install is
+idempotent). Budget: about 25 s, most of it the one unaccelerated synthesis.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import warnings
+from pathlib import Path
+
+import pytest
+
+from constructs_lib import fast_synth
+
+ROOT = Path(__file__).resolve().parent.parent
+STATUS = "FAST_SYNTH_STATUS "
+
+DRIVER = textwrap.dedent(
+    """
+    import atexit, json, runpy, sys
+    from constructs_lib import fast_synth
+    {prelude}
+    fast_synth.install()
+
+    def _report():
+        status = fast_synth.status()
+        status["provider_submodules_imported"] = sorted(
+            m for m in sys.modules if m.startswith("cdktf_cdktf_provider_") and m.count(".") == 1
+        )
+        sys.stderr.write("{marker}" + json.dumps(status) + "\\n")
+
+    atexit.register(_report)
+    sys.argv = ["main.py"]
+    runpy.run_path("main.py", run_name="__main__")
+    """
+)
+
+
+def _synth(outdir: Path, *, fast: bool, prelude: str = "") -> tuple[dict, str]:
+    env = {
+        **os.environ,
+        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+        "CDKTF_OUTDIR": str(outdir),
+        fast_synth.ENV_VAR: "1" if fast else "0",
+    }
+    env.pop("MLOPS_CONFIG_DIR", None)
+    code = DRIVER.format(prelude=prelude, marker=STATUS)
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+    line = next(ln for ln in result.stderr.splitlines() if ln.startswith(STATUS))
+    return json.loads(line[len(STATUS) :]), result.stderr
+
+
+def _files(outdir: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(outdir)): p.read_bytes() for p in sorted(outdir.rglob("*")) if p.is_file()
+    }
+
+
+def _assert_same_tree(expected: Path, actual: Path) -> None:
+    want, got = _files(expected), _files(actual)
+    assert sorted(got) == sorted(want)
+    assert any(name.endswith("cdk.tf.json") for name in want)
+    different = [name for name in want if want[name] != got[name]]
+    assert not different, f"files differ between the ordinary and the fast path: {different}"
+
+
+def _wheel_fingerprint() -> list[tuple[str, int, int]]:
+    """The ML wheel the stacks embed as an asset (its hash is part of the output)."""
+    return sorted(
+        (p.name, p.stat().st_size, p.stat().st_mtime_ns)
+        for p in (ROOT / "ml_src" / "dist").glob("*.whl")
+    )
+
+
+class _Ordinary:
+    """The unaccelerated output, made on demand (again if the wheel is rebuilt meanwhile)."""
+
+    def __init__(self, factory: pytest.TempPathFactory) -> None:
+        self._factory = factory
+        self._out: Path | None = None
+        self._wheel: list | None = None
+
+    def get(self) -> Path:
+        if self._out is None or self._wheel != _wheel_fingerprint():
+            self._wheel = _wheel_fingerprint()
+            outdir = self._factory.mktemp("ordinary") / "cdktf.out"
+            status, _ = _synth(outdir, fast=False)
+            # (iii) the switch: nothing installed, every provider submodule imported eagerly.
+            assert status["installed"] is False
+            assert status["lazy_packages"] == [] and status["node_hook"] is False
+            assert len(status["provider_submodules_imported"]) > 1000
+            self._out = outdir
+        return self._out
+
+
+@pytest.fixture(scope="module")
+def ordinary(tmp_path_factory: pytest.TempPathFactory) -> _Ordinary:
+    return _Ordinary(tmp_path_factory)
+
+
+def _assert_same_as_ordinary(ordinary: _Ordinary, actual: Path, redo) -> None:
+    """Compare with the ordinary output; if the wheel was rebuilt during the test (another
+    process running `make wheel`), synthesize both again once."""
+    before = _wheel_fingerprint()
+    expected = ordinary.get()
+    if _wheel_fingerprint() != before or _files(expected).keys() != _files(actual).keys():
+        redo()
+        expected = ordinary.get()
+    _assert_same_tree(expected, actual)
+
+
+def test_fast_path_writes_identical_stacks(ordinary: _Ordinary, tmp_path: Path) -> None:
+    def run() -> None:
+        status, stderr = _synth(tmp_path / "fast", fast=True)
+        assert status["installed"] and status["node_hook"] and status["type_check_memo"]
+        assert status["lazy_packages"] == sorted(fast_synth.PROVIDERS)
+        assert len(status["prefetch"]) == len(fast_synth.PREFETCH)
+        assert status["fallbacks"] == [] and "mlops-fast-synth:" not in stderr
+        assert len(status["provider_submodules_imported"]) < 200  # a few dozen, not ~1,500
+
+    run()
+    _assert_same_as_ordinary(ordinary, tmp_path / "fast", run)
+
+
+def test_unexpected_layout_falls_back_with_a_warning(ordinary: _Ordinary, tmp_path: Path) -> None:
+    # Pretend the databricks bindings are a version whose layout was never verified: the
+    # Python loader must import that package the ordinary way and the node hook must keep its
+    # eager lib/index.js, each saying so, and the output must not change.
+    prelude = (
+        "fast_synth.PROVIDERS['cdktf_cdktf_provider_databricks'] = "
+        "('@cdktf/provider-databricks', '0.0.0-unverified')"
+    )
+
+    def run() -> None:
+        status, stderr = _synth(tmp_path / "fallback", fast=True, prelude=prelude)
+        assert status["installed"]
+        assert status["lazy_packages"] == ["cdktf_cdktf_provider_azurerm"]
+        assert any("cdktf_cdktf_provider_databricks is version" in f for f in status["fallbacks"])
+        assert "FastSynthWarning" in stderr  # the Python warning reached stderr
+        assert "mlops-fast-synth: @cdktf/provider-databricks: found" in stderr  # the node hook's
+
+    run()
+    _assert_same_as_ordinary(ordinary, tmp_path / "fallback", run)
+
+
+def test_switch_off_patches_nothing() -> None:
+    code = textwrap.dedent(
+        """
+        import sys, typing
+        import typeguard
+        from jsii._kernel.providers import process
+        from jsii import _reference_map
+        from constructs_lib import fast_synth
+        before = list(sys.meta_path)
+        assert fast_synth.install() is False
+        assert fast_synth.install(enabled=None) is False
+        assert sys.meta_path == before
+        assert not hasattr(process._NodeProcess._jsii_runtime, "__wrapped__")
+        assert not hasattr(_reference_map._try_import_type_module, "__wrapped__")
+        assert not hasattr(typing.get_type_hints, "__wrapped__")
+        assert not hasattr(typeguard.check_type, "__wrapped__")
+        assert fast_synth.status()["installed"] is False
+        print("ok")
+        """
+    )
+    env = {**os.environ, fast_synth.ENV_VAR: "0"}
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok"
+
+
+@pytest.mark.parametrize("value", ["0", "false", "No", " off "])
+def test_env_values_that_switch_off(value: str) -> None:
+    assert fast_synth.is_enabled({fast_synth.ENV_VAR: value}) is False
+
+
+@pytest.mark.parametrize("value", [None, "1", "true", ""])
+def test_on_by_default(value: str | None) -> None:
+    env = {} if value is None else {fast_synth.ENV_VAR: value}
+    assert fast_synth.is_enabled(env) is True
+
+
+# --- the Python loader on a fake package (in process, no jsii) ----------------------------------
+
+
+def _fake_package(root: Path, name: str, tail: str) -> None:
+    pkg = root / name
+    for sub in ("alpha", "beta", "_jsii"):
+        (pkg / sub).mkdir(parents=True)
+    (pkg / "_jsii" / "__init__.py").write_text("LOADED = True\n")
+    (pkg / "alpha" / "__init__.py").write_text("VALUE = 'a'\n")
+    (pkg / "beta" / "__init__.py").write_text("VALUE = 'b'\n")
+    (pkg / "__init__.py").write_text(
+        "import publication\nfrom ._jsii import *\n__all__ = ['alpha', 'beta']\n"
+        "publication.publish()\n\nfrom . import alpha\nfrom . import beta\n" + tail
+    )
+
+
+def _import_with_finder(tmp_path: Path, name: str):
+    finder = fast_synth._LazyProviderFinder({name: ("@fake/x", "1.0.0")})
+    sys.path.insert(0, str(tmp_path))
+    sys.meta_path.insert(0, finder)
+    try:
+        import importlib
+
+        return importlib.import_module(name)
+    finally:
+        sys.meta_path.remove(finder)
+        sys.path.remove(str(tmp_path))
+
+
+def _forget(name: str) -> None:
+    for mod in [m for m in sys.modules if m == name or m.startswith(name + ".")]:
+        del sys.modules[mod]
+
+
+def test_loader_skips_submodules_until_used(tmp_path: Path) -> None:
+    name = "fastsynth_fake_ok"
+    _fake_package(tmp_path, name, "")
+    try:
+        module = _import_with_finder(tmp_path, name)
+        assert f"{name}.alpha" not in sys.modules and f"{name}._jsii" in sys.modules
+        assert module.alpha.VALUE == "a"  # PEP 562 __getattr__ imports it on first use
+        assert f"{name}.alpha" in sys.modules and f"{name}.beta" not in sys.modules
+        assert "beta" in dir(module)
+        with pytest.raises(AttributeError):
+            module.gamma  # noqa: B018
+    finally:
+        _forget(name)
+
+
+def test_loader_falls_back_on_unexpected_statement(tmp_path: Path) -> None:
+    name = "fastsynth_fake_odd"
+    _fake_package(tmp_path, name, "EXTRA = alpha.VALUE\n")
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            module = _import_with_finder(tmp_path, name)
+        assert any(issubclass(w.category, fast_synth.FastSynthWarning) for w in caught)
+        # the ordinary __init__ ran: eager submodules, and the extra statement too
+        assert f"{name}.beta" in sys.modules and module._private.EXTRA == "a"
+    finally:
+        _forget(name)
+
+
+# --- the node hook on a fake package ------------------------------------------------------------
+
+LAZY = (
+    "Object.defineProperty(exports, '{k}', {{ get: function () {{ return require('./{d}'); }} }});"
+)
+EAGER = 'exports.{k} = require("./{d}");'
+
+
+def _node_package(root: Path, *, lazy: str | None, version: str = "14.23.1") -> Path:
+    pkg = root / "node_modules" / "@cdktf" / "provider-azurerm"
+    (pkg / "lib" / "res-a").mkdir(parents=True)
+    (pkg / "lib" / "res-a" / "index.js").write_text("exports.A = 1;\n")
+    (pkg / "package.json").write_text(
+        json.dumps({"name": "@cdktf/provider-azurerm", "version": version, "main": "lib/index.js"})
+    )
+    (pkg / "lib" / "index.js").write_text(
+        '"use strict";\nObject.defineProperty(exports, "__esModule", { value: true });\n'
+        + EAGER.format(k="resA", d="res-a")
+        + "\n"
+    )
+    if lazy is not None:
+        (pkg / "lib" / "lazy-index.js").write_text(lazy)
+    return pkg
+
+
+def _resolve_with_hook(root: Path) -> subprocess.CompletedProcess:
+    hook = root / "hook.js"
+    packages = {a: v for a, v in fast_synth.PROVIDERS.values()}
+    hook.write_text(fast_synth._NODE_HOOK.replace("__PACKAGES__", json.dumps(packages)))
+    script = (
+        "const r = require('module').createRequire(process.cwd() + '/');"
+        "const p = r.resolve('@cdktf/provider-azurerm');"
+        "console.log(p); console.log(JSON.stringify(r(p).resA));"
+    )
+    return subprocess.run(
+        ["node", "--require", str(hook), "-e", script],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_node_hook_picks_lazy_index(tmp_path: Path) -> None:
+    _node_package(tmp_path, lazy='"use strict";\n' + LAZY.format(k="resA", d="res-a") + "\n")
+    result = _resolve_with_hook(tmp_path)
+    assert result.returncode == 0, result.stderr
+    path, keys = result.stdout.splitlines()
+    assert path.endswith("lib/lazy-index.js") and json.loads(keys) == {"A": 1}
+    assert "mlops-fast-synth" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "lazy, version, message",
+    [
+        (None, "14.23.1", "no lib/lazy-index.js"),
+        ("module.exports = {};\n", "14.23.1", "does not export the same modules"),
+        (LAZY.format(k="resA", d="res-a") + "\n", "99.0.0", "expected version 14.23.1"),
+    ],
+)
+def test_node_hook_keeps_index_when_unsure(tmp_path: Path, lazy, version, message) -> None:
+    _node_package(tmp_path, lazy=lazy, version=version)
+    result = _resolve_with_hook(tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0].endswith("lib/index.js")
+    assert "mlops-fast-synth: @cdktf/provider-azurerm: " in result.stderr
+    assert message in result.stderr

@@ -1,0 +1,208 @@
+"""Case tables for every policy rule: non-compliant cases, and one compliant case each."""
+
+from __future__ import annotations
+
+import pytest
+
+from constructs_lib.policy.rules import (
+    RULES_BY_ID,
+    PolicyContext,
+    ResourceView,
+    evaluate,
+)
+from constructs_lib.policy.secret_scan import scan_text
+
+DEV = PolicyContext(environment="dev", protected=False, max_autotermination_minutes=120)
+PROD = PolicyContext(environment="prod", protected=True, max_autotermination_minutes=120)
+
+
+def view(type_: str, attrs: dict, name: str = "x") -> ResourceView:
+    return ResourceView(type=type_, path=f"dev/{name}", address=f"{type_}.{name}", attrs=attrs)
+
+
+def ids(views: list[ResourceView], ctx: PolicyContext = DEV) -> list[str]:
+    return sorted({f.rule.id for f in evaluate(views, ctx)})
+
+
+WORKSPACE_OK = {"custom_parameters": {"no_public_ip": True, "virtual_network_id": "${vnet.id}"}}
+STORAGE_OK = {
+    "min_tls_version": "TLS1_2",
+    "https_traffic_only_enabled": True,
+    "allow_nested_items_to_be_public": False,
+}
+VAULT_OK = {
+    "rbac_authorization_enabled": True,
+    "soft_delete_retention_days": 90,
+    "purge_protection_enabled": True,
+}
+JOB_OK = {
+    "timeout_seconds": 3600,
+    "email_notifications": {"on_failure": ["a@example.com"]},
+    "max_concurrent_runs": 1,
+    "job_cluster": [{"job_cluster_key": "c", "new_cluster": {"policy_id": "${p.id}"}}],
+}
+
+CASES = [
+    # (rule, resource type, non-compliant attributes, context)
+    (
+        "MLOPS-DBW-1",
+        "azurerm_databricks_workspace",
+        {"custom_parameters": {"no_public_ip": False, "virtual_network_id": "v"}},
+        DEV,
+    ),
+    (
+        "MLOPS-DBW-1",
+        "azurerm_databricks_workspace",
+        {"custom_parameters": {"no_public_ip": True}},
+        DEV,
+    ),
+    ("MLOPS-DBW-1", "azurerm_databricks_workspace", {}, DEV),
+    ("MLOPS-ST-1", "azurerm_storage_account", {**STORAGE_OK, "min_tls_version": "TLS1_0"}, DEV),
+    (
+        "MLOPS-ST-1",
+        "azurerm_storage_account",
+        {**STORAGE_OK, "https_traffic_only_enabled": False},
+        DEV,
+    ),
+    (
+        "MLOPS-ST-2",
+        "azurerm_storage_account",
+        {**STORAGE_OK, "allow_nested_items_to_be_public": True},
+        DEV,
+    ),
+    (
+        "MLOPS-ST-2",
+        "azurerm_storage_account",
+        {k: v for k, v in STORAGE_OK.items() if k != "allow_nested_items_to_be_public"},
+        DEV,
+    ),
+    ("MLOPS-KV-1", "azurerm_key_vault", {**VAULT_OK, "rbac_authorization_enabled": False}, DEV),
+    ("MLOPS-KV-1", "azurerm_key_vault", {**VAULT_OK, "access_policy": [{"object_id": "o"}]}, DEV),
+    ("MLOPS-KV-2", "azurerm_key_vault", {**VAULT_OK, "soft_delete_retention_days": None}, DEV),
+    ("MLOPS-KV-3", "azurerm_key_vault", {**VAULT_OK, "purge_protection_enabled": False}, PROD),
+    ("MLOPS-CL-1", "databricks_cluster", {"autotermination_minutes": 0}, DEV),
+    ("MLOPS-CL-1", "databricks_cluster", {"autotermination_minutes": 600}, DEV),
+    ("MLOPS-CL-1", "databricks_cluster", {}, DEV),
+    ("MLOPS-JOB-1", "databricks_job", {**JOB_OK, "timeout_seconds": 0}, DEV),
+    ("MLOPS-JOB-1", "databricks_job", {**JOB_OK, "email_notifications": {"on_failure": []}}, DEV),
+    (
+        "MLOPS-JOB-1",
+        "databricks_job",
+        {k: v for k, v in JOB_OK.items() if k != "max_concurrent_runs"},
+        DEV,
+    ),
+    (
+        "MLOPS-JOB-2",
+        "databricks_job",
+        {**JOB_OK, "job_cluster": [{"job_cluster_key": "c", "new_cluster": {}}]},
+        DEV,
+    ),
+    (
+        "MLOPS-JOB-2",
+        "databricks_job",
+        {**JOB_OK, "task": [{"task_key": "t", "new_cluster": {"spark_version": "x"}}]},
+        DEV,
+    ),
+    ("MLOPS-SEC-1", "databricks_secret_acl", {"principal": "users", "permission": "MANAGE"}, DEV),
+    ("MLOPS-SEC-1", "databricks_secret_acl", {"principal": "users", "permission": "WRITE"}, DEV),
+]
+COMPLIANT = [
+    ("MLOPS-DBW-1", "azurerm_databricks_workspace", WORKSPACE_OK, PROD),
+    ("MLOPS-ST-1", "azurerm_storage_account", STORAGE_OK, PROD),
+    ("MLOPS-ST-2", "azurerm_storage_account", STORAGE_OK, PROD),
+    ("MLOPS-KV-1", "azurerm_key_vault", VAULT_OK, PROD),
+    ("MLOPS-KV-2", "azurerm_key_vault", VAULT_OK, PROD),
+    ("MLOPS-KV-3", "azurerm_key_vault", {**VAULT_OK, "purge_protection_enabled": False}, DEV),
+    ("MLOPS-CL-1", "databricks_cluster", {"autotermination_minutes": 30}, PROD),
+    ("MLOPS-JOB-1", "databricks_job", JOB_OK, PROD),
+    ("MLOPS-JOB-2", "databricks_job", JOB_OK, PROD),
+    ("MLOPS-SEC-1", "databricks_secret_acl", {"principal": "users", "permission": "READ"}, PROD),
+]
+
+
+@pytest.mark.parametrize(("rule_id", "type_", "attrs", "ctx"), CASES)
+def test_non_compliant_is_found(rule_id: str, type_: str, attrs: dict, ctx: PolicyContext) -> None:
+    findings = [f for f in evaluate([view(type_, attrs)], ctx) if f.rule.id == rule_id]
+    assert findings, f"{rule_id} missed {attrs}"
+    assert all(f.path == "dev/x" and f.detail for f in findings)
+
+
+@pytest.mark.parametrize(("rule_id", "type_", "attrs", "ctx"), COMPLIANT)
+def test_compliant_passes(rule_id: str, type_: str, attrs: dict, ctx: PolicyContext) -> None:
+    assert [f for f in evaluate([view(type_, attrs)], ctx) if f.rule.id == rule_id] == []
+
+
+def test_every_resource_rule_has_cases() -> None:
+    covered = {c[0] for c in CASES} & {c[0] for c in COMPLIANT}
+    resource_rules = {rid for rid, r in RULES_BY_ID.items() if r.applies_to}
+    assert resource_rules <= covered
+
+
+def test_rules_are_documented() -> None:
+    for rule in RULES_BY_ID.values():
+        assert rule.id.startswith("MLOPS-") and rule.message and len(rule.explanation) > 20
+        assert rule.level in ("error", "warning")
+
+
+# --- MLOPS-DIAG-1 (a stack rule) ----------------------------------------------------------------
+
+
+def _diag(target: str) -> ResourceView:
+    return view("azurerm_monitor_diagnostic_setting", {"target_resource_id": target}, name="d")
+
+
+@pytest.mark.parametrize(
+    "type_", ["azurerm_databricks_workspace", "azurerm_key_vault", "azurerm_storage_account"]
+)
+def test_missing_diagnostics_is_found(type_: str) -> None:
+    resource = view(type_, {}, name="r")
+    other = _diag("${azurerm_key_vault.other.id}")
+    (finding,) = [f for f in evaluate([resource, other], DEV) if f.rule.id == "MLOPS-DIAG-1"]
+    assert finding.path == "dev/r" and f"{type_}.r" in finding.detail
+
+
+def test_diagnostics_present_passes_also_for_storage_sub_resource() -> None:
+    views = [
+        view("azurerm_key_vault", VAULT_OK, name="kv"),
+        view("azurerm_storage_account", STORAGE_OK, name="sa"),
+        _diag("${azurerm_key_vault.kv.id}"),
+        _diag("${azurerm_storage_account.sa.id}/blobServices/default"),
+    ]
+    assert "MLOPS-DIAG-1" not in ids(views)
+
+
+def test_diagnostic_of_a_similarly_named_resource_does_not_count() -> None:
+    views = [view("azurerm_key_vault", VAULT_OK, name="kv"), _diag("${azurerm_key_vault.kv2.id}")]
+    assert "MLOPS-DIAG-1" in ids(views)
+
+
+# --- MLOPS-LEAK-1 (secret scan of the output) ---------------------------------------------------
+
+LEAKS = {
+    "Azure storage account key": '"key": "' + "A" * 86 + '=="',
+    "storage connection string": '"cs": "DefaultEndpointsProtocol=https;AccountName=a;AccountKey=abcdefghijklmnopqrstuvwxyz0123456789=="',
+    "SAS token": '"url": "https://a.blob.core.windows.net/c?sv=2022&sig=abcdefghijklmnopqrstuvwxyz0123%3D"',
+    "Databricks personal access token": '"token_value": "dapi0123456789abcdef0123456789abcdef"',
+    "Entra ID client secret": '"x": "abc8Q~abcdefghijklmnopqrstuvwxyz0123456"',
+    "private key": '"pem": "-----BEGIN RSA PRIVATE KEY-----\\nMII"',
+    "GitHub token": '"t": "ghp_abcdefghijklmnopqrstuvwxyz0123456789AB"',
+    "password argument": '"password": "hunter22"',
+}
+
+
+@pytest.mark.parametrize("kind", sorted(LEAKS))
+def test_secret_shapes_are_found_and_masked(kind: str) -> None:
+    hits = scan_text("{\n  " + LEAKS[kind] + "\n}")
+    assert kind in {h.kind for h in hits}
+    hit = next(h for h in hits if h.kind == kind)
+    assert hit.line == 2
+    assert "hunter22" not in str(hit) and "dapi0123456789abcdef0123456789abcdef" not in str(hit)
+
+
+def test_references_and_ordinary_values_are_not_secrets() -> None:
+    text = (
+        '{"password": "${data.azurerm_key_vault_secret.db.value}", '
+        '"client_id": "00000000-0000-0000-0000-000000000000", '
+        '"md5": "${filemd5(\\"assets/x.whl\\")}", "name": "mlops-dev-kv"}'
+    )
+    assert scan_text(text) == []
