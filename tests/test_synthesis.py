@@ -67,6 +67,9 @@ def test_cdktf_cli_synth(synth_dir: Path, tmp_path: Path) -> None:
         )
 
 
+RUN_AS = "11111111-2222-3333-4444-555555555555"
+
+
 def test_a_fifth_environment_is_a_file(tmp_path: Path) -> None:
     config_dir = tmp_path / "config"
     shutil.copytree(ROOT / "config", config_dir)
@@ -76,6 +79,18 @@ def test_a_fifth_environment_is_a_file(tmp_path: Path) -> None:
     text += (
         "state_backend:\n  type: azurerm\n  resource_group_name: tfstate-rg\n"
         "  storage_account_name: perfstate01\n"
+    )
+    # ...and exercises the non-default switches: the legacy workspace registry (no Unity
+    # Catalog), a Databricks-backed secret scope, an instance pool, a Git folder, run_as.
+    text = text.replace(
+        "databricks:\n",
+        "databricks:\n"
+        "  unity_catalog: {enabled: false}\n"
+        "  secret_scope_backend: databricks\n"
+        "  instance_pool: {enabled: true, min_idle_instances: 1}\n"
+        "  git_folder: {url: 'https://github.com/your-org/databricks-mlops-cdktf', branch: main}\n"
+        f"  job_run_as_service_principal: {RUN_AS}\n",
+        1,
     )
     (config_dir / "perf.yaml").write_text(text)
     out = synthesize_to(tmp_path / "cdktf.out", env={"MLOPS_CONFIG_DIR": str(config_dir)})
@@ -96,6 +111,27 @@ def test_a_fifth_environment_is_a_file(tmp_path: Path) -> None:
             "use_oidc": True,
         }
     }
+    resources = stack["resource"]
+    assert "databricks_catalog" not in resources and "databricks_registered_model" not in resources
+    ((model_id, model),) = resources["databricks_mlflow_model"].items()
+    assert model["name"] == "taxi_example_fare_packaged"
+    (scope,) = resources["databricks_secret_scope"].values()
+    assert scope["backend_type"] == "DATABRICKS" and "keyvault_metadata" not in scope
+    ((pool_id, _),) = resources["databricks_instance_pool"].items()
+    (repo,) = resources["databricks_repo"].values()
+    assert repo["branch"] == "main"
+    for job in resources["databricks_job"].values():
+        assert job["run_as"] == {"service_principal_name": RUN_AS}
+        params = {p["name"]: p["default"] for p in job["parameter"]}
+        assert params["catalog"] == "hive_metastore" and params["use-unity-catalog"] == "false"
+        assert params["model-name"] == f"${{databricks_mlflow_model.{model_id}.name}}"
+        for cluster in job["job_cluster"]:
+            assert cluster["new_cluster"]["instance_pool_id"] == (
+                f"${{databricks_instance_pool.{pool_id}.instance_pool_id}}"
+            )
+            assert "node_type_id" not in cluster["new_cluster"]
+    acls = {(a["principal"], a["permission"]) for a in resources["databricks_secret_acl"].values()}
+    assert (RUN_AS, "READ") in acls
 
 
 @pytest.fixture
