@@ -12,8 +12,12 @@ export CHECKPOINT_DISABLE := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export PYTHONDONTWRITEBYTECODE := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
-# The workflow linter is installed with the dev dependencies: its test must run, not skip.
+# The workflow linter and checkov are installed by `make test`: their tests must run, not skip.
 export CICD_REQUIRE_ACTIONLINT := 1
+export MLOPS_REQUIRE_CHECKOV := 1
+# checkov pins libraries that clash with .venv, so it lives in its own environment, installed
+# from a frozen requirements file (checkov==3.3.30 and its dependencies).
+CHECKOV_VENV := .venv-checkov
 
 ML_VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' ml_src/pyproject.toml | head -n 1)
 ML_DIST := ml_src/dist
@@ -22,7 +26,7 @@ ML_SOURCES := $(shell find ml_src/src -type f -not -path '*/__pycache__/*' 2>/de
 # A fixed timestamp makes the wheel byte-reproducible (same sources, same file hash).
 WHEEL_EPOCH := 315532800
 
-.PHONY: help setup venv node wheel synth test check lint fmt ml-local render bench clean 
+.PHONY: help setup venv node wheel synth test check lint fmt ml-local render bench clean checkov scan
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -42,9 +46,16 @@ $(WHEEL): $(VENV)/.installed $(ML_SOURCES)
 	SOURCE_DATE_EPOCH=$(WHEEL_EPOCH) $(PY) -m build --wheel --no-isolation --outdir $(ML_DIST) ml_src >/dev/null
 	@echo "built $(WHEEL)"
 
+$(CHECKOV_VENV)/.installed: tools/checkov-requirements.txt
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install -q 'pip==25.3'
+	$(CHECKOV_VENV)/bin/python -m pip install -q -r tools/checkov-requirements.txt
+	touch $@
+
 venv: $(VENV)/.installed ## Create .venv with the pinned Python packages
 node: node_modules/.installed ## Install the pinned cdktf CLI (npm ci)
 wheel: $(WHEEL) ## Build the ML wheel that the jobs run
+checkov: $(CHECKOV_VENV)/.installed ## checkov in its own venv
 setup: venv node wheel ## Everything synth and test need
 
 synth: setup ## Synthesize every environment into cdktf.out/stacks/<env>/cdk.tf.json
@@ -59,7 +70,10 @@ fmt: venv ## Format the code in place
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-test: setup lint ## Lint, then the whole test suite (what CI runs)
+scan: synth checkov ## checkov on every stack in cdktf.out (skips and reasons: .checkov.yaml)
+	$(PY) -m tools.security_scan --outdir cdktf.out --checkov $(CHECKOV_VENV)/bin/checkov
+
+test: setup checkov lint ## Lint, then the whole test suite (what CI runs)
 	$(PY) -m pytest
 
 ml-local: venv ## Run the whole ML pipeline locally on generated data (Spark + MLflow/SQLite)

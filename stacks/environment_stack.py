@@ -140,12 +140,17 @@ class EnvironmentStack(TerraformStack):
                 soft_delete_retention_days=config.key_vault.soft_delete_retention_days,
                 allowed_subnet_ids=cluster_subnets,
                 allowed_ip_ranges=[str(c) for c in config.key_vault.allowed_ip_ranges],
+                private_endpoint_subnet_id=(
+                    network.private_endpoint_subnet.id if network.private_endpoint_subnet else None
+                ),
+                virtual_network_id=network.vnet.id,
             ),
         )
         if config.databricks.azure_databricks_principal_object_id:
             key_vault.grant_secrets_user(
                 "AzureDatabricksSecretsUser", config.databricks.azure_databricks_principal_object_id
             )
+        cmk = config.storage.customer_managed_key
         storage = DataLakeStorage(
             self,
             "Storage",
@@ -157,6 +162,8 @@ class EnvironmentStack(TerraformStack):
                 containers=config.storage.containers,
                 allowed_subnet_ids=cluster_subnets,
                 allowed_ip_ranges=[str(c) for c in config.storage.allowed_ip_ranges],
+                customer_managed_key_id=cmk.key_vault_key_id if cmk else None,
+                customer_managed_key_identity_id=cmk.user_assigned_identity_id if cmk else None,
             ),
         )
         observability = Observability(
@@ -211,7 +218,7 @@ class EnvironmentStack(TerraformStack):
                     observability=observability,
                     name=names.machine_learning_workspace,
                     storage_account_name=names.machine_learning_storage_account,
-                    public_network_access_enabled=config.workspace.public_network_access_enabled,
+                    public_network_access_enabled=config.azure_ml.public_network_access_enabled,
                 ),
             )
             observability.add_diagnostics(

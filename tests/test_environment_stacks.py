@@ -46,12 +46,52 @@ def test_workspace_is_vnet_injected_without_public_ip(stacks, env: str) -> None:
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_nsg_associated_to_both_databricks_subnets(stacks, env: str) -> None:
     stack = stacks[env]
-    nsg_id, _ = only(stack, "azurerm_network_security_group")
-    associations = resources(stack, "azurerm_subnet_network_security_group_association").values()
-    assert len(associations) == 2
-    assert {a["network_security_group_id"] for a in associations} == {
-        ref("azurerm_network_security_group", nsg_id, "id")
+    nsgs = resources(stack, "azurerm_network_security_group")
+    dbx_nsg = next(k for k, v in nsgs.items() if v["name"] == f"mlops-{env}-databricks-nsg")
+    subnets = resources(stack, "azurerm_subnet")
+    by_subnet = {
+        a["subnet_id"]: a["network_security_group_id"]
+        for a in resources(stack, "azurerm_subnet_network_security_group_association").values()
     }
+    for logical_id, subnet in subnets.items():
+        nsg = by_subnet[ref("azurerm_subnet", logical_id, "id")]  # every subnet has an NSG
+        delegated = subnet.get("delegation")
+        assert (nsg == ref("azurerm_network_security_group", dbx_nsg, "id")) == bool(delegated)
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_key_vault_private_endpoint_in_the_endpoint_subnet(stacks, env: str) -> None:
+    stack = stacks[env]
+    kv_id, _ = only(stack, "azurerm_key_vault")
+    endpoints = resources(stack, "azurerm_private_endpoint").values()
+    (vault_pe,) = [
+        e
+        for e in endpoints
+        if e["private_service_connection"]["private_connection_resource_id"]
+        == ref("azurerm_key_vault", kv_id, "id")
+    ]
+    assert vault_pe["private_service_connection"]["subresource_names"] == ["vault"]
+    pe_subnet = next(
+        k for k, v in resources(stack, "azurerm_subnet").items() if v["name"] == "private-endpoints"
+    )
+    assert vault_pe["subnet_id"] == ref("azurerm_subnet", pe_subnet, "id")
+    zones = {z["name"] for z in resources(stack, "azurerm_private_dns_zone").values()}
+    assert "privatelink.vaultcore.azure.net" in zones
+
+
+def test_geo_redundant_data_in_prod(stacks) -> None:
+    _, account = next(
+        (k, v)
+        for k, v in resources(stacks["prod"], "azurerm_storage_account").items()
+        if v.get("is_hns_enabled")
+    )
+    assert account["account_replication_type"] in ("GZRS", "RAGZRS", "GRS", "RAGRS")
+
+
+def test_storage_accounts_have_no_local_users(stacks) -> None:
+    for stack in stacks.values():
+        for account in resources(stack, "azurerm_storage_account").values():
+            assert account["local_user_enabled"] is False
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
@@ -101,7 +141,7 @@ def test_every_diagnostic_setting_targets_this_log_analytics(stacks, env: str) -
     law_id, law = only(stack, "azurerm_log_analytics_workspace")
     assert law["retention_in_days"] == CONFIGS[env].log_analytics.retention_in_days
     settings = resources(stack, "azurerm_monitor_diagnostic_setting")
-    assert len(settings) == 3
+    assert len(settings) == 3 + int(CONFIGS[env].azure_ml.enabled)  # + Azure ML storage
     targets = set()
     for setting in settings.values():
         assert setting["log_analytics_workspace_id"] == ref(

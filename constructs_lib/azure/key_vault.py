@@ -5,6 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from cdktf_cdktf_provider_azurerm.key_vault import KeyVault, KeyVaultNetworkAcls
+from cdktf_cdktf_provider_azurerm.private_dns_zone import PrivateDnsZone
+from cdktf_cdktf_provider_azurerm.private_dns_zone_virtual_network_link import (
+    PrivateDnsZoneVirtualNetworkLink,
+)
+from cdktf_cdktf_provider_azurerm.private_endpoint import (
+    PrivateEndpoint,
+    PrivateEndpointPrivateDnsZoneGroup,
+    PrivateEndpointPrivateServiceConnection,
+)
 from cdktf_cdktf_provider_azurerm.role_assignment import RoleAssignment
 
 from constructs_lib.azure.resource_group import EnvironmentResourceGroup
@@ -25,6 +34,10 @@ class SecureKeyVaultProps:
     """Subnets (with the Microsoft.KeyVault service endpoint) allowed through the firewall."""
     allowed_ip_ranges: list[str] = field(default_factory=list)
     """Public CIDRs allowed through the firewall. Default: none."""
+    private_endpoint_subnet_id: str | None = None
+    """Give the vault a private endpoint in this subnet (with its private DNS zone linked to
+    `virtual_network_id`), so clients in the VNet reach it privately. Default: none."""
+    virtual_network_id: str | None = None
 
 
 class SecureKeyVault(Construct):
@@ -51,6 +64,47 @@ class SecureKeyVault(Construct):
                 bypass="AzureServices",
                 ip_rules=list(props.allowed_ip_ranges),
                 virtual_network_subnet_ids=list(props.allowed_subnet_ids),
+            ),
+        )
+        self.private_endpoint: PrivateEndpoint | None = None
+        if props.private_endpoint_subnet_id:
+            self.private_endpoint = self._add_private_endpoint(props)
+
+    def _add_private_endpoint(self, props: SecureKeyVaultProps) -> PrivateEndpoint:
+        rg = props.resource_group
+        if not props.virtual_network_id:
+            raise ValueError("SecureKeyVault: private_endpoint_subnet_id needs virtual_network_id")
+        zone = PrivateDnsZone(
+            self,
+            "PrivateDnsZone",
+            name="privatelink.vaultcore.azure.net",
+            resource_group_name=rg.name,
+        )
+        PrivateDnsZoneVirtualNetworkLink(
+            self,
+            "PrivateDnsZoneLink",
+            name=f"{props.name}-dns-link",
+            resource_group_name=rg.name,
+            private_dns_zone_name=zone.name,
+            virtual_network_id=props.virtual_network_id,
+            # Names this zone does not hold (other tenants' vaults) still resolve publicly.
+            resolution_policy="NxDomainRedirect",
+        )
+        return PrivateEndpoint(
+            self,
+            "PrivateEndpoint",
+            name=f"{props.name}-pe",
+            location=rg.location,
+            resource_group_name=rg.name,
+            subnet_id=props.private_endpoint_subnet_id,
+            private_service_connection=PrivateEndpointPrivateServiceConnection(
+                name=f"{props.name}-vault",
+                is_manual_connection=False,
+                private_connection_resource_id=self.vault.id,
+                subresource_names=["vault"],
+            ),
+            private_dns_zone_group=PrivateEndpointPrivateDnsZoneGroup(
+                name="vault", private_dns_zone_ids=[zone.id]
             ),
         )
 

@@ -9,7 +9,13 @@ from cdktf_cdktf_provider_azurerm.machine_learning_workspace import (
     MachineLearningWorkspace,
     MachineLearningWorkspaceIdentity,
 )
-from cdktf_cdktf_provider_azurerm.storage_account import StorageAccount
+from cdktf_cdktf_provider_azurerm.storage_account import (
+    StorageAccount,
+    StorageAccountBlobProperties,
+    StorageAccountBlobPropertiesContainerDeleteRetentionPolicy,
+    StorageAccountBlobPropertiesDeleteRetentionPolicy,
+    StorageAccountSasPolicy,
+)
 
 from constructs_lib.azure.key_vault import SecureKeyVault
 from constructs_lib.azure.monitoring import Observability
@@ -49,7 +55,19 @@ class AzureMlWorkspace(Construct):
             https_traffic_only_enabled=True,
             allow_nested_items_to_be_public=False,
             # Azure ML's default datastores authenticate with the account key; identity-based
-            # datastores are a per-workspace opt-in this provider version cannot set.
+            # datastores are a per-workspace opt-in this provider version cannot set. Keys
+            # stay on, so SAS tokens are capped at one day and their use is logged.
+            shared_access_key_enabled=True,
+            sas_policy=StorageAccountSasPolicy(
+                expiration_period="01.00:00:00", expiration_action="Log"
+            ),
+            local_user_enabled=False,
+            blob_properties=StorageAccountBlobProperties(
+                delete_retention_policy=StorageAccountBlobPropertiesDeleteRetentionPolicy(days=7),
+                container_delete_retention_policy=(
+                    StorageAccountBlobPropertiesContainerDeleteRetentionPolicy(days=7)
+                ),
+            ),
             cross_tenant_replication_enabled=False,
             infrastructure_encryption_enabled=True,
         )

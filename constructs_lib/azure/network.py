@@ -119,6 +119,23 @@ class DatabricksNetwork(Construct):
                 virtual_network_name=self.vnet.name,
                 address_prefixes=[str(props.private_endpoint_subnet_cidr)],
                 default_outbound_access_enabled=False,
+                # NSG rules apply to the private endpoints in it, not only to other traffic.
+                private_endpoint_network_policies="Enabled",
+            )
+            # Its own NSG (Azure's default rules): the Databricks NSG's rules are managed by
+            # Databricks for the delegated subnets and do not belong here.
+            self.private_endpoint_nsg = NetworkSecurityGroup(
+                self,
+                "PrivateEndpointNsg",
+                name=f"{props.network_security_group_name}-pe",
+                location=rg.location,
+                resource_group_name=rg.name,
+            )
+            SubnetNetworkSecurityGroupAssociation(
+                self,
+                "PrivateEndpointSubnetNsg",
+                subnet_id=self.private_endpoint_subnet.id,
+                network_security_group_id=self.private_endpoint_nsg.id,
             )
 
     def _databricks_subnet(

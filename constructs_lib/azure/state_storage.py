@@ -50,6 +50,7 @@ class StateStorage(Construct):
             https_traffic_only_enabled=True,
             allow_nested_items_to_be_public=False,
             shared_access_key_enabled=False,
+            local_user_enabled=False,
             default_to_oauth_authentication=True,
             cross_tenant_replication_enabled=False,
             infrastructure_encryption_enabled=True,

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from cdktf_cdktf_provider_azurerm.role_assignment import RoleAssignment
 from cdktf_cdktf_provider_azurerm.storage_account import (
     StorageAccount,
+    StorageAccountCustomerManagedKey,
+    StorageAccountIdentity,
     StorageAccountBlobProperties,
     StorageAccountBlobPropertiesContainerDeleteRetentionPolicy,
     StorageAccountBlobPropertiesDeleteRetentionPolicy,
@@ -37,6 +39,10 @@ class DataLakeStorageProps:
     allowed_ip_ranges: list[str] = field(default_factory=list)
     soft_delete_retention_days: int = 7
     """Days deleted blobs and containers can be restored."""
+    customer_managed_key_id: str | None = None
+    """Versionless Key Vault key ID to encrypt with. Default: Microsoft-managed keys."""
+    customer_managed_key_identity_id: str | None = None
+    """User-assigned identity allowed to use that key (required with the key)."""
 
 
 class DataLakeStorage(Construct):
@@ -63,9 +69,11 @@ class DataLakeStorage(Construct):
             https_traffic_only_enabled=True,
             allow_nested_items_to_be_public=False,
             shared_access_key_enabled=False,
+            local_user_enabled=False,
             default_to_oauth_authentication=True,
             cross_tenant_replication_enabled=False,
             infrastructure_encryption_enabled=True,
+            **self._encryption(props),
             blob_properties=StorageAccountBlobProperties(
                 delete_retention_policy=StorageAccountBlobPropertiesDeleteRetentionPolicy(
                     days=props.soft_delete_retention_days
@@ -108,6 +116,22 @@ class DataLakeStorage(Construct):
             principal_id=connector.identity.principal_id,
             principal_type="ServicePrincipal",
         )
+
+    @staticmethod
+    def _encryption(props: DataLakeStorageProps) -> dict:
+        if not props.customer_managed_key_id:
+            return {}
+        if not props.customer_managed_key_identity_id:
+            raise ValueError("DataLakeStorage: a customer-managed key needs its identity")
+        return {
+            "identity": StorageAccountIdentity(
+                type="UserAssigned", identity_ids=[props.customer_managed_key_identity_id]
+            ),
+            "customer_managed_key": StorageAccountCustomerManagedKey(
+                key_vault_key_id=props.customer_managed_key_id,
+                user_assigned_identity_id=props.customer_managed_key_identity_id,
+            ),
+        }
 
     def abfss_url(self, container: str, path: str = "") -> str:
         """`abfss://<container>@<account>.dfs.core.windows.net/<path>` (a Terraform reference)."""

@@ -120,6 +120,20 @@ class KeyVaultSettings(StrictModel):
     """Public addresses (CIDR) allowed through the firewall besides trusted Azure services."""
 
 
+class CustomerManagedKey(StrictModel):
+    """An existing Key Vault key and the user-assigned identity that may use it. Both are
+    created outside these stacks (the environment's vault firewall is closed to CI runners)."""
+
+    key_vault_key_id: str = Field(
+        pattern=r"^https://[a-z0-9-]+\.vault\.azure\.net/keys/[A-Za-z0-9-]+/?$"
+    )
+    """Versionless key ID, so Azure picks up rotated versions automatically."""
+    user_assigned_identity_id: str = Field(
+        pattern=r"^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.ManagedIdentity/userAssignedIdentities/[^/]+$"
+    )
+    """ARM ID of an identity with Key Vault Crypto Service Encryption User on the key."""
+
+
 class StorageSettings(StrictModel):
     """The ADLS Gen2 account holding the medallion layers and the Unity Catalog root."""
 
@@ -130,6 +144,9 @@ class StorageSettings(StrictModel):
     allowed_ip_ranges: tuple[IPv4Network, ...] = ()
     """Public addresses (CIDR) allowed through the storage firewall besides the workspace subnets
     and trusted Azure services."""
+    customer_managed_key: CustomerManagedKey | None = None
+    """Encrypt the data lake with your own Key Vault key (e.g. in prod). Default: Microsoft-managed
+    keys with infrastructure (double) encryption."""
 
     @field_validator("containers")
     @classmethod
@@ -176,6 +193,8 @@ class AzureMlSettings(StrictModel):
     """Optional Azure Machine Learning workspace, wired to the same Key Vault and App Insights."""
 
     enabled: bool = False
+    public_network_access_enabled: bool = False
+    """Whether the studio and API are reachable from the internet. Default: private only."""
 
 
 class LocalStateBackend(StrictModel):
