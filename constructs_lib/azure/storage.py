@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 from cdktf_cdktf_provider_azurerm.role_assignment import RoleAssignment
 from cdktf_cdktf_provider_azurerm.storage_account import (
     StorageAccount,
-    StorageAccountCustomerManagedKey,
-    StorageAccountIdentity,
     StorageAccountBlobProperties,
     StorageAccountBlobPropertiesContainerDeleteRetentionPolicy,
     StorageAccountBlobPropertiesDeleteRetentionPolicy,
+    StorageAccountCustomerManagedKey,
+    StorageAccountIdentity,
     StorageAccountNetworkRules,
     StorageAccountNetworkRulesPrivateLinkAccess,
 )
