@@ -25,8 +25,8 @@ from taxi_fare_mlops.platform import Platform
 
 DEFAULT_CATALOG = "main"
 DEFAULT_SCHEMA = "taxi_fare"
-DEFAULT_EXPERIMENT = "/Shared/taxi-fare-mlops"
-DEFAULT_MODEL = "taxi_fare_regressor"
+DEFAULT_EXPERIMENT = "/Shared/nyc_e2e_mlops"  # the original accelerator's names
+DEFAULT_MODEL = "taxi_example_fare_packaged"
 DEFAULT_LOCAL_DIR = ".local/ml"
 DEFAULT_LOCAL_SOURCE = "raw_trips"
 DEFAULT_UC_SOURCE = "samples.nyctaxi.trips"

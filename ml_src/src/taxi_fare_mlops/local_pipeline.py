@@ -37,8 +37,8 @@ from taxi_fare_mlops.scoring import run_scoring
 from taxi_fare_mlops.spark_session import local_spark
 from taxi_fare_mlops.training import TrainingConfig, run_training
 
-EXPERIMENT = "taxi-fare-local"
-MODEL = "taxi_fare_regressor"
+EXPERIMENT = "nyc_e2e_mlops"
+MODEL = "taxi_example_fare_packaged"
 
 
 @dataclass(frozen=True)
