@@ -38,13 +38,15 @@ DRIVER = textwrap.dedent(
         sys.stderr.write("{marker}" + json.dumps(status) + "\\n")
 
     atexit.register(_report)
-    sys.argv = ["main.py"]
+    sys.argv = ["main.py", *{argv!r}]
     runpy.run_path("main.py", run_name="__main__")
     """
 )
 
 
-def _synth(outdir: Path, *, fast: bool, prelude: str = "") -> tuple[dict, str]:
+def _synth(
+    outdir: Path, *, fast: bool, prelude: str = "", argv: tuple[str, ...] = (), rc: int = 0
+) -> tuple[dict, str]:
     env = {
         **os.environ,
         "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
@@ -52,7 +54,7 @@ def _synth(outdir: Path, *, fast: bool, prelude: str = "") -> tuple[dict, str]:
         fast_synth.ENV_VAR: "1" if fast else "0",
     }
     env.pop("MLOPS_CONFIG_DIR", None)
-    code = DRIVER.format(prelude=prelude, marker=STATUS)
+    code = DRIVER.format(prelude=prelude, marker=STATUS, argv=list(argv))
     result = subprocess.run(
         [sys.executable, "-c", code],
         cwd=ROOT,
@@ -61,7 +63,7 @@ def _synth(outdir: Path, *, fast: bool, prelude: str = "") -> tuple[dict, str]:
         text=True,
         timeout=600,
     )
-    assert result.returncode == 0, result.stderr[-4000:]
+    assert result.returncode == rc, result.stderr[-4000:]
     line = next(ln for ln in result.stderr.splitlines() if ln.startswith(STATUS))
     return json.loads(line[len(STATUS) :]), result.stderr
 
@@ -131,6 +133,7 @@ def test_fast_path_writes_identical_stacks(ordinary: _Ordinary, tmp_path: Path) 
         assert status["installed"] and status["node_hook"] and status["type_check_memo"]
         assert status["lazy_packages"] == sorted(fast_synth.PROVIDERS)
         assert len(status["prefetch"]) == len(fast_synth.PREFETCH)
+        assert len(status["constant_properties"]) == len(fast_synth.CONSTANT_PROPERTIES)
         assert status["fallbacks"] == [] and "mlops-fast-synth:" not in stderr
         assert len(status["provider_submodules_imported"]) < 200  # a few dozen, not ~1,500
 
@@ -157,6 +160,18 @@ def test_unexpected_layout_falls_back_with_a_warning(ordinary: _Ordinary, tmp_pa
 
     run()
     _assert_same_as_ordinary(ordinary, tmp_path / "fallback", run)
+
+
+def test_user_error_exits_cleanly_with_the_kernel_started_early(tmp_path: Path) -> None:
+    # install() starts node and queues assembly loads; a config error then exits before any
+    # jsii call: the unused kernel is stopped, no traceback, same exit status as always.
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "dev.yaml").write_text("protected: [\n")
+    status, stderr = _synth(
+        tmp_path / "out", fast=True, argv=("--config-dir", str(tmp_path / "config")), rc=2
+    )
+    assert status["prefetch"] and "Traceback" not in stderr and "Exception ignored" not in stderr
+    assert not (tmp_path / "out").exists()
 
 
 def test_switch_off_patches_nothing() -> None:
@@ -215,6 +230,7 @@ def _fake_package(root: Path, name: str, tail: str) -> None:
 
 
 def _import_with_finder(tmp_path: Path, name: str):
+    os.environ["MLOPS_FAST_SYNTH_CACHE"] = str(tmp_path / "cache")
     finder = fast_synth._LazyProviderFinder({name: ("@fake/x", "1.0.0")})
     sys.path.insert(0, str(tmp_path))
     sys.meta_path.insert(0, finder)
@@ -225,6 +241,7 @@ def _import_with_finder(tmp_path: Path, name: str):
     finally:
         sys.meta_path.remove(finder)
         sys.path.remove(str(tmp_path))
+        del os.environ["MLOPS_FAST_SYNTH_CACHE"]
 
 
 def _forget(name: str) -> None:

@@ -166,6 +166,34 @@ def _replace(path: Path, old: str, new: str) -> None:
 POLICY_LIMIT = "protected: false\npolicy: {max_autotermination_minutes: 20}\n"
 
 BROKEN_INPUTS = {
+    "wrong type": (
+        lambda p: _replace(
+            p / "config" / "prod.yaml", "retention_in_days: 365", "retention_in_days: a year"
+        ),
+        "config/prod.yaml: log_analytics.retention_in_days: got 'a year'",
+    ),
+    "missing required field": (
+        lambda p: _replace(p / "config" / "sandbox.yaml", "  vnet_cidr: 10.10.0.0/20\n", ""),
+        "config/sandbox.yaml: network.vnet_cidr: required field is missing",
+    ),
+    "CIDR not containing the subnets": (
+        lambda p: _replace(
+            p / "config" / "dev.yaml", "vnet_cidr: 10.20.0.0/20", "vnet_cidr: 10.20.0.0/21"
+        ),
+        "config/dev.yaml: network: private_endpoint_subnet_cidr 10.20.8.0/26 is not inside vnet_cidr 10.20.0.0/21",
+    ),
+    "invalid Azure name": (
+        lambda p: _replace(
+            p / "config" / "uat.yaml",
+            "protected: true\n",
+            "protected: true\nnaming: {prefix: ml-ops}\n",
+        ),
+        "config/uat.yaml: naming.prefix: got 'ml-ops'",
+    ),
+    "unreadable file": (
+        lambda p: (p / "config" / "qa.yaml").mkdir(),
+        "config/qa.yaml: cannot read the file",
+    ),
     "policy violation (interactive cluster idles too long)": (
         lambda p: _replace(p / "config" / "dev.yaml", "protected: false\n", POLICY_LIMIT),
         "dev/Dbx/Compute/InteractiveCluster (MLOPS-CL-1): Interactive clusters autoterminate",
