@@ -10,6 +10,7 @@ the previous `cdktf.out` is left untouched. This is the only module that reads `
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from collections.abc import Sequence
@@ -55,6 +56,10 @@ def build_app(configs, wheel, outdir: str | None = None, bootstrap=None):
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parse_args(argv)
+    # Before anything imports cdktf or a provider package (MLOPS_FAST_SYNTH=0 turns it off).
+    from constructs_lib import fast_synth
+
+    fast_synth.install(enabled=fast_synth.is_enabled(os.environ))
     from constructs_lib.config import ConfigError, load_environments, with_remote_state
     from constructs_lib.config.bootstrap import load_bootstrap_for
     from constructs_lib.staged_output import StagedOutput
@@ -94,13 +99,14 @@ def check_output(staging: Path, stacks) -> None:
     """Policy findings of every stack and a secret scan of the output; raises `ConfigError`
     listing every blocking problem. Suppressed findings and warnings are printed."""
     from constructs_lib.config import ConfigError, Problem
-    from constructs_lib.policy.aspect import blocking
     from constructs_lib.policy.rules import SECRET_SCAN_RULE
     from constructs_lib.policy.secret_scan import scan_text
+    from constructs_lib.policy.stack_policy import blocking
 
     problems: list[Problem] = []
     for stack in stacks:
-        findings = stack.policy.findings()
+        stack_file = staging / "stacks" / stack.policy.stack_name / "cdk.tf.json"
+        findings = stack.policy.findings(json.loads(stack_file.read_text(encoding="utf-8")))
         for finding in findings:
             if finding.suppressed_by:
                 continue

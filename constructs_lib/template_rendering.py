@@ -27,6 +27,10 @@ DYNAMIC_REFERENCE = re.compile(
 syntax that must survive rendering; templates emit them with the `dynamic` macro."""
 
 
+# libyaml's parser when PyYAML was built with it (several times faster), else the pure one.
+_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 class TemplateError(ConfigError):
     """A template could not be rendered into a spec."""
 
@@ -119,7 +123,7 @@ def render_spec(
             ]
         ) from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_SafeLoader)  # noqa: S506 - a safe loader
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f", rendered line {mark.line + 1}" if mark else ""

@@ -24,8 +24,8 @@ from constructs_lib.cdk import Aspects, Construct, LocalBackend, TerraformOutput
 from constructs_lib.config.bootstrap import BootstrapConfig
 from constructs_lib.config.models import EnvironmentConfig
 from constructs_lib.naming import BootstrapNames, Names, deployer_identity_name
-from constructs_lib.policy.aspect import PolicyAspect, suppress
 from constructs_lib.policy.rules import PolicyContext
+from constructs_lib.policy.stack_policy import StackPolicy, suppress
 
 STACK_NAME = "bootstrap"
 
@@ -115,5 +115,4 @@ class BootstrapStack(TerraformStack):
         Aspects.of(self).add(
             TaggingAspect({**config.tags, "managed-by": "cdktf", "stack": STACK_NAME})
         )
-        self.policy = PolicyAspect(PolicyContext(environment=STACK_NAME, protected=True))
-        Aspects.of(self).add(self.policy)
+        self.policy = StackPolicy(STACK_NAME, PolicyContext(environment=STACK_NAME, protected=True))

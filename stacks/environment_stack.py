@@ -43,8 +43,8 @@ from constructs_lib.cdk import (
 from constructs_lib.config.models import AzurermStateBackend, EnvironmentConfig
 from constructs_lib.databricks.environment import DatabricksEnvironment, DatabricksEnvironmentProps
 from constructs_lib.naming import Names
-from constructs_lib.policy.aspect import PolicyAspect, ProtectStatefulResources, Suppression
 from constructs_lib.policy.rules import PolicyContext
+from constructs_lib.policy.stack_policy import ProtectStatefulResources, StackPolicy, Suppression
 from constructs_lib.wheel_artifact import WheelArtifact
 
 
@@ -257,7 +257,8 @@ class EnvironmentStack(TerraformStack):
         Aspects.of(self).add(TaggingAspect(tags))
         if config.protected:
             Aspects.of(self).add(ProtectStatefulResources())
-        self.policy = PolicyAspect(
+        self.policy = StackPolicy(
+            config.name,
             PolicyContext(
                 environment=config.name,
                 protected=config.protected,
@@ -265,7 +266,6 @@ class EnvironmentStack(TerraformStack):
             ),
             [Suppression(s.rule, s.reason, s.path) for s in config.policy.suppressions],
         )
-        Aspects.of(self).add(self.policy)
 
     def _output(self, name: str, value: str) -> TerraformOutput:
         output = TerraformOutput(self, name, value=value)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from constructs_lib.config import load_environments
-from constructs_lib.policy.aspect import protected_addresses
+from constructs_lib.policy.stack_policy import protected_addresses
 from tests.conftest import ENVIRONMENTS, ROOT
 
 pytestmark = pytest.mark.synth

@@ -12,9 +12,12 @@ from constructs_lib.config.errors import ConfigError, Problem
 from constructs_lib.config.models import AzurermStateBackend, EnvironmentConfig
 from constructs_lib.naming import InvalidNameError, Names
 
+# libyaml's parser when PyYAML was built with it (several times faster), else the pure one.
+_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """SafeLoader that rejects duplicate keys (PyYAML silently keeps the last one)."""
+
+class _UniqueKeyLoader(_SafeLoader):  # type: ignore[misc, valid-type]
+    """Safe loader that rejects duplicate keys (PyYAML silently keeps the last one)."""
 
 
 def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False):
