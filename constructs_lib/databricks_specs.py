@@ -123,9 +123,15 @@ def job_template(config: EnvironmentConfig, key: str) -> str:
     return f"jobs/{config.databricks.jobs[key].template}"
 
 
-def job_spec(config: EnvironmentConfig, key: str, refs: WorkspaceRefs) -> dict[str, Any]:
+def job_spec(
+    config: EnvironmentConfig,
+    key: str,
+    refs: WorkspaceRefs,
+    job_cluster: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
     """The Jobs API-shaped spec of job `key` rendered from its template (before the settings
-    every job gets from `MlJob`)."""
+    every job gets from `MlJob`). `job_cluster`: the rendered job cluster spec, when the caller
+    renders it once for all jobs of the environment."""
     ml = config.databricks.ml
     return render_spec(
         job_template(config, key),
@@ -133,7 +139,7 @@ def job_spec(config: EnvironmentConfig, key: str, refs: WorkspaceRefs) -> dict[s
             "environment": config.name,
             "job_key": key,
             "wheel": {"path": refs.wheel_path, "package_name": refs.wheel_package_name},
-            "job_cluster": job_cluster_spec(config, refs),
+            "job_cluster": job_cluster if job_cluster is not None else job_cluster_spec(config, refs),
             "job_parameters": job_parameters(config, refs),
             "schemas": schemas(config),
             "gate": {
@@ -147,12 +153,17 @@ def job_spec(config: EnvironmentConfig, key: str, refs: WorkspaceRefs) -> dict[s
     )
 
 
-def job_settings(config: EnvironmentConfig, key: str, refs: WorkspaceRefs) -> MlJobSettings:
+def job_settings(
+    config: EnvironmentConfig,
+    key: str,
+    refs: WorkspaceRefs,
+    job_cluster: Mapping[str, Any] | None = None,
+) -> MlJobSettings:
     """Job `key` rendered from its template, with the settings its config enforces."""
     job = config.databricks.jobs[key]
     return MlJobSettings(
         name=job_name(config, key),
-        spec=job_spec(config, key, refs),
+        spec=job_spec(config, key, refs, job_cluster),
         timeout_seconds=job.timeout_seconds,
         max_retries=job.max_retries,
         notification_emails=notification_emails(config),

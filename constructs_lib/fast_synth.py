@@ -81,6 +81,14 @@ G. *Properties that cannot change.* ``construct.node``, ``node.path``, ``node.sc
    :data:`CONSTANT_PROPERTIES` keep the first answer on the Python object (lists are copied on
    every read). The answer is the very object jsii would return again (one proxy per JS object).
 
+H. *Struct serialization without the getters.* To send a struct (e.g. a ``JobTask``) to node,
+   jsii reads each of its properties through the generated getter, which evaluates
+   ``typing.cast(typing.Optional[...], self._values.get(name))``: building the ``typing``
+   object costs far more than the value. :func:`_install_struct_serialization` reads
+   ``self._values.get(name)`` directly for objects that are jsii structs (a
+   ``__jsii_name_mapping__`` and a ``_values`` dict): exactly what the getters return, as the
+   generated code does nothing else. Everything else goes to jsii's own function.
+
 Not done, on purpose: ``os._exit`` at the end (exit already takes ~30 ms once the heap is small,
 and the kernel's ``atexit`` hook must still shut node down cleanly), disabling typeguard (it
 would change error behaviour: the app turns typeguard's TypeErrors into user messages), or
@@ -196,6 +204,7 @@ def install(enabled: bool | None = None) -> bool:
     _install_node_lazy_index()
     _install_gc_tuning()
     _install_type_check_memo()
+    _install_struct_serialization()
     _install_prefetch()
     return True
 
@@ -540,6 +549,59 @@ function lazyIndexFor(request, resolved) {
   return result;
 }
 
+// I. cdktf records a fully formatted stack trace ("creationStack") for every token and
+// complex list it creates, only to show it if that object later fails to resolve. The capture
+// stays; formatting (the costly part) is deferred until someone reads the lines.
+const STACK_TRACE_TAIL = path.join('lib', 'tokens', 'private', 'stack-trace.js');
+function lazyLines(holder) {
+  let lines = null;
+  const real = () => lines || (lines = holder.stack
+    ? holder.stack.split('\n').slice(1).map((s) => s.replace(/^\s*at\s+/, ''))
+    : []);
+  return new Proxy([], {
+    get: (_t, p) => { const a = real(); const v = Reflect.get(a, p, a); return typeof v === 'function' ? v.bind(a) : v; },
+    has: (_t, p) => Reflect.has(real(), p),
+    ownKeys: () => Reflect.ownKeys(real()),
+    getOwnPropertyDescriptor: (_t, p) => {
+      const d = Reflect.getOwnPropertyDescriptor(real(), p);
+      if (d) d.configurable = p !== 'length';
+      return d;
+    },
+    set: (_t, p, v) => Reflect.set(real(), p, v),
+  });
+}
+function deferStackTraces(exp, filename) {
+  const original = exp && exp.captureStackTrace;
+  if (typeof original !== 'function' || Object.keys(exp).join(',') !== 'captureStackTrace' ||
+      !/Error\.captureStackTrace\(object, below\)/.test(String(original)) ||
+      !/\.slice\(1\)/.test(String(original))) {
+    process.stderr.write('mlops-fast-synth: ' + filename + ' is not the stack-trace module I (fast_synth) know; ' +
+      'stack traces stay eager\n');
+    return;
+  }
+  exp.captureStackTrace = function captureStackTrace(below) {
+    below = below || captureStackTrace;
+    const holder = {};
+    const previousLimit = Error.stackTraceLimit;
+    try {
+      Error.stackTraceLimit = Number.MAX_SAFE_INTEGER;
+      Error.captureStackTrace(holder, below);
+    } finally {
+      Error.stackTraceLimit = previousLimit;
+    }
+    return lazyLines(holder);
+  };
+}
+const originalCompile = Module.prototype._compile;
+Module.prototype._compile = function (content, filename) {
+  const result = originalCompile.call(this, content, filename);
+  if (typeof filename === 'string' && filename.endsWith(path.sep + STACK_TRACE_TAIL) &&
+      filename.includes(path.sep + 'cdktf' + path.sep)) {
+    deferStackTraces(this.exports, filename);
+  }
+  return result;
+};
+
 const originalResolve = Module._resolveFilename;
 Module._resolveFilename = function (request, ...rest) {
   const resolved = originalResolve.call(this, request, ...rest);
@@ -620,6 +682,9 @@ if (source === null) {
 
 #: Run the kernel inside the node process Python starts (E); False: keep jsii's two processes.
 SINGLE_PROCESS = True
+#: V8 flags for the kernel process (E): a larger young generation means far fewer scavenges
+#: while synthesis allocates millions of short-lived objects. Memory, not behaviour.
+NODE_FLAGS = ("--max-semi-space-size=32",)
 
 
 class _PreserveSymlinksPopen:
@@ -635,7 +700,7 @@ class _PreserveSymlinksPopen:
 
     def Popen(self, args, *rest, **kwargs):  # noqa: N802 - mirrors subprocess.Popen
         if isinstance(args, list) and args and str(args[-1]).endswith(self._entry_name):
-            args = [args[0], "--preserve-symlinks", *args[1:]]
+            args = [args[0], "--preserve-symlinks", *NODE_FLAGS, *args[1:]]
         return self._real.Popen(args, *rest, **kwargs)
 
 
@@ -934,9 +999,9 @@ def _install_type_check_memo() -> None:
       never changes once its module is imported, so its hints are computed once (each caller gets
       a fresh copy of the dict). Any other call goes straight to ``typing.get_type_hints``.
     * ``typeguard.check_type`` (typeguard 2.x) of a *primitive* value (str, int, float, bool,
-      None): whether it passes depends only on the value's type (and, for ``str`` against a
-      sequence type, on whether it is empty), so a *pass* is remembered per (type, expected type,
-      emptiness). Failures are never cached: they run the original check, which raises the same
+      None) or of a jsii struct instance: whether it passes depends only on the value's type
+      (and, for ``str`` against a sequence type, on whether it is empty), so a *pass* is
+      remembered per (type, expected type, emptiness). Failures are never cached: they run the original check, which raises the same
       TypeError as before. Expected types containing ``Literal`` or forward references are
       never cached.
     """
@@ -971,26 +1036,29 @@ def _install_type_check_memo() -> None:
             return dict(hints)
         return original_hints(obj, globalns, localns, include_extras)
 
-    cacheable: dict[Any, bool] = {}
-    passed: set[tuple[Any, Any, bool]] = set()
+    # Keyed by id(): hashing a typing object walks it recursively, which cost more than the
+    # check. The expected types are the values of the cached hints above, alive for the whole
+    # run; `cacheable` also keeps a reference to each, so an id is never reused.
+    cacheable: dict[int, tuple[Any, bool]] = {}
+    passed: set[tuple[Any, int, bool]] = set()
 
     def check_type(argname, value, expected_type, memo=None, *, globals=None, locals=None):
         vtype = type(value)
         key = None
-        if vtype in _PRIMITIVES:
-            try:
-                ok = cacheable.get(expected_type)
-                if ok is None:
-                    text = repr(expected_type)
-                    ok = cacheable[expected_type] = (
-                        "Literal" not in text and "ForwardRef" not in text
-                    )
-                if ok:
-                    key = (vtype, expected_type, vtype is str and not value)
-                    if key in passed:
-                        return None
-            except TypeError:  # unhashable expected type
-                key = None
+        # A primitive, or a jsii struct (a plain class, checked by isinstance against the
+        # annotation's union): the outcome depends only on the value's type.
+        if vtype in _PRIMITIVES or "__jsii_name_mapping__" in vtype.__dict__:
+            entry = cacheable.get(id(expected_type))
+            if entry is None:
+                text = repr(expected_type)
+                entry = cacheable[id(expected_type)] = (
+                    expected_type,
+                    "Literal" not in text and "ForwardRef" not in text,
+                )
+            if entry[1]:
+                key = (vtype, id(expected_type), vtype is str and not value)
+                if key in passed:
+                    return None
         if memo is None:
             frame = sys._getframe(1)
             memo = memo_cls(
@@ -1007,3 +1075,47 @@ def _install_type_check_memo() -> None:
     typing.get_type_hints = get_type_hints
     typeguard.check_type = check_type
     _state.type_check_memo = True
+
+
+# --------------------------------------------------------------------------------------------
+# H. struct serialization without the generated getters
+# --------------------------------------------------------------------------------------------
+
+
+def _install_struct_serialization() -> None:
+    try:
+        import enum
+
+        import jsii._kernel as kernel_module
+        from jsii._runtime import python_jsii_mapping
+    except ImportError as exc:  # pragma: no cover - jsii is a dependency of cdktf
+        _fallback(f"jsii kernel module not importable ({exc})")
+        return
+    original = getattr(kernel_module, "_make_reference_for_native", None)
+    if original is None or "$jsii.struct" not in (original.__code__.co_consts or ()):
+        _fallback("jsii's struct serializer is not the one H was written for")
+        return
+    if getattr(original, "__wrapped__", None) is not None:
+        return  # already installed
+
+    def make_reference_for_native(kernel, d):  # type: ignore[no-untyped-def]
+        values = getattr(d, "_values", None) if not isinstance(d, dict | list) else None
+        if isinstance(values, dict) and not isinstance(d, enum.Enum):
+            fqn = getattr(d, "__jsii_type__", None)
+            mapping = python_jsii_mapping(d) if fqn is not None else None
+            if mapping is not None:
+                return {
+                    "$jsii.struct": {
+                        "fqn": fqn,
+                        "data": {
+                            jsii_name: make_reference_for_native(kernel, values.get(python_name))
+                            for python_name, jsii_name in mapping.items()
+                        },
+                    }
+                }
+        # jsii's own code for everything else; its recursion calls the module global, which is
+        # this function, so nested structs take the fast branch too.
+        return original(kernel, d)
+
+    make_reference_for_native.__wrapped__ = original  # type: ignore[attr-defined]
+    kernel_module._make_reference_for_native = make_reference_for_native

@@ -8,6 +8,7 @@ into an error, and every error names the template file, the environment and the 
 from __future__ import annotations
 
 import json
+import marshal
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -66,6 +67,9 @@ def _undefined_to_error(value: Any) -> Any:
 
 
 _ENVIRONMENTS: dict[Path, jinja2.Environment] = {}
+_PARSED: dict[str, bytes] = {}
+"""Rendered text -> its parsed YAML (marshalled): environments and jobs that render the same
+text (the job cluster, jobs of the same template) parse it once."""
 
 
 def render_spec(
@@ -122,6 +126,9 @@ def render_spec(
                 )
             ]
         ) from None
+    cached = _PARSED.get(text)
+    if cached is not None:
+        return marshal.loads(cached)  # a fresh copy: callers may change what they get
     try:
         data = yaml.load(text, Loader=_SafeLoader)  # noqa: S506 - a safe loader
     except yaml.YAMLError as exc:
@@ -149,6 +156,10 @@ def render_spec(
                 )
             ]
         )
+    try:
+        _PARSED[text] = marshal.dumps(data)
+    except ValueError:  # a value marshal cannot copy (e.g. a YAML date): parse it each time
+        pass
     return data
 
 

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from cdktf_cdktf_provider_azurerm.data_azurerm_client_config import DataAzurermClientConfig
 from cdktf_cdktf_provider_azurerm.provider import AzurermProvider, AzurermProviderFeatures
 
+from constructs_lib.aspects import apply_aspects
 from constructs_lib.aspects.tagging import TaggingAspect
 from constructs_lib.azure.deployment_identity import DeploymentIdentity, DeploymentIdentityProps
 from constructs_lib.azure.resource_group import (
@@ -20,7 +21,7 @@ from constructs_lib.azure.resource_group import (
     EnvironmentResourceGroupProps,
 )
 from constructs_lib.azure.state_storage import StateStorage, StateStorageProps
-from constructs_lib.cdk import Aspects, Construct, LocalBackend, TerraformOutput, TerraformStack
+from constructs_lib.cdk import Construct, LocalBackend, TerraformOutput, TerraformStack
 from constructs_lib.config.bootstrap import BootstrapConfig
 from constructs_lib.config.models import EnvironmentConfig
 from constructs_lib.naming import BootstrapNames, Names, deployer_identity_name
@@ -112,7 +113,7 @@ class BootstrapStack(TerraformStack):
             "The bootstrap stack runs before any Log Analytics workspace exists; state access is "
             "audited through Entra ID sign-in logs, and every write is kept as a blob version.",
         )
-        Aspects.of(self).add(
-            TaggingAspect({**config.tags, "managed-by": "cdktf", "stack": STACK_NAME})
+        apply_aspects(
+            self, TaggingAspect({**config.tags, "managed-by": "cdktf", "stack": STACK_NAME})
         )
         self.policy = StackPolicy(STACK_NAME, PolicyContext(environment=STACK_NAME, protected=True))

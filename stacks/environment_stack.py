@@ -15,6 +15,7 @@ from cdktf_cdktf_provider_azurerm.provider import (
     AzurermProviderFeaturesResourceGroup,
 )
 
+from constructs_lib.aspects import apply_aspects
 from constructs_lib.aspects.tagging import TaggingAspect
 from constructs_lib.azure.key_vault import SecureKeyVault, SecureKeyVaultProps
 from constructs_lib.azure.machine_learning import AzureMlWorkspace, AzureMlWorkspaceProps
@@ -33,7 +34,6 @@ from constructs_lib.azure.resource_group import (
 from constructs_lib.azure.storage import DataLakeStorage, DataLakeStorageProps
 from constructs_lib.azure.workspace import DatabricksWorkspace, DatabricksWorkspaceProps
 from constructs_lib.cdk import (
-    Aspects,
     AzurermBackend,
     Construct,
     LocalBackend,
@@ -254,9 +254,8 @@ class EnvironmentStack(TerraformStack):
         self._output("ml_pipeline_job_id", self.databricks.pipeline_job_id)
 
         tags = {**config.tags, "environment": config.name, "managed-by": "cdktf"}
-        Aspects.of(self).add(TaggingAspect(tags))
-        if config.protected:
-            Aspects.of(self).add(ProtectStatefulResources())
+        aspects = [TaggingAspect(tags), *([ProtectStatefulResources()] if config.protected else [])]
+        apply_aspects(self, *aspects)
         self.policy = StackPolicy(
             config.name,
             PolicyContext(

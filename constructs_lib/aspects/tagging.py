@@ -6,6 +6,7 @@ from collections.abc import Mapping
 
 import jsii
 
+from constructs_lib.aspects import resource_type
 from constructs_lib.cdk import IAspect, IConstruct, TerraformResource
 
 
@@ -22,7 +23,7 @@ class TaggingAspect:
     def visit(self, node: IConstruct) -> None:
         if not isinstance(node, TerraformResource) or not hasattr(type(node), "tags_input"):
             return
-        if not node.terraform_resource_type.startswith("azurerm_"):
+        if not resource_type(node).startswith("azurerm_"):
             return
         own = node.tags_input or {}
         node.tags = {**self._tags, **own}

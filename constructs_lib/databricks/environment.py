@@ -158,15 +158,15 @@ class DatabricksEnvironment(Construct):
             )
 
         self.jobs: dict[str, MlJob] = {}
+        job_ids: dict[str, str] = {}
+        job_cluster = specs.job_cluster_spec(config, refs)  # the same for every job
         for key in db.jobs:
-            refs = specs.WorkspaceRefs(
-                **{**refs.__dict__, "job_ids": {k: j.job.id for k, j in self.jobs.items()}}
-            )
+            refs = specs.WorkspaceRefs(**{**refs.__dict__, "job_ids": dict(job_ids)})
             self.jobs[key] = MlJob(
                 self,
                 f"Job-{key}",
                 MlJobProps(
-                    settings=specs.job_settings(config, key, refs),
+                    settings=specs.job_settings(config, key, refs, job_cluster),
                     source=f"templates/{specs.job_template(config, key)}",
                     environment=config.name,
                     permissions={
@@ -177,6 +177,7 @@ class DatabricksEnvironment(Construct):
                     service_principals=sp,
                 ),
             )
+            job_ids[key] = self.jobs[key].job_id
 
         if db.git_folder is not None:
             Repo(
@@ -191,4 +192,4 @@ class DatabricksEnvironment(Construct):
     def pipeline_job_id(self) -> str:
         """ID of the `ml_pipeline` job, or of the first job when there is none by that key."""
         job = self.jobs.get("ml_pipeline") or next(iter(self.jobs.values()), None)
-        return job.job.id if job else ""
+        return job.job_id if job else ""

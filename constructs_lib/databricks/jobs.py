@@ -44,10 +44,12 @@ class MlJob(Construct):
             raise TemplateError.single(
                 props.source, props.environment, str(exc), "match the Jobs API shape"
             ) from None
+        self.job_id: str = self.job.id
+        """The job's ID (a Terraform reference), read once."""
         if props.permissions:
             Permissions(
                 self,
                 "Permissions",
-                job_id=self.job.id,
+                job_id=self.job_id,
                 access_control=access_controls(props.permissions, props.service_principals),
             )

@@ -88,14 +88,25 @@ def _hints(cls: type) -> dict[str, Any]:
     return {k: v for k, v in typing.get_type_hints(cls.__init__).items() if k != "return"}
 
 
+_STRUCT_IN: dict[int, tuple[Any, tuple[type | None, bool]]] = {}
+
+
 def _struct_in(annotation: Any) -> tuple[type | None, bool]:
-    """(struct class, is_list) found in a binding annotation, or (None, False)."""
+    """(struct class, is_list) found in a binding annotation, or (None, False). Remembered per
+    annotation object (they come from the cached `_hints`, so they live for the whole run)."""
+    entry = _STRUCT_IN.get(id(annotation))
+    if entry is None:
+        entry = _STRUCT_IN[id(annotation)] = (annotation, _find_struct(annotation))
+    return entry[1]
+
+
+def _find_struct(annotation: Any) -> tuple[type | None, bool]:
     for arg in typing.get_args(annotation) or (annotation,):
         origin = typing.get_origin(arg)
         if origin in (Sequence, list, typing.Sequence) or (
             origin is not None and getattr(origin, "__name__", "") == "Sequence"
         ):
-            inner, _ = _struct_in(typing.get_args(arg)[0])
+            inner, _ = _find_struct(typing.get_args(arg)[0])
             if inner is not None:
                 return inner, True
         elif isinstance(arg, type) and _is_struct(arg):

@@ -42,8 +42,14 @@ def _mask(value: str) -> str:
     return value[:6] + "…" + value[-2:] if len(value) > 10 else "…"
 
 
+_ANY = re.compile("|".join(f"(?:{p.pattern})" for p in PATTERNS.values()), re.IGNORECASE)
+"""One pass that finds whether anything at all looks like a secret (output usually has none)."""
+
+
 def scan_text(text: str) -> list[SecretHit]:
     """Every secret-shaped value in `text`, with its line number."""
+    if not _ANY.search(text):
+        return []
     hits = []
     for kind, pattern in PATTERNS.items():
         for match in pattern.finditer(text):

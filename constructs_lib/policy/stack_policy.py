@@ -16,6 +16,7 @@ from typing import Any
 
 import jsii
 
+from constructs_lib.aspects import resource_type
 from constructs_lib.cdk import IAspect, IConstruct, TerraformResource
 from constructs_lib.config.errors import ConfigError, Problem
 from constructs_lib.policy.rules import (
@@ -133,7 +134,7 @@ class ProtectStatefulResources:
         self._types = frozenset(types)
 
     def visit(self, node: IConstruct) -> None:
-        if isinstance(node, TerraformResource) and node.terraform_resource_type in self._types:
+        if isinstance(node, TerraformResource) and resource_type(node) in self._types:
             node.add_override("lifecycle.prevent_destroy", True)
 
 
