@@ -345,3 +345,68 @@ def test_node_hook_keeps_index_when_unsure(tmp_path: Path, lazy, version, messag
     assert result.stdout.splitlines()[0].endswith("lib/index.js")
     assert "mlops-fast-synth: @cdktf/provider-azurerm: " in result.stderr
     assert message in result.stderr
+
+
+# --- I: cdktf's stack traces, formatted only when read --------------------------------------------
+
+CDKTF_STACK_TRACE = Path(
+    next(
+        iter(
+            sorted(
+                Path.home().glob(
+                    ".cache/aws/jsii/package-cache/cdktf/*/*/lib/tokens/private/stack-trace.js"
+                )
+            )
+        ),
+        ROOT / "node_modules" / "cdktf" / "lib" / "tokens" / "private" / "stack-trace.js",
+    )
+)
+
+
+def _stack_trace_module(root: Path, source: str) -> Path:
+    target = root / "node_modules" / "cdktf" / "lib" / "tokens" / "private" / "stack-trace.js"
+    target.parent.mkdir(parents=True)
+    target.write_text(source)
+    return target
+
+
+def _capture_with_hook(root: Path, module: Path) -> subprocess.CompletedProcess:
+    hook = root / "hook.js"
+    packages = {a: v for a, v in fast_synth.PROVIDERS.values()}
+    hook.write_text(fast_synth._NODE_HOOK.replace("__PACKAGES__", json.dumps(packages)))
+    script = (
+        f"const st = require({json.dumps(str(module))});"
+        "function caller() { return st.captureStackTrace(); }"
+        "const lines = caller();"
+        "console.log(JSON.stringify({isArray: Array.isArray(lines), n: lines.length,"
+        " first: lines[0], joined: lines.join('|').length > 0, spread: [...lines].length}));"
+    )
+    return subprocess.run(
+        ["node", "--require", str(hook), "-e", script],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_stack_traces_are_deferred_but_read_the_same(tmp_path: Path) -> None:
+    if not CDKTF_STACK_TRACE.is_file():
+        pytest.skip("cdktf's stack-trace.js not found (jsii package cache or node_modules)")
+    module = _stack_trace_module(tmp_path, CDKTF_STACK_TRACE.read_text())
+    result = _capture_with_hook(tmp_path, module)
+    assert result.returncode == 0, result.stderr
+    assert "mlops-fast-synth" not in result.stderr
+    seen = json.loads(result.stdout)
+    assert seen["isArray"] and seen["n"] > 1 and seen["spread"] == seen["n"] and seen["joined"]
+    assert seen["first"].startswith("caller ")  # the frame that asked, as the original reports
+
+
+def test_unknown_stack_trace_module_stays_eager(tmp_path: Path) -> None:
+    module = _stack_trace_module(
+        tmp_path, "exports.captureStackTrace = function () { return ['kept']; };\n"
+    )
+    result = _capture_with_hook(tmp_path, module)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["first"] == "kept"
+    assert "is not the stack-trace module" in result.stderr
