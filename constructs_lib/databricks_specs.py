@@ -139,7 +139,9 @@ def job_spec(
             "environment": config.name,
             "job_key": key,
             "wheel": {"path": refs.wheel_path, "package_name": refs.wheel_package_name},
-            "job_cluster": job_cluster if job_cluster is not None else job_cluster_spec(config, refs),
+            "job_cluster": (
+                job_cluster if job_cluster is not None else job_cluster_spec(config, refs)
+            ),
             "job_parameters": job_parameters(config, refs),
             "schemas": schemas(config),
             "gate": {

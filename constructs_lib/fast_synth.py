@@ -559,7 +559,11 @@ function lazyLines(holder) {
     ? holder.stack.split('\n').slice(1).map((s) => s.replace(/^\s*at\s+/, ''))
     : []);
   return new Proxy([], {
-    get: (_t, p) => { const a = real(); const v = Reflect.get(a, p, a); return typeof v === 'function' ? v.bind(a) : v; },
+    get: (_t, p) => {
+      const a = real();
+      const v = Reflect.get(a, p, a);
+      return typeof v === 'function' ? v.bind(a) : v;
+    },
     has: (_t, p) => Reflect.has(real(), p),
     ownKeys: () => Reflect.ownKeys(real()),
     getOwnPropertyDescriptor: (_t, p) => {
@@ -575,8 +579,8 @@ function deferStackTraces(exp, filename) {
   if (typeof original !== 'function' || Object.keys(exp).join(',') !== 'captureStackTrace' ||
       !/Error\.captureStackTrace\(object, below\)/.test(String(original)) ||
       !/\.slice\(1\)/.test(String(original))) {
-    process.stderr.write('mlops-fast-synth: ' + filename + ' is not the stack-trace module I (fast_synth) know; ' +
-      'stack traces stay eager\n');
+    process.stderr.write('mlops-fast-synth: ' + filename +
+      ' is not the stack-trace module fast_synth knows; stack traces stay eager\n');
     return;
   }
   exp.captureStackTrace = function captureStackTrace(below) {
@@ -1001,9 +1005,9 @@ def _install_type_check_memo() -> None:
     * ``typeguard.check_type`` (typeguard 2.x) of a *primitive* value (str, int, float, bool,
       None) or of a jsii struct instance: whether it passes depends only on the value's type
       (and, for ``str`` against a sequence type, on whether it is empty), so a *pass* is
-      remembered per (type, expected type, emptiness). Failures are never cached: they run the original check, which raises the same
-      TypeError as before. Expected types containing ``Literal`` or forward references are
-      never cached.
+      remembered per (type, expected type, emptiness). Failures are never cached: they run the
+      original check, which raises the same TypeError as before. Expected types containing
+      ``Literal`` or forward references are never cached.
     """
     import typing
 

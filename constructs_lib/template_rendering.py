@@ -7,6 +7,7 @@ into an error, and every error names the template file, the environment and the 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import marshal
 import re
@@ -156,10 +157,9 @@ def render_spec(
                 )
             ]
         )
-    try:
+    # A value marshal cannot copy (e.g. a YAML date) is simply parsed again next time.
+    with contextlib.suppress(ValueError):
         _PARSED[text] = marshal.dumps(data)
-    except ValueError:  # a value marshal cannot copy (e.g. a YAML date): parse it each time
-        pass
     return data
 
 

@@ -76,6 +76,10 @@ def test_a_fifth_environment_is_a_file(tmp_path: Path) -> None:
     text = (config_dir / "dev.yaml").read_text().replace("10.20.", "10.50.")
     # Not in the bootstrap list: it creates its own resource group, and keeps remote state.
     text = text.replace("use_existing_resource_group: true", "use_existing_resource_group: false")
+    # A private workspace: UI and API only through its private endpoint.
+    text = text.replace(
+        "public_network_access_enabled: true", "public_network_access_enabled: false"
+    )
     text += (
         "state_backend:\n  type: azurerm\n  resource_group_name: tfstate-rg\n"
         "  storage_account_name: perfstate01\n"
@@ -112,6 +116,19 @@ def test_a_fifth_environment_is_a_file(tmp_path: Path) -> None:
         }
     }
     resources = stack["resource"]
+    ((ws_id, workspace),) = resources["azurerm_databricks_workspace"].items()
+    assert workspace["public_network_access_enabled"] is False
+    assert workspace["network_security_group_rules_required"] == "NoAzureDatabricksRules"
+    (ui_api,) = [
+        e
+        for e in resources["azurerm_private_endpoint"].values()
+        if e["private_service_connection"]["subresource_names"] == ["databricks_ui_api"]
+    ]
+    assert ui_api["private_service_connection"]["private_connection_resource_id"] == (
+        f"${{azurerm_databricks_workspace.{ws_id}.id}}"
+    )
+    zones = {z["name"] for z in resources["azurerm_private_dns_zone"].values()}
+    assert zones == {"privatelink.azuredatabricks.net", "privatelink.vaultcore.azure.net"}
     assert "databricks_catalog" not in resources and "databricks_registered_model" not in resources
     ((model_id, model),) = resources["databricks_mlflow_model"].items()
     assert model["name"] == "taxi_example_fare_packaged"

@@ -5,17 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from cdktf_cdktf_provider_azurerm.key_vault import KeyVault, KeyVaultNetworkAcls
-from cdktf_cdktf_provider_azurerm.private_dns_zone import PrivateDnsZone
-from cdktf_cdktf_provider_azurerm.private_dns_zone_virtual_network_link import (
-    PrivateDnsZoneVirtualNetworkLink,
-)
-from cdktf_cdktf_provider_azurerm.private_endpoint import (
-    PrivateEndpoint,
-    PrivateEndpointPrivateDnsZoneGroup,
-    PrivateEndpointPrivateServiceConnection,
-)
 from cdktf_cdktf_provider_azurerm.role_assignment import RoleAssignment
 
+from constructs_lib.azure.private_link import PrivateLink, PrivateLinkProps
 from constructs_lib.azure.resource_group import EnvironmentResourceGroup
 from constructs_lib.cdk import Construct
 
@@ -66,45 +58,26 @@ class SecureKeyVault(Construct):
                 virtual_network_subnet_ids=list(props.allowed_subnet_ids),
             ),
         )
-        self.private_endpoint: PrivateEndpoint | None = None
+        self.private_link: PrivateLink | None = None
         if props.private_endpoint_subnet_id:
-            self.private_endpoint = self._add_private_endpoint(props)
+            self.private_link = self._add_private_endpoint(props)
 
-    def _add_private_endpoint(self, props: SecureKeyVaultProps) -> PrivateEndpoint:
-        rg = props.resource_group
-        if not props.virtual_network_id:
+    def _add_private_endpoint(self, props: SecureKeyVaultProps) -> PrivateLink:
+        if not props.virtual_network_id or not props.private_endpoint_subnet_id:
             raise ValueError("SecureKeyVault: private_endpoint_subnet_id needs virtual_network_id")
-        zone = PrivateDnsZone(
+        return PrivateLink(
             self,
-            "PrivateDnsZone",
-            name="privatelink.vaultcore.azure.net",
-            resource_group_name=rg.name,
-        )
-        PrivateDnsZoneVirtualNetworkLink(
-            self,
-            "PrivateDnsZoneLink",
-            name=f"{props.name}-dns-link",
-            resource_group_name=rg.name,
-            private_dns_zone_name=zone.name,
-            virtual_network_id=props.virtual_network_id,
-            # Names this zone does not hold (other tenants' vaults) still resolve publicly.
-            resolution_policy="NxDomainRedirect",
-        )
-        return PrivateEndpoint(
-            self,
-            "PrivateEndpoint",
-            name=f"{props.name}-pe",
-            location=rg.location,
-            resource_group_name=rg.name,
-            subnet_id=props.private_endpoint_subnet_id,
-            private_service_connection=PrivateEndpointPrivateServiceConnection(
-                name=f"{props.name}-vault",
-                is_manual_connection=False,
-                private_connection_resource_id=self.vault.id,
-                subresource_names=["vault"],
-            ),
-            private_dns_zone_group=PrivateEndpointPrivateDnsZoneGroup(
-                name="vault", private_dns_zone_ids=[zone.id]
+            "PrivateLink",
+            PrivateLinkProps(
+                resource_group=props.resource_group,
+                name=f"{props.name}-pe",
+                target_resource_id=self.vault.id,
+                subresource="vault",
+                subnet_id=props.private_endpoint_subnet_id,
+                virtual_network_id=props.virtual_network_id,
+                dns_zone_name="privatelink.vaultcore.azure.net",
+                # Other tenants' vaults (not in this zone) still resolve publicly.
+                resolution_policy="NxDomainRedirect",
             ),
         )
 

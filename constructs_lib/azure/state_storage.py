@@ -14,6 +14,7 @@ from cdktf_cdktf_provider_azurerm.storage_account import (
 from cdktf_cdktf_provider_azurerm.storage_container import StorageContainer
 
 from constructs_lib.azure.resource_group import EnvironmentResourceGroup
+from constructs_lib.azure.storage import SECURE_ACCOUNT_SETTINGS
 from constructs_lib.cdk import Construct, TerraformResourceLifecycle
 
 
@@ -43,17 +44,8 @@ class StateStorage(Construct):
             name=props.name,
             location=rg.location,
             resource_group_name=rg.name,
-            account_kind="StorageV2",
-            account_tier="Standard",
             account_replication_type=props.account_replication_type,
-            min_tls_version="TLS1_2",
-            https_traffic_only_enabled=True,
-            allow_nested_items_to_be_public=False,
-            shared_access_key_enabled=False,
-            local_user_enabled=False,
-            default_to_oauth_authentication=True,
-            cross_tenant_replication_enabled=False,
-            infrastructure_encryption_enabled=True,
+            **SECURE_ACCOUNT_SETTINGS,
             blob_properties=StorageAccountBlobProperties(
                 versioning_enabled=True,
                 delete_retention_policy=StorageAccountBlobPropertiesDeleteRetentionPolicy(

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
 
 from cdktf_cdktf_provider_azurerm.role_assignment import RoleAssignment
 from cdktf_cdktf_provider_azurerm.storage_account import (
@@ -20,6 +23,24 @@ from cdktf_cdktf_provider_azurerm.storage_container import StorageContainer
 from constructs_lib.azure.resource_group import EnvironmentResourceGroup
 from constructs_lib.azure.workspace import DatabricksWorkspace
 from constructs_lib.cdk import Construct
+
+SECURE_ACCOUNT_SETTINGS: Mapping[str, Any] = MappingProxyType(
+    {
+        "account_kind": "StorageV2",
+        "account_tier": "Standard",
+        "min_tls_version": "TLS1_2",
+        "https_traffic_only_enabled": True,
+        "allow_nested_items_to_be_public": False,
+        "shared_access_key_enabled": False,
+        "local_user_enabled": False,
+        "default_to_oauth_authentication": True,
+        "cross_tenant_replication_enabled": False,
+        "infrastructure_encryption_enabled": True,
+    }
+)
+"""Arguments every storage account of this project shares: TLS 1.2 over HTTPS only, no public
+blobs, Entra ID only (no shared keys, no local SFTP users), no cross-tenant replication, double
+encryption at rest."""
 
 UNITY_CATALOG_CONTAINER = "unity-catalog"
 """Container that holds the environment catalog's managed tables and volumes."""
@@ -61,18 +82,9 @@ class DataLakeStorage(Construct):
             name=props.name,
             location=rg.location,
             resource_group_name=rg.name,
-            account_kind="StorageV2",
-            account_tier="Standard",
             account_replication_type=props.account_replication_type,
             is_hns_enabled=True,
-            min_tls_version="TLS1_2",
-            https_traffic_only_enabled=True,
-            allow_nested_items_to_be_public=False,
-            shared_access_key_enabled=False,
-            local_user_enabled=False,
-            default_to_oauth_authentication=True,
-            cross_tenant_replication_enabled=False,
-            infrastructure_encryption_enabled=True,
+            **SECURE_ACCOUNT_SETTINGS,
             **self._encryption(props),
             blob_properties=StorageAccountBlobProperties(
                 delete_retention_policy=StorageAccountBlobPropertiesDeleteRetentionPolicy(

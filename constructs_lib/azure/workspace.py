@@ -14,17 +14,9 @@ from cdktf_cdktf_provider_azurerm.databricks_workspace import (
 from cdktf_cdktf_provider_azurerm.databricks_workspace import (
     DatabricksWorkspaceCustomParameters,
 )
-from cdktf_cdktf_provider_azurerm.private_dns_zone import PrivateDnsZone
-from cdktf_cdktf_provider_azurerm.private_dns_zone_virtual_network_link import (
-    PrivateDnsZoneVirtualNetworkLink,
-)
-from cdktf_cdktf_provider_azurerm.private_endpoint import (
-    PrivateEndpoint,
-    PrivateEndpointPrivateDnsZoneGroup,
-    PrivateEndpointPrivateServiceConnection,
-)
 
 from constructs_lib.azure.network import DatabricksNetwork
+from constructs_lib.azure.private_link import PrivateLink, PrivateLinkProps
 from constructs_lib.azure.resource_group import EnvironmentResourceGroup
 from constructs_lib.cdk import Construct
 
@@ -88,45 +80,27 @@ class DatabricksWorkspace(Construct):
                 ),
             ),
         )
-        self.private_endpoint: PrivateEndpoint | None = None
+        self.private_link: PrivateLink | None = None
         if not props.public_network_access_enabled:
-            self.private_endpoint = self._add_private_endpoint(props)
+            self.private_link = self._add_private_endpoint(props)
 
-    def _add_private_endpoint(self, props: DatabricksWorkspaceProps) -> PrivateEndpoint:
-        rg, net = props.resource_group, props.network
+    def _add_private_endpoint(self, props: DatabricksWorkspaceProps) -> PrivateLink:
+        net = props.network
         if net.private_endpoint_subnet is None:
             raise ValueError(
                 "DatabricksWorkspace: public network access is disabled but the network has no "
                 "private endpoint subnet; set network.private_endpoint_subnet_cidr"
             )
-        zone = PrivateDnsZone(
+        return PrivateLink(
             self,
-            "PrivateDnsZone",
-            name="privatelink.azuredatabricks.net",
-            resource_group_name=rg.name,
-        )
-        PrivateDnsZoneVirtualNetworkLink(
-            self,
-            "PrivateDnsZoneLink",
-            name=f"{props.name}-dns-link",
-            resource_group_name=rg.name,
-            private_dns_zone_name=zone.name,
-            virtual_network_id=net.vnet.id,
-        )
-        return PrivateEndpoint(
-            self,
-            "PrivateEndpoint",
-            name=props.private_endpoint_name,
-            location=rg.location,
-            resource_group_name=rg.name,
-            subnet_id=net.private_endpoint_subnet.id,
-            private_service_connection=PrivateEndpointPrivateServiceConnection(
-                name=f"{props.name}-ui-api",
-                is_manual_connection=False,
-                private_connection_resource_id=self.workspace.id,
-                subresource_names=["databricks_ui_api"],
-            ),
-            private_dns_zone_group=PrivateEndpointPrivateDnsZoneGroup(
-                name="databricks", private_dns_zone_ids=[zone.id]
+            "PrivateLink",
+            PrivateLinkProps(
+                resource_group=props.resource_group,
+                name=props.private_endpoint_name,
+                target_resource_id=self.workspace.id,
+                subresource="databricks_ui_api",
+                subnet_id=net.private_endpoint_subnet.id,
+                virtual_network_id=net.vnet.id,
+                dns_zone_name="privatelink.azuredatabricks.net",
             ),
         )
