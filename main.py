@@ -96,21 +96,20 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def check_output(staging: Path, stacks) -> None:
-    """Policy findings of every stack and a secret scan of the output; raises `ConfigError`
-    listing every blocking problem. Suppressed findings and warnings are printed."""
+    """Policy findings of every stack and a secret scan of every output file; raises
+    `ConfigError` listing every blocking problem. Unsuppressed warnings are printed."""
     from constructs_lib.config import ConfigError, Problem
     from constructs_lib.policy.rules import SECRET_SCAN_RULE
     from constructs_lib.policy.secret_scan import scan_text
     from constructs_lib.policy.stack_policy import blocking
 
+    texts = {path: path.read_text(encoding="utf-8") for path in sorted(staging.rglob("*.json"))}
     problems: list[Problem] = []
     for stack in stacks:
         stack_file = staging / "stacks" / stack.policy.stack_name / "cdk.tf.json"
-        findings = stack.policy.findings(json.loads(stack_file.read_text(encoding="utf-8")))
+        findings = stack.policy.findings(json.loads(texts[stack_file]))
         for finding in findings:
-            if finding.suppressed_by:
-                continue
-            if finding.rule.level == "warning":
+            if finding.rule.level == "warning" and not finding.suppressed_by:
                 print(f"warning: {finding}", file=sys.stderr)
         problems += [
             Problem(
@@ -122,16 +121,16 @@ def check_output(staging: Path, stacks) -> None:
             )
             for finding in blocking(findings)
         ]
-    for path in sorted(staging.rglob("*.json")):
-        for hit in scan_text(path.read_text(encoding="utf-8")):
-            problems.append(
-                Problem(
-                    f"{path.relative_to(staging)} ({SECRET_SCAN_RULE.id})",
-                    "",
-                    f"{SECRET_SCAN_RULE.message}: {hit}",
-                    "reference the secret by Key Vault secret or secret scope name instead",
-                )
+    for path, text in texts.items():
+        problems += [
+            Problem(
+                f"{path.relative_to(staging)} ({SECRET_SCAN_RULE.id})",
+                "",
+                f"{SECRET_SCAN_RULE.message}: {hit}",
+                "reference the secret by Key Vault secret or secret scope name instead",
             )
+            for hit in scan_text(text)
+        ]
     if problems:
         raise ConfigError(problems)
 
