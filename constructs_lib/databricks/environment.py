@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from cdktf_cdktf_provider_databricks.provider import DatabricksProvider
 from cdktf_cdktf_provider_databricks.repo import Repo
@@ -161,7 +161,7 @@ class DatabricksEnvironment(Construct):
         job_ids: dict[str, str] = {}
         job_cluster = specs.job_cluster_spec(config, refs)  # the same for every job
         for key in db.jobs:
-            refs = specs.WorkspaceRefs(**{**refs.__dict__, "job_ids": dict(job_ids)})
+            refs = replace(refs, job_ids=dict(job_ids))
             self.jobs[key] = MlJob(
                 self,
                 f"Job-{key}",
