@@ -303,21 +303,26 @@ def _node_package(root: Path, *, lazy: str | None, version: str = "14.23.1") -> 
     return pkg
 
 
-def _resolve_with_hook(root: Path) -> subprocess.CompletedProcess:
+def _node_with_hook(root: Path, script: str) -> subprocess.CompletedProcess:
+    """Run `script` in node with fast_synth's hook preloaded, as the kernel process does."""
     hook = root / "hook.js"
     packages = {a: v for a, v in fast_synth.PROVIDERS.values()}
     hook.write_text(fast_synth._NODE_HOOK.replace("__PACKAGES__", json.dumps(packages)))
-    script = (
-        "const r = require('module').createRequire(process.cwd() + '/');"
-        "const p = r.resolve('@cdktf/provider-azurerm');"
-        "console.log(p); console.log(JSON.stringify(r(p).resA));"
-    )
     return subprocess.run(
         ["node", "--require", str(hook), "-e", script],
         cwd=root,
         capture_output=True,
         text=True,
         timeout=60,
+    )
+
+
+def _resolve_with_hook(root: Path) -> subprocess.CompletedProcess:
+    return _node_with_hook(
+        root,
+        "const r = require('module').createRequire(process.cwd() + '/');"
+        "const p = r.resolve('@cdktf/provider-azurerm');"
+        "console.log(p); console.log(JSON.stringify(r(p).resA));",
     )
 
 
@@ -371,22 +376,13 @@ def _stack_trace_module(root: Path, source: str) -> Path:
 
 
 def _capture_with_hook(root: Path, module: Path) -> subprocess.CompletedProcess:
-    hook = root / "hook.js"
-    packages = {a: v for a, v in fast_synth.PROVIDERS.values()}
-    hook.write_text(fast_synth._NODE_HOOK.replace("__PACKAGES__", json.dumps(packages)))
-    script = (
+    return _node_with_hook(
+        root,
         f"const st = require({json.dumps(str(module))});"
         "function caller() { return st.captureStackTrace(); }"
         "const lines = caller();"
         "console.log(JSON.stringify({isArray: Array.isArray(lines), n: lines.length,"
-        " first: lines[0], joined: lines.join('|').length > 0, spread: [...lines].length}));"
-    )
-    return subprocess.run(
-        ["node", "--require", str(hook), "-e", script],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        timeout=60,
+        " first: lines[0], joined: lines.join('|').length > 0, spread: [...lines].length}));",
     )
 
 

@@ -9,17 +9,12 @@ from cdktf_cdktf_provider_azurerm.machine_learning_workspace import (
     MachineLearningWorkspace,
     MachineLearningWorkspaceIdentity,
 )
-from cdktf_cdktf_provider_azurerm.storage_account import (
-    StorageAccount,
-    StorageAccountBlobProperties,
-    StorageAccountBlobPropertiesContainerDeleteRetentionPolicy,
-    StorageAccountBlobPropertiesDeleteRetentionPolicy,
-    StorageAccountSasPolicy,
-)
+from cdktf_cdktf_provider_azurerm.storage_account import StorageAccount, StorageAccountSasPolicy
 
 from constructs_lib.azure.key_vault import SecureKeyVault
 from constructs_lib.azure.monitoring import Observability
 from constructs_lib.azure.resource_group import EnvironmentResourceGroup
+from constructs_lib.azure.storage import soft_delete
 from constructs_lib.cdk import Construct
 
 
@@ -62,12 +57,7 @@ class AzureMlWorkspace(Construct):
                 expiration_period="01.00:00:00", expiration_action="Log"
             ),
             local_user_enabled=False,
-            blob_properties=StorageAccountBlobProperties(
-                delete_retention_policy=StorageAccountBlobPropertiesDeleteRetentionPolicy(days=7),
-                container_delete_retention_policy=(
-                    StorageAccountBlobPropertiesContainerDeleteRetentionPolicy(days=7)
-                ),
-            ),
+            blob_properties=soft_delete(7),
             cross_tenant_replication_enabled=False,
             infrastructure_encryption_enabled=True,
         )

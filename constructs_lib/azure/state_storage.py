@@ -5,16 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from cdktf_cdktf_provider_azurerm.storage_account import (
-    StorageAccount,
-    StorageAccountBlobProperties,
-    StorageAccountBlobPropertiesContainerDeleteRetentionPolicy,
-    StorageAccountBlobPropertiesDeleteRetentionPolicy,
-)
+from cdktf_cdktf_provider_azurerm.storage_account import StorageAccount
 from cdktf_cdktf_provider_azurerm.storage_container import StorageContainer
 
 from constructs_lib.azure.resource_group import EnvironmentResourceGroup
-from constructs_lib.azure.storage import SECURE_ACCOUNT_SETTINGS
+from constructs_lib.azure.storage import SECURE_ACCOUNT_SETTINGS, soft_delete
 from constructs_lib.cdk import Construct, TerraformResourceLifecycle
 
 
@@ -46,17 +41,7 @@ class StateStorage(Construct):
             resource_group_name=rg.name,
             account_replication_type=props.account_replication_type,
             **SECURE_ACCOUNT_SETTINGS,
-            blob_properties=StorageAccountBlobProperties(
-                versioning_enabled=True,
-                delete_retention_policy=StorageAccountBlobPropertiesDeleteRetentionPolicy(
-                    days=props.retention_days
-                ),
-                container_delete_retention_policy=(
-                    StorageAccountBlobPropertiesContainerDeleteRetentionPolicy(
-                        days=props.retention_days
-                    )
-                ),
-            ),
+            blob_properties=soft_delete(props.retention_days, versioning=True),
             lifecycle=TerraformResourceLifecycle(prevent_destroy=True),
         )
         self.containers = {

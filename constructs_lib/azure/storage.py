@@ -42,6 +42,19 @@ SECURE_ACCOUNT_SETTINGS: Mapping[str, Any] = MappingProxyType(
 blobs, Entra ID only (no shared keys, no local SFTP users), no cross-tenant replication, double
 encryption at rest."""
 
+
+def soft_delete(days: int, *, versioning: bool = False) -> StorageAccountBlobProperties:
+    """Blob properties that keep deleted blobs and containers restorable for `days` (and, with
+    `versioning`, every overwritten blob as a version)."""
+    return StorageAccountBlobProperties(
+        versioning_enabled=versioning or None,
+        delete_retention_policy=StorageAccountBlobPropertiesDeleteRetentionPolicy(days=days),
+        container_delete_retention_policy=(
+            StorageAccountBlobPropertiesContainerDeleteRetentionPolicy(days=days)
+        ),
+    )
+
+
 UNITY_CATALOG_CONTAINER = "unity-catalog"
 """Container that holds the environment catalog's managed tables and volumes."""
 
@@ -86,16 +99,7 @@ class DataLakeStorage(Construct):
             is_hns_enabled=True,
             **SECURE_ACCOUNT_SETTINGS,
             **self._encryption(props),
-            blob_properties=StorageAccountBlobProperties(
-                delete_retention_policy=StorageAccountBlobPropertiesDeleteRetentionPolicy(
-                    days=props.soft_delete_retention_days
-                ),
-                container_delete_retention_policy=(
-                    StorageAccountBlobPropertiesContainerDeleteRetentionPolicy(
-                        days=props.soft_delete_retention_days
-                    )
-                ),
-            ),
+            blob_properties=soft_delete(props.soft_delete_retention_days),
             network_rules=StorageAccountNetworkRules(
                 default_action="Deny",
                 bypass=["AzureServices", "Logging", "Metrics"],
