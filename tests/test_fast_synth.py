@@ -303,7 +303,9 @@ def _node_package(root: Path, *, lazy: str | None, version: str = "14.23.1") -> 
     return pkg
 
 
-def _node_with_hook(root: Path, script: str) -> subprocess.CompletedProcess:
+def _node_with_hook(
+    root: Path, script: str, env: dict | None = None
+) -> subprocess.CompletedProcess:
     """Run `script` in node with fast_synth's hook preloaded, as the kernel process does."""
     hook = root / "hook.js"
     packages = {a: v for a, v in fast_synth.PROVIDERS.values()}
@@ -311,6 +313,7 @@ def _node_with_hook(root: Path, script: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         ["node", "--require", str(hook), "-e", script],
         cwd=root,
+        env=env,
         capture_output=True,
         text=True,
         timeout=60,
@@ -406,3 +409,206 @@ def test_unknown_stack_trace_module_stays_eager(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["first"] == "kept"
     assert "is not the stack-trace module" in result.stderr
+
+
+# --- J: leaves of cdktf's resolve() returned directly ----------------------------------------------
+
+CDKTF_NODE_PACKAGE = ROOT / "node_modules" / "cdktf"
+RESOLVE_JS = Path("lib") / "tokens" / "private" / "resolve.js"
+
+# Every kind of value resolve() meets, including the ones the fast path must leave alone: tokens
+# in values and keys, escapes, number-token-shaped text, map-token placeholders (errors), list
+# tokens in string context (error), and nesting at and beyond the depth limit (error).
+RESOLVE_CASES = r"""
+const cdktf = require(process.env.CDKTF_PACKAGE);
+const { App, TerraformStack, Token, Lazy, Fn, Tokenization, DefaultTokenResolver,
+        StringConcat } = cdktf;
+const stack = new TerraformStack(new App({ outdir: process.env.OUTDIR }), 'resolve-cases');
+const lazyString = Token.asString(Lazy.stringValue({ produce: () => 'produced' }));
+const lazyNumber = Token.asNumber(Lazy.numberValue({ produce: () => 42 }));
+const lazyList = Token.asList(Lazy.listValue({ produce: () => ['a', 'b'] }));
+const nested = (depth, leaf, wrap) => { let v = leaf; for (let i = 0; i < depth; i++) v = wrap(v); return v; };
+const cases = {
+  plain: { s: 'text', t: true, f: false, n: null, u: undefined, num: 1.5, zero: 0,
+           list: [1, 'two', false, null, undefined, [], {}], empty: '' },
+  tokens: { s: lazyString, concat: `pre-${lazyString}-post`, n: lazyNumber, l: lazyList,
+            inList: ['x', lazyString], numInString: `n=${lazyNumber}`,
+            fn: Fn.join(',', ['a', lazyString]) },
+  tokenKey: { [lazyString]: 'value', plain: lazyString },
+  escapes: { a: '${var.x}', b: 'a ${b} c', c: '}{', d: '$${x}', e: '${', f: '}' },
+  numberShaped: { a: 'a-e-b', b: '1e+5', c: '-1.8881545897087626e+289', d: 'x.e.y',
+                  e: 'e-mail', f: '1.5e3-e' },
+  stringMap: { a: Token.STRING_MAP_TOKEN_VALUE },
+  anyMap: ['x', Token.ANY_MAP_TOKEN_VALUE],
+  mapKey: { [Token.STRING_MAP_TOKEN_VALUE]: 1 },
+  listInString: { a: `x${lazyList}` },
+  depth199: nested(199, 'leaf', (v) => ({ k: v })),
+  depth200: nested(200, 'leaf', (v) => ({ k: v })),
+  depth201: nested(201, 'leaf', (v) => ({ k: v })),
+  depth200list: nested(200, true, (v) => [v]),
+  depth201list: nested(201, null, (v) => [v]),
+};
+const resolver = new DefaultTokenResolver(new StringConcat());
+const out = {};
+for (const [name, value] of Object.entries(cases)) {
+  for (const preparing of [false, true]) {
+    try {
+      out[name + (preparing ? '/preparing' : '')] = { ok: Tokenization.resolve(value,
+        { scope: stack, resolver, preparing }) };
+    } catch (e) {
+      out[name + (preparing ? '/preparing' : '')] = { error: String(e && e.message) };
+    }
+  }
+}
+const edited = require(process.env.CDKTF_PACKAGE + '/lib/tokens/private/resolve.js')
+  .resolve.toString().includes('__mlopsLeaf');
+console.log(JSON.stringify({ out, edited }));
+"""
+
+
+def _resolve_cases(tmp_path: Path, *, hook: bool) -> tuple[dict, str]:
+    env = {**os.environ, "CDKTF_PACKAGE": str(CDKTF_NODE_PACKAGE), "OUTDIR": str(tmp_path)}
+    if hook:
+        result = _node_with_hook(tmp_path, RESOLVE_CASES, env=env)
+    else:
+        result = subprocess.run(
+            ["node", "-e", RESOLVE_CASES],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout), result.stderr
+
+
+@pytest.mark.skipif(
+    not CDKTF_NODE_PACKAGE.is_dir(), reason="node_modules/cdktf missing (make node)"
+)
+def test_resolve_leaves_give_the_same_results_and_errors(tmp_path: Path) -> None:
+    plain, plain_err = _resolve_cases(tmp_path, hook=False)
+    fast, fast_err = _resolve_cases(tmp_path, hook=True)
+    assert plain["edited"] is False and fast["edited"] is True
+    assert "mlops-fast-synth" not in fast_err
+    assert fast["out"] == plain["out"]
+    assert fast_err == plain_err  # e.g. the same escape warnings
+    # the table really reaches both sides of every guard
+    out = plain["out"]
+    assert out["plain"]["ok"]["list"] == [1, "two", False, None, [], {}]
+    assert out["tokens"]["ok"]["concat"] == "pre-produced-post"
+    assert out["tokenKey"]["ok"] == {"produced": "value", "plain": "produced"}
+    assert "error" in out["stringMap"] and "error" in out["listInString"]
+    assert "ok" in out["depth199"] and "ok" in out["depth200list"]
+    assert "error" in out["depth201"] and "error" in out["depth201list"]
+
+
+def test_unknown_resolve_module_is_left_alone(tmp_path: Path) -> None:
+    target = tmp_path / "node_modules" / "cdktf" / RESOLVE_JS
+    target.parent.mkdir(parents=True)
+    target.write_text("exports.resolve = function resolve(obj) { return obj; };\n")
+    result = _node_with_hook(
+        tmp_path,
+        f"const r = require({json.dumps(str(target))}).resolve;"
+        "console.log(JSON.stringify([r('x'), r.toString().includes('__mlopsLeaf')]));",
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == ["x", False]
+    assert "is not the resolve module fast_synth knows" in result.stderr
+
+
+def _kernel_cdktf_resolve() -> Path | None:
+    found = sorted(Path.home().glob(f".cache/aws/jsii/package-cache/cdktf/*/*/{RESOLVE_JS}"))
+    return found[0] if found else None
+
+
+def test_the_kernel_cdktf_is_the_one_the_edits_were_written_for() -> None:
+    """The kernel runs cdktf from jsii's package cache; the edits must match it exactly once
+    each (a cdktf upgrade fails here instead of silently losing J)."""
+    path = _kernel_cdktf_resolve() or CDKTF_NODE_PACKAGE / RESOLVE_JS
+    if not path.is_file():
+        pytest.skip("no cdktf resolve.js on this machine yet")
+    source = path.read_text()
+    needles = [
+        "const tokenMap = token_map_1.TokenMap.instance();",
+        "const resolvedKey = makeContext()[0].resolve(key);",
+        "const value = makeContext(key)[0].resolve(obj[key]);",
+        ".map((x, i) => makeContext(`${i}`)[0].resolve(x))",
+    ]
+    assert [source.count(n) for n in needles] == [1, 1, 1, 1]
+    for needle in needles:
+        assert needle in fast_synth._NODE_HOOK
+
+
+# --- K: requests serialized without cattrs' walk ---------------------------------------------------
+
+
+class _Native:
+    """Stands for a jsii object inside a payload (cattrs passes it through; json uses its ref)."""
+
+    def __init__(self) -> None:
+        from jsii._kernel.types import ObjRef
+
+        self.__jsii_ref__ = ObjRef(ref="native@1")
+
+
+def test_request_payloads_unstructure_exactly_as_cattrs_does(monkeypatch) -> None:
+    import enum
+
+    from jsii._kernel import types as jt
+    from jsii._kernel.providers import process as jp
+
+    class Colour(enum.Enum):
+        RED = "red"
+
+    Colour.__jsii_type__ = "test.Colour"
+    native = _Native()
+    payload = [
+        "s",
+        1,
+        2.5,
+        True,
+        None,
+        native,
+        Colour.RED,
+        {"$jsii.struct": {"fqn": "x.Y", "data": {"a": [1, {"b": None}], "c": native}}},
+        {"$jsii.map": {"k": ["v", {"deep": [[], {}]}]}},
+        jt.ObjRef(ref="x@1"),
+    ]
+    requests = [
+        jt.CreateRequest(
+            fqn="x.Y", args=payload, overrides=[jt.Override(method="m")], interfaces=["x.I"]
+        ),
+        jt.InvokeRequest(objref=jt.ObjRef(ref="x@1"), method="m", args=payload),
+        jt.InvokeRequest(objref=jt.ObjRef(ref="x@1"), method="m", args=None),
+        jt.StaticInvokeRequest(fqn="x.Y", method="m", args=[]),
+        jt.SetRequest(objref=jt.ObjRef(ref="x@1"), property="p", value=payload[7]),
+        jt.SetRequest(objref=jt.ObjRef(ref="x@1"), property="p", value=Colour.RED),
+    ]
+
+    class Probe(jp._NodeProcess):  # the serializer only: never started, nothing to stop
+        def __del__(self) -> None:
+            pass
+
+    init = jp._NodeProcess.__init__
+    monkeypatch.setattr(jp._NodeProcess, "__init__", init)  # undo the install below afterwards
+    ordinary, fast = object.__new__(Probe), object.__new__(Probe)
+    getattr(init, "__wrapped__", init)(ordinary)
+    fast_synth._install_request_serialization()
+    jp._NodeProcess.__init__(fast)
+    for request in requests:
+        want = ordinary._serializer.unstructure(request)
+        got = fast._serializer.unstructure(request)
+        assert got == want and list(got) == list(want), request
+        assert json.dumps(got, default=jp.jdefault) == json.dumps(want, default=jp.jdefault)
+
+
+# --- L: the kernel's assertion message, built only when it fails -----------------------------------
+
+
+def test_the_kernel_edits_match_jsii_exactly_once() -> None:
+    import jsii._embedded.jsii as embedded
+
+    program = (Path(embedded.__file__).parent / "lib__program.js").read_text()
+    assert program.count(fast_synth.KERNEL_EAGER_ASSERT) == 1  # L
+    assert program.count("readFD:3,writeFD:3") == 1  # E

@@ -10,19 +10,48 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-PATTERNS: dict[str, re.Pattern[str]] = {
-    "Azure storage account key": re.compile(
-        r"(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{86}==(?![A-Za-z0-9+/=])"
+
+@dataclass(frozen=True)
+class SecretPattern:
+    regex: re.Pattern[str]
+    needles: tuple[str, ...]
+    """Literal text that every match contains (lower case if the regex ignores case). The regex
+    only runs over a text that contains one of them: `str` search is ~100 times faster than these
+    regexes, and output usually has no needle at all (measured: 18 ms -> <1 ms per 140 KB stack)."""
+
+    def finditer(self, text: str, lowered: str) -> list[re.Match[str]]:
+        haystack = lowered if self.regex.flags & re.IGNORECASE else text
+        if not any(needle in haystack for needle in self.needles):
+            return []
+        return list(self.regex.finditer(text))
+
+
+PATTERNS: dict[str, SecretPattern] = {
+    "Azure storage account key": SecretPattern(
+        re.compile(r"(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{86}==(?![A-Za-z0-9+/=])"), ("==",)
     ),
-    "storage connection string": re.compile(r"AccountKey=[A-Za-z0-9+/=]{20,}"),
-    "SAS token": re.compile(r"[?&]sig=[A-Za-z0-9%+/=]{20,}"),
-    "Databricks personal access token": re.compile(r"\bdapi[0-9a-f]{32}(?:-\d)?\b"),
-    "Entra ID client secret": re.compile(r"\b[A-Za-z0-9_~.-]{3}8Q~[A-Za-z0-9_~.-]{31,34}\b"),
-    "private key": re.compile(r"-----BEGIN (?:RSA |EC |OPENSSH )?PRIVATE KEY-----"),
-    "GitHub token": re.compile(r"\bgh[pousr]_[A-Za-z0-9]{36,}\b"),
-    "password argument": re.compile(
-        r'"(?:password|client_secret|token|secret|access_key|sas_token)"\s*:\s*"(?!\$\{)[^"]{4,}"',
-        re.IGNORECASE,
+    "storage connection string": SecretPattern(
+        re.compile(r"AccountKey=[A-Za-z0-9+/=]{20,}"), ("AccountKey=",)
+    ),
+    "SAS token": SecretPattern(re.compile(r"[?&]sig=[A-Za-z0-9%+/=]{20,}"), ("sig=",)),
+    "Databricks personal access token": SecretPattern(
+        re.compile(r"\bdapi[0-9a-f]{32}(?:-\d)?\b"), ("dapi",)
+    ),
+    "Entra ID client secret": SecretPattern(
+        re.compile(r"\b[A-Za-z0-9_~.-]{3}8Q~[A-Za-z0-9_~.-]{31,34}\b"), ("8Q~",)
+    ),
+    "private key": SecretPattern(
+        re.compile(r"-----BEGIN (?:RSA |EC |OPENSSH )?PRIVATE KEY-----"), ("PRIVATE KEY-----",)
+    ),
+    "GitHub token": SecretPattern(
+        re.compile(r"\bgh[pousr]_[A-Za-z0-9]{36,}\b"), tuple(f"gh{c}_" for c in "pousr")
+    ),
+    "password argument": SecretPattern(
+        re.compile(
+            r'"(?:password|client_secret|token|secret|access_key|sas_token)"\s*:\s*"(?!\$\{)[^"]{4,}"',
+            re.IGNORECASE,
+        ),
+        ('"password"', '"client_secret"', '"token"', '"secret"', '"access_key"', '"sas_token"'),
     ),
 }
 
@@ -42,17 +71,12 @@ def _mask(value: str) -> str:
     return value[:6] + "…" + value[-2:] if len(value) > 10 else "…"
 
 
-_ANY = re.compile("|".join(f"(?:{p.pattern})" for p in PATTERNS.values()), re.IGNORECASE)
-"""One pass that finds whether anything at all looks like a secret (output usually has none)."""
-
-
 def scan_text(text: str) -> list[SecretHit]:
     """Every secret-shaped value in `text`, with its line number."""
-    if not _ANY.search(text):
-        return []
-    hits = []
-    for kind, pattern in PATTERNS.items():
-        for match in pattern.finditer(text):
-            line = text.count("\n", 0, match.start()) + 1
-            hits.append(SecretHit(kind, line, _mask(match.group(0))))
+    lowered = text.lower()
+    hits = [
+        SecretHit(kind, text.count("\n", 0, match.start()) + 1, _mask(match.group(0)))
+        for kind, pattern in PATTERNS.items()
+        for match in pattern.finditer(text, lowered)
+    ]
     return sorted(hits, key=lambda h: (h.line, h.kind))
