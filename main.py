@@ -10,6 +10,7 @@ the previous `cdktf.out` is left untouched. This is the only module that reads `
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -34,12 +35,16 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="directory of <env>.yaml files (default: config/, or $MLOPS_CONFIG_DIR)",
     )
     parser.add_argument("--check", action="store_true", help="validate inputs only; write nothing")
+    # Internal: synthesize only these environments into $CDKTF_OUTDIR and report problems as
+    # JSON on stdout (a worker process of `synthesize`, see constructs_lib/fast_synth.py, M).
+    parser.add_argument("--worker", metavar="ENV,ENV", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
-def build_app(configs, wheel, outdir: str | None = None, bootstrap=None):
-    """The app with one stack per environment (and the bootstrap stack), not yet synthesized,
-    and the stacks. Raises `ConfigError` (e.g. a template problem)."""
+def build_app(configs, wheel, outdir: str | None = None, bootstrap=None, *, every_config=None):
+    """The app with one stack per environment in `configs` (and the bootstrap stack, for the
+    environments it names among `every_config`, default `configs`), not yet synthesized, and
+    the stacks. Raises `ConfigError` (e.g. a template problem)."""
     from constructs_lib.cdk import App
     from stacks.bootstrap_stack import BootstrapStack
     from stacks.environment_stack import EnvironmentStack
@@ -47,7 +52,7 @@ def build_app(configs, wheel, outdir: str | None = None, bootstrap=None):
     app = App(outdir=outdir) if outdir else App()
     stacks = [EnvironmentStack(app, config, wheel) for config in configs]
     if bootstrap is not None:
-        by_name = {c.name: c for c in configs}
+        by_name = {c.name: c for c in (configs if every_config is None else every_config)}
         stacks.append(
             BootstrapStack(app, bootstrap, [by_name[name] for name in bootstrap.environments])
         )
@@ -77,22 +82,88 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "TF_STATE_RESOURCE_GROUP", DEFAULT_STATE_RESOURCE_GROUP
                 ),
             )
+        wheel = locate_wheel(ROOT / "ml_src", root=ROOT)
+        if args.worker is not None:
+            return _worker(args.worker.split(","), configs, wheel, output.target)
         bootstrap = load_bootstrap_for(
             configs, args.config_dir / "shared" / "bootstrap.yaml", root=ROOT
         )
-        wheel = locate_wheel(ROOT / "ml_src", root=ROOT)
         with output.stage() as staging:
-            app, stacks = build_app(configs, wheel, str(staging), bootstrap)
-            app.synth()
-            check_output(staging, stacks)
+            synthesize(configs, wheel, staging, bootstrap, config_dir=args.config_dir)
             if not args.check:
                 output.publish()
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR
+    except fast_synth.WorkerFailed as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     if args.check:
         print(f"ok: {len(configs)} environment(s): {', '.join(c.name for c in configs)}")
     return 0
+
+
+def synthesize(configs, wheel, staging: Path, bootstrap, *, config_dir: Path) -> None:
+    """Build, synthesize and check every stack into `staging`; raises `ConfigError` listing
+    every blocking problem.
+
+    A large platform is split into contiguous groups of environments: this process takes the
+    first group (and the bootstrap stack), a worker process (`main.py --worker`) each other
+    group, all at once; their stacks are then merged into `staging`, byte for byte what one
+    process writes (`constructs_lib/fast_synth.py`, M; `MLOPS_SYNTH_WORKERS` overrides)."""
+    from constructs_lib import fast_synth
+    from constructs_lib.config import ConfigError, Problem
+
+    weights = [fast_synth.environment_weight(len(c.databricks.jobs)) for c in configs]
+    own_extra = (fast_synth.BOOTSTRAP_WEIGHT if bootstrap else 0.0) - fast_synth.WORKER_START_WEIGHT
+    try:
+        groups = fast_synth.plan_groups(weights, os.environ, first_extra=own_extra)
+    except ValueError as exc:
+        raise ConfigError(
+            [
+                Problem(
+                    f"environment variable {fast_synth.WORKERS_VAR}",
+                    "",
+                    str(exc),
+                    "unset it, or set it to auto or a number of processes (1: no workers)",
+                )
+            ]
+        ) from None
+    command = [sys.executable, str(ROOT / "main.py"), "--config-dir", str(config_dir), "--worker"]
+    problems: list[Problem] = []
+    with fast_synth.Workers(
+        [[configs[i].name for i in group] for group in groups[1:]],
+        staging,
+        lambda names: [*command, ",".join(names)],
+    ) as workers:
+        try:
+            own = [configs[i] for i in groups[0]]
+            app, stacks = build_app(own, wheel, str(staging), bootstrap, every_config=configs)
+            app.synth()
+            check_output(staging, stacks)
+        except ConfigError as exc:
+            problems += exc.problems
+        problems += [Problem(**p) for p in workers.finish()]
+    if problems:
+        raise ConfigError(problems)
+
+
+def _worker(names: list[str], configs, wheel, outdir: Path) -> int:
+    """`main.py --worker a,b`: synthesize those environments into `outdir` (a fresh directory
+    of the parent's choosing) and print the report `fast_synth.Workers` reads: one JSON line
+    {"problems": [...]}; exit 2 if there are any."""
+    from constructs_lib.config import ConfigError
+
+    by_name = {c.name: c for c in configs}
+    problems = []
+    try:
+        app, stacks = build_app([by_name[n] for n in names], wheel, str(outdir))
+        app.synth()
+        check_output(outdir, stacks)
+    except ConfigError as exc:
+        problems = exc.problems
+    print(json.dumps({"problems": [dataclasses.asdict(p) for p in problems]}))
+    return EXIT_USER_ERROR if problems else 0
 
 
 def check_output(staging: Path, stacks) -> None:

@@ -12,7 +12,9 @@ baseline  `python -I tools/bench/baseline_app/main.py` from a temporary director
           differs), but a process that never imports constructs_lib; `-I` keeps the repository
           off sys.path. It checks itself that no acceleration is active.
 scale     like `app`, with 12 generated environments (copies of config/dev.yaml) of 20 jobs
-          each, via `--config-dir` / MLOPS_CONFIG_DIR.
+          each, via `--config-dir` / MLOPS_CONFIG_DIR. As it ships, this is large enough for
+          main.py to hand part of the environments to a worker process (fast_synth, M).
+scale-1p  `scale` with MLOPS_SYNTH_WORKERS=1: everything in one process, for comparison.
 make      `make synth` end to end (`main.py --check` + the cdktf CLI running `main.py`), set-up
           already done. Writes cdktf.out/ like the real thing. Skipped with --skip-make.
 ordinary  (only with --ordinary) `app` with MLOPS_FAST_SYNTH=0: the unaccelerated app.
@@ -62,6 +64,7 @@ def _base_env() -> dict[str, str]:
     env.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
     env.setdefault("CHECKPOINT_DISABLE", "1")
     env.pop("MLOPS_FAST_SYNTH", None)
+    env.pop("MLOPS_SYNTH_WORKERS", None)
     env.pop("MLOPS_CONFIG_DIR", None)
     env.pop("CDKTF_OUTDIR", None)
     return env
@@ -140,13 +143,16 @@ class Case:
 
 
 class AppCase(Case):
-    def __init__(self, name, describe, expect, *, config_dir: Path | None = None, fast=True):
+    def __init__(
+        self, name, describe, expect, *, config_dir: Path | None = None, fast=True, env=None
+    ):
         super().__init__(name, describe, expect)
         self.config_dir = config_dir
         self.fast = fast
+        self.env = env or {}
 
     def command(self, outdir):
-        env = _base_env()
+        env = {**_base_env(), **self.env}
         env["CDKTF_OUTDIR"] = str(outdir)
         if not self.fast:
             env["MLOPS_FAST_SYNTH"] = "0"
@@ -242,6 +248,15 @@ def main(argv: list[str] | None = None) -> int:
                     config_dir=config_dir,
                 )
             )
+            cases.append(
+                AppCase(
+                    "scale-1p",
+                    "scale in one process (MLOPS_SYNTH_WORKERS=1): no worker process",
+                    len(names),
+                    config_dir=config_dir,
+                    env={"MLOPS_SYNTH_WORKERS": "1"},
+                )
+            )
         if args.ordinary:
             cases.append(AppCase("ordinary", "python main.py, MLOPS_FAST_SYNTH=0", 1, fast=False))
         if not args.skip_make:
@@ -293,6 +308,11 @@ def main(argv: list[str] | None = None) -> int:
                 f"{scale / app:.2f} x ({scale:.2f} s)",
             )
         )
+    if "scale-1p" in summary:
+        single = summary["scale-1p"]["wall_s"]["median"]
+        print_only = f"{single / app:.2f} x ({single:.2f} s)"
+    else:
+        print_only = None
 
     print()
     print(
@@ -308,6 +328,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nratio app/baseline (median wall): {app / base:.3f}")
     for label, ok, value in checks:
         print(f"{'PASS' if ok else 'FAIL'}  {label}: {value}")
+    if print_only:
+        print(f"info  scale in one process / app: {print_only}")
 
     record = {
         "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
