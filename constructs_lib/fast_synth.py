@@ -87,7 +87,12 @@ H. *Struct serialization without the getters.* To send a struct (e.g. a ``JobTas
    object costs far more than the value. :func:`_install_struct_serialization` reads
    ``self._values.get(name)`` directly for objects that are jsii structs (a
    ``__jsii_name_mapping__`` and a ``_values`` dict): exactly what the getters return, as the
-   generated code does nothing else. Everything else goes to jsii's own function.
+   generated code does nothing else. Everything else goes to jsii's own function. Optional
+   properties that were never set (absent from ``_values``; the generated ``__init__`` stores
+   only non-``None`` optionals and always stores required ones) are left out instead of being
+   sent as ``null``: the kernel drops ``null`` optionals when it deserializes a struct (its
+   ``mapValues`` skips ``undefined``), so JavaScript receives the same object, and a
+   ``JobConfig`` shrinks from 55 keys to the dozen a job sets.
 I. *Stack traces formatted on demand (node).* cdktf captures a full stack trace for every token
    and complex attribute it creates, to show it if that object later fails to resolve. The
    hook keeps the capture but formats the lines only when something reads them.
@@ -107,6 +112,20 @@ K. *Requests serialized without cattrs' walk (Python).* jsii unstructures every 
 L. *Kernel assertion messages built on failure only (node).* The kernel asserts that each value
    it (de)serializes has type information with a message that runs ``util.inspect`` eagerly on
    every call; the entry script (E) makes the message lazy: ``null!=e||assert(...)``.
+
+M. *More than one process for a large platform.* Environments are independent stacks. When
+   the estimated work (:func:`environment_weight`: one per environment plus 0.05 per job) is
+   at least :data:`PARALLEL_FROM_WEIGHT`, ``main.py`` splits the environments into contiguous
+   groups (:func:`plan_groups`), keeps the first (and the bootstrap stack) and starts
+   ``main.py --worker <envs>`` for each other group at once (:class:`Workers`); each worker
+   synthesizes and checks its group into its own directory and reports its problems as JSON.
+   Their stacks are then moved into the staging directory and ``manifest.json`` is rewritten
+   the way cdktf writes it (:func:`merge_stacks`, :func:`stable_stringify`): the output is
+   byte for byte what one process writes (tested). User errors found by a worker are
+   reported like this process's; a crashed worker fails the run (exit 1) with its stderr.
+   Costs a second kernel (~1 s of CPU, ~250 MB), so below the threshold everything stays in
+   one process: the four environments of ``config/`` are. ``MLOPS_SYNTH_WORKERS=<n>`` sets
+   the number of processes (``1``: never a worker); ``MLOPS_FAST_SYNTH=0`` also means one.
 
 Each source edit of I, J and L checks that its text occurs exactly once in the file it edits
 and otherwise leaves that file untouched and prints a ``mlops-fast-synth:`` line.
@@ -1202,8 +1221,9 @@ def _install_struct_serialization() -> None:
                     "$jsii.struct": {
                         "fqn": fqn,
                         "data": {
-                            jsii_name: make_reference_for_native(kernel, values.get(python_name))
+                            jsii_name: make_reference_for_native(kernel, values[python_name])
                             for python_name, jsii_name in mapping.items()
+                            if python_name in values
                         },
                     }
                 }
