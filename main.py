@@ -4,7 +4,8 @@
 does (configs, wheel, templates, policy rules, secret scan) and writes nothing. Synthesis goes
 into a staging directory beside the output and replaces the previous output only when every
 check passed: a mistake in a user's input exits with status 2 and one line per problem, and
-the previous `cdktf.out` is left untouched. This is the only module that reads `os.environ`.
+the previous `cdktf.out` is left untouched. A large platform is synthesized by more than one
+process (`synthesize`). This is the only module that reads `os.environ`.
 """
 
 from __future__ import annotations
@@ -135,6 +136,7 @@ def synthesize(configs, wheel, staging: Path, bootstrap, *, config_dir: Path) ->
         [[configs[i].name for i in group] for group in groups[1:]],
         staging,
         lambda names: [*command, ",".join(names)],
+        os.environ,
     ) as workers:
         try:
             own = [configs[i] for i in groups[0]]

@@ -1420,16 +1420,17 @@ class WorkerFailed(RuntimeError):
 
 class Workers:
     """Worker processes, one per group of environment names, each started at once with
-    ``command(names)`` and ``CDKTF_OUTDIR`` set to its own fresh directory beside ``staging``
-    (``MLOPS_SYNTH_WORKERS=1`` so that it starts none itself). A worker writes one JSON line,
-    ``{"problems": [...]}``, and exits 0, or 2 when it found problems.
+    ``command(names)`` in ``environ`` plus ``CDKTF_OUTDIR`` set to its own fresh directory
+    beside ``staging`` (and ``MLOPS_SYNTH_WORKERS=1`` so that it starts none itself). A
+    worker writes one JSON line, ``{"problems": [...]}``, and exits 0, or 2 when it found
+    problems.
 
     :meth:`finish` waits for every worker in order, relays its stderr (its warnings come after
     this process's), moves the stacks of a successful one into ``staging`` (:func:`merge_stacks`)
     and returns all reported problems. Leaving the ``with`` block stops any worker still
     running (an error in this process) and removes the worker directories."""
 
-    def __init__(self, groups: list[list[str]], staging: Path, command) -> None:
+    def __init__(self, groups: list[list[str]], staging: Path, command, environ: Any) -> None:
         import subprocess
 
         self._staging = staging
@@ -1437,7 +1438,7 @@ class Workers:
         for number, names in enumerate(groups, start=1):
             part = staging.parent / f"{staging.name}.part-{number}"
             shutil.rmtree(part, ignore_errors=True)
-            env = {**os.environ, "CDKTF_OUTDIR": str(part), WORKERS_VAR: "1"}
+            env = {**environ, "CDKTF_OUTDIR": str(part), WORKERS_VAR: "1"}
             process = subprocess.Popen(  # noqa: S603 - the app itself, with our own arguments
                 command(names), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
             )

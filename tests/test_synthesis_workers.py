@@ -9,6 +9,7 @@ tested directly.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -180,7 +181,7 @@ def test_a_crashed_worker_fails_the_run_and_is_cleaned_up(tmp_path: Path, capsys
     crash = "import sys; sys.stderr.write('boom\\n'); sys.exit(3)"
     with (
         pytest.raises(fast_synth.WorkerFailed, match=r"worker for qa stopped \(exit 3\)"),
-        fast_synth.Workers([["qa"]], staging, _python(crash)) as workers,
+        fast_synth.Workers([["qa"]], staging, _python(crash), os.environ) as workers,
     ):
         workers.finish()
     assert "boom" in capsys.readouterr().err  # relayed
@@ -192,7 +193,7 @@ def test_a_worker_without_report_fails_the_run(tmp_path: Path) -> None:
     staging.mkdir()
     with (
         pytest.raises(fast_synth.WorkerFailed, match="without its report"),
-        fast_synth.Workers([["qa"]], staging, _python("print('not json')")) as workers,
+        fast_synth.Workers([["qa"]], staging, _python("print('not json')"), os.environ) as workers,
     ):
         workers.finish()
 
@@ -201,7 +202,7 @@ def test_reported_problems_come_back_and_nothing_is_merged(tmp_path: Path) -> No
     staging = _part(tmp_path / "staging", "dev")
     problem = {"source": "config/qa.yaml", "field": "x", "message": "bad", "fix": "fix it"}
     code = f"import json, sys; print(json.dumps({{'problems': [{problem!r}]}})); sys.exit(2)"
-    with fast_synth.Workers([["qa"]], staging, _python(code)) as workers:
+    with fast_synth.Workers([["qa"]], staging, _python(code), os.environ) as workers:
         assert workers.finish() == [problem]
     assert sorted(p.name for p in (staging / "stacks").iterdir()) == ["dev"]
 
@@ -211,7 +212,7 @@ def test_an_error_here_stops_the_workers(tmp_path: Path) -> None:
     staging.mkdir()
     with (
         pytest.raises(RuntimeError, match="ours"),
-        fast_synth.Workers([["qa"]], staging, _python("import time; time.sleep(60)")),
+        fast_synth.Workers([["qa"]], staging, _python("import time; time.sleep(60)"), os.environ),
     ):
         raise RuntimeError("ours")
     assert not list(tmp_path.glob("*part-*"))
