@@ -1432,32 +1432,39 @@ class Workers:
 
     def __init__(self, groups: list[list[str]], staging: Path, command, environ: Any) -> None:
         import subprocess
+        import tempfile
 
         self._staging = staging
-        self._running: list[tuple[list[str], Path, Any]] = []
+        self._files = contextlib.ExitStack()
+        self._running: list[tuple[list[str], Path, Any, Any, Any]] = []
         for number, names in enumerate(groups, start=1):
             part = staging.parent / f"{staging.name}.part-{number}"
             shutil.rmtree(part, ignore_errors=True)
             env = {**environ, "CDKTF_OUTDIR": str(part), WORKERS_VAR: "1"}
+            # Files, not pipes: a worker never waits for us to read its output.
+            out = self._files.enter_context(tempfile.TemporaryFile("w+"))  # noqa: SIM115
+            err = self._files.enter_context(tempfile.TemporaryFile("w+"))  # noqa: SIM115
             process = subprocess.Popen(  # noqa: S603 - the app itself, with our own arguments
-                command(names), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+                command(names), env=env, stdout=out, stderr=err, text=True
             )
-            self._running.append((names, part, process))
+            self._running.append((names, part, process, out, err))
 
     def __enter__(self) -> Workers:
         return self
 
     def __exit__(self, *exc_info) -> None:
-        for _names, part, process in self._running:
+        for _names, part, process, _out, _err in self._running:
             if process.poll() is None:
                 process.kill()
                 process.wait()
             shutil.rmtree(part, ignore_errors=True)
+        self._files.close()
 
     def finish(self) -> list[dict]:
         problems: list[dict] = []
-        for names, part, process in self._running:
-            out, err = process.communicate()
+        for names, part, process, out_file, err_file in self._running:
+            process.wait()
+            out, err = (f.seek(0) or f.read() for f in (out_file, err_file))
             sys.stderr.write(err)
             which = f"the synthesis worker for {', '.join(names)}"
             try:
