@@ -190,6 +190,7 @@ def test_switch_off_patches_nothing() -> None:
         assert not hasattr(_reference_map._try_import_type_module, "__wrapped__")
         assert not hasattr(typing.get_type_hints, "__wrapped__")
         assert not hasattr(typeguard.check_type, "__wrapped__")
+        assert not hasattr(process._NodeProcess.__init__, "__wrapped__")
         assert fast_synth.status()["installed"] is False
         print("ok")
         """
@@ -612,3 +613,60 @@ def test_the_kernel_edits_match_jsii_exactly_once() -> None:
     program = (Path(embedded.__file__).parent / "lib__program.js").read_text()
     assert program.count(fast_synth.KERNEL_EAGER_ASSERT) == 1  # L
     assert program.count("readFD:3,writeFD:3") == 1  # E
+
+
+def test_request_serialization_falls_back_when_jsii_changes(monkeypatch) -> None:
+    from jsii._kernel import types as jt
+    from jsii._kernel.providers import process as jp
+
+    init = jp._NodeProcess.__init__
+    monkeypatch.setattr(jp._NodeProcess, "__init__", getattr(init, "__wrapped__", init))
+    monkeypatch.delattr(jt, "SetRequest")
+    before = jp._NodeProcess.__init__
+    with pytest.warns(fast_synth.FastSynthWarning, match="not the ones K was written for"):
+        fast_synth._install_request_serialization()
+    assert jp._NodeProcess.__init__ is before
+
+
+def _run_entry(tmp_path: Path, program_source: str) -> tuple[str, str]:
+    """Run fast_synth's kernel entry script (E) on a stand-in kernel program; returns what the
+    program wrote to stdout and stderr (the entry wraps both as base64 lines on stderr)."""
+    import base64
+
+    program = tmp_path / "program.js"
+    program.write_text(program_source)
+    hook = tmp_path / "hook.js"
+    packages = {a: v for a, v in fast_synth.PROVIDERS.values()}
+    hook.write_text(fast_synth._NODE_HOOK.replace("__PACKAGES__", json.dumps(packages)))
+    entry = tmp_path / "entry.js"
+    entry.write_text(
+        fast_synth._NODE_ENTRY.replace("__HOOK__", json.dumps(str(hook)))
+        .replace("__RUNTIME__", json.dumps(str(tmp_path / "unused-runtime.js")))
+        .replace("__PROGRAM__", json.dumps(str(program)))
+        .replace("__EAGER_ASSERT__", json.dumps(fast_synth.KERNEL_EAGER_ASSERT))
+    )
+    result = subprocess.run(
+        ["node", str(entry)], capture_output=True, text=True, timeout=60, env=dict(os.environ)
+    )
+    assert result.returncode == 0, result.stderr
+    streams = {"stdout": "", "stderr": ""}
+    for line in result.stderr.splitlines():
+        for kind, data in json.loads(line).items():
+            streams[kind] += base64.b64decode(data).decode()
+    return streams["stdout"], streams["stderr"]
+
+
+def test_kernel_assertion_message_is_built_only_on_failure(tmp_path: Path) -> None:
+    program = (
+        "// readFD:3,writeFD:3\n"
+        f"function check(e) {{ return {fast_synth.KERNEL_EAGER_ASSERT}; }}\n"
+        "process.stdout.write(String(check.toString().includes('null!=e||')));\n"
+    )
+    out, err = _run_entry(tmp_path, program)
+    assert (out, err) == ("true", "")
+
+
+def test_unknown_kernel_assertion_stays_eager(tmp_path: Path) -> None:
+    out, err = _run_entry(tmp_path, "// readFD:3,writeFD:3\nprocess.stdout.write('ran');\n")
+    assert out == "ran"
+    assert "the kernel type assertion is not the one expected; it stays eager" in err
