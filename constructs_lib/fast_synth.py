@@ -113,6 +113,9 @@ L. *Kernel assertion messages built on failure only (node).* The kernel asserts 
    it (de)serializes has type information with a message that runs ``util.inspect`` eagerly on
    every call; the entry script (E) makes the message lazy: ``null!=e||assert(...)``.
 
+What ``main.py`` uses besides (not installed by :func:`install`)
+-----------------------------------------------------------------
+
 M. *More than one process for a large platform.* Environments are independent stacks. When
    the estimated work (:func:`environment_weight`: one per environment plus 0.05 per job) is
    at least :data:`PARALLEL_FROM_WEIGHT`, ``main.py`` splits the environments into contiguous
@@ -132,7 +135,9 @@ and otherwise leaves that file untouched and prints a ``mlops-fast-synth:`` line
 
 Not done, on purpose: ``os._exit`` at the end (exit already takes ~30 ms once the heap is small,
 and the kernel's ``atexit`` hook must still shut node down cleanly), disabling typeguard (it
-would change error behaviour: the app turns typeguard's TypeErrors into user messages), or
+would change error behaviour: the app turns typeguard's TypeErrors into user messages),
+skipping or shortening cdktf's creation stack traces (capturing them costs ~10 us each, ~45 per
+``databricks_job``, but they are what the error for an unresolvable token shows), or
 ``NODE_OPTIONS`` (it would leak into every node process the app starts).
 
 Switch and fallback
@@ -1089,12 +1094,6 @@ def _install_gc_tuning() -> None:
     gc.set_threshold(max(gen0, GC_THRESHOLD0), gen1, gen2)
     atexit.register(gc.freeze)  # registered first, so it runs last: right before teardown
     _state.gc_frozen = True
-
-
-def freeze_now() -> None:
-    """Exempt every object alive now from future collections (e.g. after the imports)."""
-    if _state.installed:
-        gc.freeze()
 
 
 # --------------------------------------------------------------------------------------------
