@@ -131,20 +131,14 @@ def synthesize(configs, wheel, staging: Path, bootstrap, *, config_dir: Path) ->
             ]
         ) from None
     command = [sys.executable, str(ROOT / "main.py"), "--config-dir", str(config_dir), "--worker"]
-    problems: list[Problem] = []
     with fast_synth.Workers(
         [[configs[i].name for i in group] for group in groups[1:]],
         staging,
         lambda names: [*command, ",".join(names)],
         os.environ,
     ) as workers:
-        try:
-            own = [configs[i] for i in groups[0]]
-            app, stacks = build_app(own, wheel, str(staging), bootstrap, every_config=configs)
-            app.synth()
-            check_output(staging, stacks)
-        except ConfigError as exc:
-            problems += exc.problems
+        own = [configs[i] for i in groups[0]]
+        problems = _synth_checked(own, wheel, staging, bootstrap, every_config=configs)
         problems += [Problem(**p) for p in workers.finish()]
     if problems:
         raise ConfigError(problems)
@@ -154,18 +148,24 @@ def _worker(names: list[str], configs, wheel, outdir: Path) -> int:
     """`main.py --worker a,b`: synthesize those environments into `outdir` (a fresh directory
     of the parent's choosing) and print the report `fast_synth.Workers` reads: one JSON line
     {"problems": [...]}; exit 2 if there are any."""
+    by_name = {c.name: c for c in configs}
+    problems = _synth_checked([by_name[n] for n in names], wheel, outdir)
+    print(json.dumps({"problems": [dataclasses.asdict(p) for p in problems]}))
+    return EXIT_USER_ERROR if problems else 0
+
+
+def _synth_checked(configs, wheel, outdir: Path, bootstrap=None, *, every_config=None) -> list:
+    """Build and synthesize these stacks into `outdir` and check the output (`build_app`,
+    `check_output`); the user problems found, as a list (empty: all good)."""
     from constructs_lib.config import ConfigError
 
-    by_name = {c.name: c for c in configs}
-    problems = []
     try:
-        app, stacks = build_app([by_name[n] for n in names], wheel, str(outdir))
+        app, stacks = build_app(configs, wheel, str(outdir), bootstrap, every_config=every_config)
         app.synth()
         check_output(outdir, stacks)
     except ConfigError as exc:
-        problems = exc.problems
-    print(json.dumps({"problems": [dataclasses.asdict(p) for p in problems]}))
-    return EXIT_USER_ERROR if problems else 0
+        return list(exc.problems)
+    return []
 
 
 def check_output(staging: Path, stacks) -> None:

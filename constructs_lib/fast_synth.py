@@ -1463,7 +1463,9 @@ class Workers:
         problems: list[dict] = []
         for names, part, process, out_file, err_file in self._running:
             process.wait()
-            out, err = (f.seek(0) or f.read() for f in (out_file, err_file))
+            out_file.seek(0)
+            err_file.seek(0)
+            out, err = out_file.read(), err_file.read()
             sys.stderr.write(err)
             which = f"the synthesis worker for {', '.join(names)}"
             try:
