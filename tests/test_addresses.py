@@ -9,20 +9,41 @@ import pytest
 
 from constructs_lib.config import load_environments
 from constructs_lib.policy.stack_policy import protected_addresses
+from constructs_lib.policy.stateful import STATEFUL_TYPES
 from tests.conftest import ENVIRONMENTS, ROOT
 
 pytestmark = pytest.mark.synth
 CONFIGS = {c.name: c for c in load_environments(ROOT / "config")}
 
 STATEFUL = [
+    "azurerm_application_insights.Observability_AppInsights_E0E5903B",
+    "azurerm_databricks_access_connector.Databricks_AccessConnector_6C9AB67D",
     "azurerm_databricks_workspace.Databricks_Workspace_9F8FBBCD",
     "azurerm_key_vault.KeyVault_DE550064",
     "azurerm_log_analytics_workspace.Observability_LogAnalytics_C0C98C3C",
     "azurerm_storage_account.Storage_Account_C87105F1",
+    "azurerm_storage_container.Storage_Container-bronze_200D1233",
+    "azurerm_storage_container.Storage_Container-gold_FD8BA3D3",
+    "azurerm_storage_container.Storage_Container-silver_F1BA9FF8",
+    "azurerm_storage_container.Storage_Container-unity-catalog_EAE66DBF",
     "databricks_catalog.Dbx_Catalog_8CD9B60E",
+    "databricks_external_location.Dbx_Catalog_ExternalLocation_B98F0DFF",
+    "databricks_mlflow_experiment.Dbx_Mlflow_Experiment_4E467838",
+    "databricks_registered_model.Dbx_Mlflow_RegisteredModel_BC8B4924",
+    "databricks_schema.Dbx_Catalog_Schema-features_AF679CA1",
+    "databricks_schema.Dbx_Catalog_Schema-inference_39370D17",
+    "databricks_schema.Dbx_Catalog_Schema-models_1940B9B9",
+    "databricks_storage_credential.Dbx_Catalog_StorageCredential_539766B6",
+    "databricks_volume.Dbx_Catalog_ArtifactsVolume_DA512460",
 ]
 PINNED = {env: STATEFUL for env in ENVIRONMENTS}
-PINNED["sandbox"] = sorted([*STATEFUL, "azurerm_storage_account.AzureMl_Storage_463222CF"])
+PINNED["sandbox"] = sorted(
+    [
+        *STATEFUL,
+        "azurerm_machine_learning_workspace.AzureMl_Workspace_9573D012",
+        "azurerm_storage_account.AzureMl_Storage_463222CF",
+    ]
+)
 
 
 def _addresses(stack: dict, types: set[str]) -> list[str]:
@@ -36,7 +57,7 @@ def _addresses(stack: dict, types: set[str]) -> list[str]:
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_stateful_addresses_are_pinned(stacks, env: str) -> None:
-    types = {a.split(".")[0] for a in STATEFUL}
+    types = set(STATEFUL_TYPES)
     assert _addresses(stacks[env], types) == PINNED[env]
 
 

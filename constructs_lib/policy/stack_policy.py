@@ -27,17 +27,9 @@ from constructs_lib.policy.rules import (
     ResourceView,
     evaluate,
 )
+from constructs_lib.policy.stateful import STATEFUL_TYPES
 
 MIN_REASON_LENGTH = 20
-
-STATEFUL_TYPES: tuple[str, ...] = (
-    "azurerm_databricks_workspace",
-    "azurerm_storage_account",
-    "azurerm_key_vault",
-    "azurerm_log_analytics_workspace",
-    "databricks_catalog",
-)
-"""Resource types whose destruction loses data: protected environments forbid destroying them."""
 
 
 @dataclass(frozen=True)
