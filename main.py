@@ -1,4 +1,5 @@
-"""Composition root: load every environment's config, build one stack per environment, synth.
+"""Composition root: load every environment's config, build its two stacks (platform and
+workspace), synth.
 
 `cdktf synth` runs this file (see cdktf.json); `python main.py --check` does everything synth
 does (configs, wheel, templates, policy rules, secret scan) and writes nothing. Synthesis goes
@@ -43,15 +44,20 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def build_app(configs, wheel, outdir: str | None = None, bootstrap=None, *, every_config=None):
-    """The app with one stack per environment in `configs` (and the bootstrap stack, for the
-    environments it names among `every_config`, default `configs`), not yet synthesized, and
-    the stacks. Raises `ConfigError` (e.g. a template problem)."""
+    """The app with two stacks per environment in `configs` (platform `<env>`, then workspace
+    `<env>-workspace`, which reads the platform's outputs as cross-stack references) and the
+    bootstrap stack (for the environments it names among `every_config`, default `configs`),
+    not yet synthesized, and the stacks. Raises `ConfigError` (e.g. a template problem)."""
     from constructs_lib.cdk import App
     from stacks.bootstrap_stack import BootstrapStack
-    from stacks.environment_stack import EnvironmentStack
+    from stacks.platform_stack import PlatformStack
+    from stacks.workspace_stack import WorkspaceStack
 
     app = App(outdir=outdir) if outdir else App()
-    stacks = [EnvironmentStack(app, config, wheel) for config in configs]
+    stacks = []
+    for config in configs:
+        platform = PlatformStack(app, config)
+        stacks += [platform, WorkspaceStack(app, config, wheel, platform.outputs)]
     if bootstrap is not None:
         by_name = {c.name: c for c in (configs if every_config is None else every_config)}
         stacks.append(
@@ -169,7 +175,8 @@ def _synth_checked(configs, wheel, outdir: Path, bootstrap=None, *, every_config
 
 
 def check_output(staging: Path, stacks) -> None:
-    """Policy findings of every stack and a secret scan of every output file; raises
+    """Policy findings of every stack (an environment's two stacks judged together, by the
+    platform stack's policy) and a secret scan of every output file; raises
     `ConfigError` listing every blocking problem. Unsuppressed warnings are printed."""
     from constructs_lib.config import ConfigError, Problem
     from constructs_lib.policy.rules import SECRET_SCAN_RULE
@@ -178,9 +185,13 @@ def check_output(staging: Path, stacks) -> None:
 
     texts = {path: path.read_text(encoding="utf-8") for path in sorted(staging.rglob("*.json"))}
     problems: list[Problem] = []
-    for stack in stacks:
-        stack_file = staging / "stacks" / stack.policy.stack_name / "cdk.tf.json"
-        findings = stack.policy.findings(json.loads(texts[stack_file]))
+    for policy in (stack.policy for stack in stacks if stack.policy is not None):
+        findings = policy.findings(
+            *(
+                json.loads(texts[staging / "stacks" / name / "cdk.tf.json"])
+                for name in policy.stack_names
+            )
+        )
         for finding in findings:
             if finding.rule.level == "warning" and not finding.suppressed_by:
                 print(f"warning: {finding}", file=sys.stderr)

@@ -1500,8 +1500,11 @@ def merge_stacks(dest: Path, part: Path) -> list[str]:
     for name, entry in theirs.get("stacks", {}).items():
         if name in stacks:
             raise ValueError(f"stack {name!r} was synthesized twice")
-        if entry.get("dependencies"):
-            raise ValueError(f"stack {name!r} depends on other stacks")
+        # An environment's stacks are synthesized together (its workspace stack depends on
+        # its platform stack); a dependency on another part's stack cannot be merged.
+        foreign = set(entry.get("dependencies") or ()) - set(theirs["stacks"])
+        if foreign:
+            raise ValueError(f"stack {name!r} depends on stacks of another part: {sorted(foreign)}")
         workdir = Path(entry["workingDirectory"])
         (dest / workdir).parent.mkdir(parents=True, exist_ok=True)
         os.replace(part / workdir, dest / workdir)

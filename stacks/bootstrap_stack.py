@@ -11,7 +11,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from cdktf_cdktf_provider_azurerm.data_azurerm_client_config import DataAzurermClientConfig
-from cdktf_cdktf_provider_azurerm.provider import AzurermProvider, AzurermProviderFeatures
+from cdktf_cdktf_provider_azurerm.provider import (
+    AzurermProvider,
+    AzurermProviderFeatures,
+    AzurermProviderFeaturesStorage,
+)
 
 from constructs_lib.aspects import apply_aspects
 from constructs_lib.aspects.tagging import TaggingAspect
@@ -20,6 +24,7 @@ from constructs_lib.azure.resource_group import (
     EnvironmentResourceGroup,
     EnvironmentResourceGroupProps,
 )
+from constructs_lib.azure.resource_providers import REQUIRED_RESOURCE_PROVIDERS
 from constructs_lib.azure.state_storage import StateStorage, StateStorageProps
 from constructs_lib.cdk import Construct, LocalBackend, TerraformOutput, TerraformStack
 from constructs_lib.config.bootstrap import BootstrapConfig
@@ -41,7 +46,20 @@ class BootstrapStack(TerraformStack):
         # Local state on purpose: this stack creates the remote state storage.
         LocalBackend(self, path=f"../../../terraform.{STACK_NAME}.tfstate")
         AzurermProvider(
-            self, "azurerm", features=[AzurermProviderFeatures()], storage_use_azuread=True
+            self,
+            "azurerm",
+            features=[
+                AzurermProviderFeatures(
+                    # The state account has no shared keys; an admin without a blob data role
+                    # would get 403 from the data-plane polling after create (#26785).
+                    storage=[AzurermProviderFeaturesStorage(data_plane_available=False)]
+                )
+            ],
+            # Register exactly what the environment stacks need (they register nothing: their
+            # deployers have no subscription-scope rights). Never unregisters on destroy.
+            resource_provider_registrations="none",
+            resource_providers_to_register=list(REQUIRED_RESOURCE_PROVIDERS),
+            storage_use_azuread=True,
         )
         client = DataAzurermClientConfig(self, "Client")
         prefix = config.naming.prefix

@@ -14,6 +14,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 ENVIRONMENTS = ("sandbox", "dev", "uat", "prod")
+STACKS = (*ENVIRONMENTS, *(f"{env}-workspace" for env in ENVIRONMENTS), "bootstrap")
+"""Every synthesized stack: each environment's platform and workspace stacks, the bootstrap."""
 
 
 def run_main(*args: str, outdir: Path | None = None, cwd: Path = ROOT, env: dict | None = None):
@@ -68,3 +70,23 @@ def only(stack: dict[str, Any], type_: str) -> tuple[str, dict[str, Any]]:
 def ref(type_: str, logical_id: str, attribute: str) -> str:
     """The Terraform reference string cdktf writes for an attribute of a resource."""
     return f"${{{type_}.{logical_id}.{attribute}}}"
+
+
+def workspace(stacks: dict[str, dict[str, Any]], env: str) -> dict[str, Any]:
+    """The workspace stack (`<env>-workspace`) of an environment."""
+    return stacks[f"{env}-workspace"]
+
+
+def remote_ref(
+    stacks: dict[str, dict[str, Any]], env: str, type_: str, logical_id: str, attribute: str
+) -> str:
+    """How the workspace stack of `env` reads an attribute of a platform-stack resource: a
+    cross-stack reference through one output of the platform stack and its remote state."""
+    target = ref(type_, logical_id, attribute)
+    names = [
+        name
+        for name, output in stacks[env].get("output", {}).items()
+        if name.startswith("cross-stack-output-") and output["value"] == target
+    ]
+    assert len(names) == 1, f"expected one cross-stack output for {target}, found {names}"
+    return f"${{data.terraform_remote_state.cross-stack-reference-input-{env}.outputs.{names[0]}}}"

@@ -15,7 +15,7 @@ from tests.conftest import ENVIRONMENTS, ROOT
 pytestmark = pytest.mark.synth
 CONFIGS = {c.name: c for c in load_environments(ROOT / "config")}
 
-STATEFUL = [
+PLATFORM = [
     "azurerm_application_insights.Observability_AppInsights_E0E5903B",
     "azurerm_databricks_access_connector.Databricks_AccessConnector_6C9AB67D",
     "azurerm_databricks_workspace.Databricks_Workspace_9F8FBBCD",
@@ -26,6 +26,8 @@ STATEFUL = [
     "azurerm_storage_container.Storage_Container-gold_FD8BA3D3",
     "azurerm_storage_container.Storage_Container-silver_F1BA9FF8",
     "azurerm_storage_container.Storage_Container-unity-catalog_EAE66DBF",
+]
+WORKSPACE = [
     "databricks_catalog.Dbx_Catalog_8CD9B60E",
     "databricks_external_location.Dbx_Catalog_ExternalLocation_B98F0DFF",
     "databricks_mlflow_experiment.Dbx_Mlflow_Experiment_4E467838",
@@ -36,14 +38,18 @@ STATEFUL = [
     "databricks_storage_credential.Dbx_Catalog_StorageCredential_539766B6",
     "databricks_volume.Dbx_Catalog_ArtifactsVolume_DA512460",
 ]
-PINNED = {env: STATEFUL for env in ENVIRONMENTS}
+PINNED = {env: PLATFORM for env in ENVIRONMENTS} | {
+    f"{env}-workspace": WORKSPACE for env in ENVIRONMENTS
+}
 PINNED["sandbox"] = sorted(
     [
-        *STATEFUL,
+        *PLATFORM,
         "azurerm_machine_learning_workspace.AzureMl_Workspace_9573D012",
         "azurerm_storage_account.AzureMl_Storage_463222CF",
     ]
 )
+STACKS = sorted(PINNED)
+ENV_OF = {stack: stack.removesuffix("-workspace") for stack in STACKS}
 
 
 def _addresses(stack: dict, types: set[str]) -> list[str]:
@@ -55,17 +61,24 @@ def _addresses(stack: dict, types: set[str]) -> list[str]:
     )
 
 
-@pytest.mark.parametrize("env", ENVIRONMENTS)
-def test_stateful_addresses_are_pinned(stacks, env: str) -> None:
-    types = set(STATEFUL_TYPES)
-    assert _addresses(stacks[env], types) == PINNED[env]
+@pytest.mark.parametrize("stack", STACKS)
+def test_stateful_addresses_are_pinned(stacks, stack: str) -> None:
+    assert _addresses(stacks[stack], set(STATEFUL_TYPES)) == PINNED[stack]
 
 
-@pytest.mark.parametrize("env", ENVIRONMENTS)
-def test_protected_environments_prevent_destroy(stacks, env: str) -> None:
-    expected = PINNED[env] if CONFIGS[env].protected else []
-    assert protected_addresses(stacks[env]) == expected
+@pytest.mark.parametrize("stack", STACKS)
+def test_protected_environments_prevent_destroy(stacks, stack: str) -> None:
+    env = ENV_OF[stack]
+    expected = PINNED[stack] if CONFIGS[env].protected else []
+    assert protected_addresses(stacks[stack]) == expected
     assert CONFIGS[env].protected is (env in ("uat", "prod"))
+
+
+def test_every_stateful_type_in_a_stack_is_pinned(stacks) -> None:
+    """A new stateful resource must be added here (and is then protected in uat/prod)."""
+    for stack in STACKS:
+        found = {a.split(".")[0] for a in _addresses(stacks[stack], set(STATEFUL_TYPES))}
+        assert found == {a.split(".")[0] for a in PINNED[stack]}, stack
 
 
 def test_bootstrap_state_account_is_pinned_and_protected(stacks) -> None:

@@ -1,5 +1,6 @@
-"""Assertions on the Databricks half of each stack: wiring by reference, jobs, compute,
-secrets, MLflow, Unity Catalog, permissions."""
+"""Assertions on each environment's workspace stack (`<env>-workspace`): wiring to the
+platform stack by cross-stack reference, jobs, compute, secrets, MLflow, Unity Catalog,
+permissions."""
 
 from __future__ import annotations
 
@@ -8,27 +9,66 @@ import json
 import pytest
 
 from constructs_lib.config import load_environments
-from tests.conftest import ENVIRONMENTS, ROOT, only, ref, resources
+from tests.conftest import ENVIRONMENTS, ROOT, only, ref, remote_ref, resources, workspace
 
 pytestmark = pytest.mark.synth
 CONFIGS = {c.name: c for c in load_environments(ROOT / "config")}
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
-def test_provider_configured_from_this_stacks_workspace(stacks, env: str) -> None:
-    stack = stacks[env]
-    ws_id, _ = only(stack, "azurerm_databricks_workspace")
+def test_provider_configured_from_the_platform_stacks_outputs(stacks, env: str) -> None:
+    stack = workspace(stacks, env)
+    ws_id, _ = only(stacks[env], "azurerm_databricks_workspace")
     (provider,) = stack["provider"]["databricks"]
     assert provider == {
-        "host": "https://" + ref("azurerm_databricks_workspace", ws_id, "workspace_url"),
-        "azure_workspace_resource_id": ref("azurerm_databricks_workspace", ws_id, "id"),
+        "host": "https://"
+        + remote_ref(stacks, env, "azurerm_databricks_workspace", ws_id, "workspace_url"),
+        "azure_workspace_resource_id": remote_ref(
+            stacks, env, "azurerm_databricks_workspace", ws_id, "id"
+        ),
     }
-    assert "data" not in stack or not any(t.startswith("databricks_") for t in stack["data"])
+    assert "databricks" not in stacks[env].get("provider", {})
+    assert "azurerm" not in stack["provider"]
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_workspace_stack_reads_the_platform_state_with_the_same_backend(stacks, env: str) -> None:
+    stack = workspace(stacks, env)
+    (name,) = stack["data"]["terraform_remote_state"]
+    remote = stack["data"]["terraform_remote_state"][name]
+    assert name == f"cross-stack-reference-input-{env}"
+    assert remote["backend"] == "local"
+    assert remote["config"] == stacks[env]["terraform"]["backend"]["local"]
+    assert (
+        stack["terraform"]["backend"]["local"]["path"]
+        == f"../../../terraform.{env}-workspace.tfstate"
+    )
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_no_hard_coded_platform_values_in_the_workspace_stack(stacks, env: str) -> None:
+    """Names the platform stack gives its resources never appear as literals here: every
+    value comes through a cross-stack reference."""
+    text = json.dumps(workspace(stacks, env))
+    platform = stacks[env]["resource"]
+    names = {
+        body["name"]
+        for rtype in (
+            "azurerm_databricks_workspace",
+            "azurerm_key_vault",
+            "azurerm_storage_account",
+            "azurerm_databricks_access_connector",
+        )
+        for body in platform[rtype].values()
+    }
+    assert names and not [n for n in names if n in text]
+    assert "azuredatabricks.net" not in text and "/subscriptions/" not in text
+    assert not any(t.startswith("azurerm_") for t in workspace(stacks, env)["resource"])
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_every_ml_task_runs_the_uploaded_wheel(stacks, env: str) -> None:
-    stack = stacks[env]
+    stack = workspace(stacks, env)
     file_id, wheel = only(stack, "databricks_workspace_file")
     library = ref("databricks_workspace_file", file_id, "workspace_path")
     assert wheel["path"].endswith("/wheels/0.1.0/taxi_fare_mlops-0.1.0-py3-none-any.whl")
@@ -49,13 +89,14 @@ def test_every_ml_task_runs_the_uploaded_wheel(stacks, env: str) -> None:
 
 def test_wheel_asset_is_copied_into_the_stack(synth_dir) -> None:
     for env in ENVIRONMENTS:
-        wheels = list((synth_dir / "stacks" / env / "assets").rglob("*.whl"))
+        wheels = list((synth_dir / "stacks" / f"{env}-workspace" / "assets").rglob("*.whl"))
+        assert not (synth_dir / "stacks" / env / "assets").exists()
         assert [w.name for w in wheels] == ["taxi_fare_mlops-0.1.0-py3-none-any.whl"]
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_jobs_have_timeout_notifications_and_one_run_at_a_time(stacks, env: str) -> None:
-    jobs = resources(stacks[env], "databricks_job")
+    jobs = resources(workspace(stacks, env), "databricks_job")
     assert {j["name"] for j in jobs.values()} == {
         f"mlops-{env}-{k}" for k in ("ml_pipeline", "batch_inference", "monitoring")
     }
@@ -75,14 +116,14 @@ def test_jobs_have_timeout_notifications_and_one_run_at_a_time(stacks, env: str)
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_schedules_paused_where_config_says(stacks, env: str) -> None:
     expected = "PAUSED" if CONFIGS[env].databricks.schedules_paused else "UNPAUSED"
-    for job in resources(stacks[env], "databricks_job").values():
+    for job in resources(workspace(stacks, env), "databricks_job").values():
         assert job["schedule"]["pause_status"] == expected
     assert expected == ("PAUSED" if env in ("sandbox", "dev") else "UNPAUSED")
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_job_clusters_use_the_policy(stacks, env: str) -> None:
-    stack = stacks[env]
+    stack = workspace(stacks, env)
     policy_id, policy = only(stack, "databricks_cluster_policy")
     definition = json.loads(policy["definition"])
     assert definition["spark_version"] == {"type": "fixed", "value": "15.4.x-cpu-ml-scala2.12"}
@@ -100,7 +141,7 @@ def test_job_clusters_use_the_policy(stacks, env: str) -> None:
 
 
 def test_monitoring_job_triggers_this_stacks_pipeline_job(stacks) -> None:
-    for stack in (stacks[e] for e in ENVIRONMENTS):
+    for stack in (workspace(stacks, e) for e in ENVIRONMENTS):
         jobs = resources(stack, "databricks_job")
         pipeline_id = next(k for k, j in jobs.items() if j["name"].endswith("-ml_pipeline"))
         monitoring = next(j for j in jobs.values() if j["name"].endswith("-monitoring"))
@@ -110,7 +151,7 @@ def test_monitoring_job_triggers_this_stacks_pipeline_job(stacks) -> None:
 
 def test_interactive_cluster_only_where_enabled(stacks) -> None:
     for env in ENVIRONMENTS:
-        stack = stacks[env]
+        stack = workspace(stacks, env)
         clusters = resources(stack, "databricks_cluster")
         enabled = CONFIGS[env].databricks.interactive_cluster.enabled
         assert len(clusters) == int(enabled), env
@@ -124,13 +165,13 @@ def test_interactive_cluster_only_where_enabled(stacks) -> None:
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_secret_scope_is_key_vault_backed_by_this_stacks_vault(stacks, env: str) -> None:
-    stack = stacks[env]
-    kv_id, _ = only(stack, "azurerm_key_vault")
+    stack = workspace(stacks, env)
+    kv_id, _ = only(stacks[env], "azurerm_key_vault")
     _, scope = only(stack, "databricks_secret_scope")
     assert scope["backend_type"] == "AZURE_KEYVAULT"
     assert scope["keyvault_metadata"] == {
-        "resource_id": ref("azurerm_key_vault", kv_id, "id"),
-        "dns_name": ref("azurerm_key_vault", kv_id, "vault_uri"),
+        "resource_id": remote_ref(stacks, env, "azurerm_key_vault", kv_id, "id"),
+        "dns_name": remote_ref(stacks, env, "azurerm_key_vault", kv_id, "vault_uri"),
     }
     acls = {
         (a["principal"], a["permission"])
@@ -143,22 +184,25 @@ def test_secret_scope_is_key_vault_backed_by_this_stacks_vault(stacks, env: str)
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_unity_catalog_objects_wired_by_reference(stacks, env: str) -> None:
-    stack = stacks[env]
-    connector_id, _ = only(stack, "azurerm_databricks_access_connector")
+    stack = workspace(stacks, env)
+    platform = stacks[env]
+    connector_id, _ = only(platform, "azurerm_databricks_access_connector")
     cred_id, cred = only(stack, "databricks_storage_credential")
     loc_id, loc = only(stack, "databricks_external_location")
     cat_id, cat = only(stack, "databricks_catalog")
     sa_id = next(
-        k for k, v in resources(stack, "azurerm_storage_account").items() if v.get("is_hns_enabled")
+        k
+        for k, v in resources(platform, "azurerm_storage_account").items()
+        if v.get("is_hns_enabled")
     )
-    assert cred["azure_managed_identity"]["access_connector_id"] == ref(
-        "azurerm_databricks_access_connector", connector_id, "id"
+    assert cred["azure_managed_identity"]["access_connector_id"] == remote_ref(
+        stacks, env, "azurerm_databricks_access_connector", connector_id, "id"
     )
     assert loc["credential_name"] == ref("databricks_storage_credential", cred_id, "name")
-    containers = resources(stack, "azurerm_storage_container")
+    containers = resources(platform, "azurerm_storage_container")
     uc_container = next(k for k, c in containers.items() if c["name"] == "unity-catalog")
-    container_name = ref("azurerm_storage_container", uc_container, "name")
-    account_name = ref("azurerm_storage_account", sa_id, "name")
+    container_name = remote_ref(stacks, env, "azurerm_storage_container", uc_container, "name")
+    account_name = remote_ref(stacks, env, "azurerm_storage_account", sa_id, "name")
     assert loc["url"] == f"abfss://{container_name}@{account_name}.dfs.core.windows.net/"
     assert cat["name"] == f"mlops_{env}"
     assert cat["storage_root"] == ref("databricks_external_location", loc_id, "url")
@@ -173,7 +217,7 @@ def test_unity_catalog_objects_wired_by_reference(stacks, env: str) -> None:
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_experiment_and_registered_model(stacks, env: str) -> None:
-    stack = stacks[env]
+    stack = workspace(stacks, env)
     dir_id, directory = only(stack, "databricks_directory")
     _, experiment = only(stack, "databricks_mlflow_experiment")
     model_id, model = only(stack, "databricks_registered_model")
@@ -189,7 +233,7 @@ def test_experiment_and_registered_model(stacks, env: str) -> None:
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_permissions_from_config_groups(stacks, env: str) -> None:
-    stack = stacks[env]
+    stack = workspace(stacks, env)
     levels: dict[str, set[tuple[str, str]]] = {}
     for perm in resources(stack, "databricks_permissions").values():
         kind = next(

@@ -1,4 +1,4 @@
-"""One snapshot per environment stack. Snapshots catch unintended change; the assertion tests
+"""One snapshot per stack (platform and workspace stack of each environment, bootstrap). Snapshots catch unintended change; the assertion tests
 prove intent. Update deliberately with `.venv/bin/python -m pytest tests/test_snapshots.py
 --snapshot-update` and review the diff like code."""
 
@@ -10,7 +10,7 @@ import re
 import pytest
 from syrupy.extensions.json import JSONSnapshotExtension
 
-from tests.conftest import ENVIRONMENTS
+from tests.conftest import STACKS
 
 pytestmark = pytest.mark.synth
 
@@ -28,6 +28,6 @@ def snapshot_json(snapshot):
     return snapshot.use_extension(JSONSnapshotExtension)
 
 
-@pytest.mark.parametrize("env", [*ENVIRONMENTS, "bootstrap"])
-def test_stack_snapshot(stacks, snapshot_json, env: str) -> None:
-    assert normalized(stacks[env]) == snapshot_json
+@pytest.mark.parametrize("stack", STACKS)
+def test_stack_snapshot(stacks, snapshot_json, stack: str) -> None:
+    assert normalized(stacks[stack]) == snapshot_json

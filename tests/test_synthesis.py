@@ -99,9 +99,16 @@ def test_a_fifth_environment_is_a_file(tmp_path: Path) -> None:
     (config_dir / "perf.yaml").write_text(text)
     out = synthesize_to(tmp_path / "cdktf.out", env={"MLOPS_CONFIG_DIR": str(config_dir)})
     assert sorted(p.name for p in (out / "stacks").iterdir()) == sorted(
-        [*ENVIRONMENTS, "bootstrap", "perf"]
+        [
+            *ENVIRONMENTS,
+            *(f"{e}-workspace" for e in ENVIRONMENTS),
+            "bootstrap",
+            "perf",
+            "perf-workspace",
+        ]
     )
     stack = json.loads((out / "stacks" / "perf" / "cdk.tf.json").read_text())
+    ws_stack = json.loads((out / "stacks" / "perf-workspace" / "cdk.tf.json").read_text())
     (group,) = stack["resource"]["azurerm_resource_group"].values()
     assert group["name"] == "mlops-perf-databricks-rg"
     assert group["tags"]["environment"] == "perf"
@@ -115,20 +122,41 @@ def test_a_fifth_environment_is_a_file(tmp_path: Path) -> None:
             "use_oidc": True,
         }
     }
+    # The workspace stack: its own key in the same container, and the platform's state read
+    # with exactly the platform's backend settings.
+    platform_backend = stack["terraform"]["backend"]["azurerm"]
+    assert ws_stack["terraform"]["backend"]["azurerm"] == {
+        **platform_backend,
+        "key": "perf-workspace.tfstate",
+    }
+    remote = ws_stack["data"]["terraform_remote_state"]["cross-stack-reference-input-perf"]
+    assert remote["backend"] == "azurerm" and remote["config"] == platform_backend
     resources = stack["resource"]
     ((ws_id, workspace),) = resources["azurerm_databricks_workspace"].items()
     assert workspace["public_network_access_enabled"] is False
     assert workspace["network_security_group_rules_required"] == "NoAzureDatabricksRules"
-    (ui_api,) = [
-        e
+    # Both front-end endpoints (UI/API and browser sign-in), in one privatelink zone.
+    workspace_endpoints = {
+        e["private_service_connection"]["subresource_names"][0]: e
         for e in resources["azurerm_private_endpoint"].values()
-        if e["private_service_connection"]["subresource_names"] == ["databricks_ui_api"]
+        if e["private_service_connection"]["private_connection_resource_id"]
+        == f"${{azurerm_databricks_workspace.{ws_id}.id}}"
+    }
+    assert sorted(workspace_endpoints) == ["browser_authentication", "databricks_ui_api"]
+    zones = {k: z["name"] for k, z in resources["azurerm_private_dns_zone"].items()}
+    assert sorted(zones.values()) == [
+        "privatelink.azuredatabricks.net",
+        "privatelink.vaultcore.azure.net",
     ]
-    assert ui_api["private_service_connection"]["private_connection_resource_id"] == (
-        f"${{azurerm_databricks_workspace.{ws_id}.id}}"
+    dbx_zone = next(k for k, name in zones.items() if name == "privatelink.azuredatabricks.net")
+    for endpoint in workspace_endpoints.values():
+        assert endpoint["private_dns_zone_group"]["private_dns_zone_ids"] == [
+            f"${{azurerm_private_dns_zone.{dbx_zone}.id}}"
+        ]
+    assert workspace_endpoints["browser_authentication"]["name"] == (
+        workspace_endpoints["databricks_ui_api"]["name"] + "-browser-authentication"
     )
-    zones = {z["name"] for z in resources["azurerm_private_dns_zone"].values()}
-    assert zones == {"privatelink.azuredatabricks.net", "privatelink.vaultcore.azure.net"}
+    resources = ws_stack["resource"]
     assert "databricks_catalog" not in resources and "databricks_registered_model" not in resources
     ((model_id, model),) = resources["databricks_mlflow_model"].items()
     assert model["name"] == "taxi_example_fare_packaged"
@@ -213,7 +241,31 @@ BROKEN_INPUTS = {
     ),
     "policy violation (interactive cluster idles too long)": (
         lambda p: _replace(p / "config" / "dev.yaml", "protected: false\n", POLICY_LIMIT),
-        "dev/Dbx/Compute/InteractiveCluster (MLOPS-CL-1): Interactive clusters autoterminate",
+        "dev-workspace/Dbx/Compute/InteractiveCluster (MLOPS-CL-1): Interactive clusters autoterminate",
+    ),
+    "protected public workspace without an IP access list": (
+        lambda p: _replace(
+            p / "config" / "prod.yaml",
+            "  allowed_ip_ranges:\n    - 203.0.113.0/24    # example (RFC 5737 documentation range): your corporate egress\n    - 198.51.100.16/28  # example (RFC 5737 documentation range): your deploy runners' egress\n",
+            "",
+        ),
+        "prod/Databricks/Workspace (MLOPS-DBW-2): A protected environment's public workspace has an IP access list: ",
+    ),
+    "IP access list entry that is not a CIDR": (
+        lambda p: _replace(p / "config" / "uat.yaml", "- 203.0.113.0/24", "- 203.0.113.0/33"),
+        "config/uat.yaml: workspace.allowed_ip_ranges[0]: got '203.0.113.0/33'",
+    ),
+    "IP access list open to the internet": (
+        lambda p: _replace(p / "config" / "uat.yaml", "- 203.0.113.0/24", "- 0.0.0.0/0"),
+        "config/uat.yaml: workspace.allowed_ip_ranges: 0.0.0.0/0 allows every address",
+    ),
+    "alert frequency Azure Monitor does not accept": (
+        lambda p: _replace(
+            p / "config" / "dev.yaml",
+            "monitoring:\n",
+            "monitoring:\n  job_failure_alert_window_minutes: 20\n",
+        ),
+        "config/dev.yaml: monitoring.job_failure_alert_window_minutes: 20 is not an evaluation frequency Azure Monitor accepts",
     ),
     "suppression without a reason": (
         lambda p: _replace(
@@ -313,7 +365,7 @@ def test_policy_suppression_with_reason_lets_synth_pass(tmp_path: Path) -> None:
         "protected: false\n",
         POLICY_LIMIT.replace(
             "}\n",
-            ", suppressions: [{rule: MLOPS-CL-1, path: dev/Dbx/Compute, "
+            ", suppressions: [{rule: MLOPS-CL-1, path: dev-workspace/Dbx/Compute, "
             "reason: 'Data scientists asked for 30 idle minutes in dev; cost reviewed'}]}\n",
         ),
     )

@@ -146,6 +146,24 @@ def _part(root: Path, name: str, *, version: str = "0.21.0", deps: list | None =
     return root
 
 
+def test_merge_keeps_dependencies_within_a_part(tmp_path: Path) -> None:
+    """An environment's workspace stack depends on its platform stack; both come from the
+    same worker, so the dependency survives the merge."""
+    dest, part = _part(tmp_path / "dest", "b"), _part(tmp_path / "part", "a")
+    _add_stack(part, "a-workspace", deps=["a"])
+    assert fast_synth.merge_stacks(dest, part) == ["a", "a-workspace"]
+    manifest = json.loads((dest / "manifest.json").read_text())
+    assert manifest["stacks"]["a-workspace"]["dependencies"] == ["a"]
+
+
+def _add_stack(part: Path, name: str, *, deps: list) -> None:
+    other = _part(part.parent / f"tmp-{name}", name, deps=deps)
+    (other / "stacks" / name).rename(part / "stacks" / name)
+    manifest = json.loads((part / "manifest.json").read_text())
+    manifest["stacks"][name] = json.loads((other / "manifest.json").read_text())["stacks"][name]
+    (part / "manifest.json").write_text(fast_synth.stable_stringify(manifest))
+
+
 def test_merge_moves_stacks_and_rewrites_the_manifest(tmp_path: Path) -> None:
     dest, part = _part(tmp_path / "dest", "b"), _part(tmp_path / "part", "a")
     assert fast_synth.merge_stacks(dest, part) == ["a"]
@@ -161,7 +179,7 @@ def test_merge_moves_stacks_and_rewrites_the_manifest(tmp_path: Path) -> None:
     [
         ({"name": "b"}, "synthesized twice"),
         ({"name": "a", "version": "0.20.0"}, "cdktf version differs"),
-        ({"name": "a", "deps": ["b"]}, "depends on other stacks"),
+        ({"name": "a", "deps": ["b"]}, "depends on stacks of another part"),
     ],
 )
 def test_merge_refuses_what_it_cannot_merge(tmp_path: Path, part_kwargs, message) -> None:

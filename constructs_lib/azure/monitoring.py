@@ -20,9 +20,15 @@ from cdktf_cdktf_provider_azurerm.monitor_scheduled_query_rules_alert_v2 import 
     MonitorScheduledQueryRulesAlertV2,
     MonitorScheduledQueryRulesAlertV2Action,
     MonitorScheduledQueryRulesAlertV2Criteria,
+    MonitorScheduledQueryRulesAlertV2CriteriaDimension,
     MonitorScheduledQueryRulesAlertV2CriteriaFailingPeriods,
 )
 
+from constructs_lib.azure.job_failure_query import (
+    failed_job_runs_query,
+    iso_duration,
+    window_duration_minutes,
+)
 from constructs_lib.azure.resource_group import EnvironmentResourceGroup
 from constructs_lib.cdk import Construct
 
@@ -39,12 +45,6 @@ DATABRICKS_LOG_CATEGORIES: tuple[str, ...] = (
     "workspace",
 )
 """Databricks diagnostic log categories sent to Log Analytics (audit-relevant ones)."""
-
-FAILED_JOB_QUERY = """DatabricksJobs
-| where ActionName in ("runFailed", "runTimedOut")
-| extend JobId = tostring(parse_json(RequestParams).jobId)
-| summarize FailedRuns = count() by JobId, _ResourceId"""
-"""KQL over the resource-specific `DatabricksJobs` table: failed or timed-out runs per job."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -97,8 +97,14 @@ class Observability(Construct):
         metrics: bool = True,
     ) -> MonitorDiagnosticSetting:
         """Send `target_resource_id`'s logs (by category or category group) and, if `metrics`,
-        all its metrics to the Log Analytics workspace, in resource-specific tables.
-        Retention is the workspace's (no deprecated per-setting `retention_policy`)."""
+        all its metrics to the Log Analytics workspace. Retention is the workspace's (no
+        deprecated per-setting `retention_policy`).
+
+        No `log_analytics_destination_type`: the services here offer no choice of table mode
+        (Databricks and blob logs go to resource-specific tables, Key Vault's to
+        AzureDiagnostics), the API then reads it back as null, and the provider's
+        Optional+Computed field would show a change on every plan
+        (docs/platform-assumptions.md)."""
         logs = [MonitorDiagnosticSettingEnabledLog(category=c) for c in log_categories] + [
             MonitorDiagnosticSettingEnabledLog(category_group=g) for g in log_category_groups
         ]
@@ -108,7 +114,6 @@ class Observability(Construct):
             name="to-log-analytics",
             target_resource_id=target_resource_id,
             log_analytics_workspace_id=self.log_analytics.id,
-            log_analytics_destination_type="Dedicated",
             enabled_log=logs or None,
             enabled_metric=(
                 [MonitorDiagnosticSettingEnabledMetric(category="AllMetrics")] if metrics else None
@@ -130,11 +135,14 @@ class JobFailureAlertProps:
     """(name, e-mail address) pairs."""
     severity: int = 2
     window_minutes: int = 15
+    """How often the alert evaluates (one of `EVALUATION_FREQUENCY_MINUTES`); a failed run is
+    reported one to two periods after its final task attempt failed."""
 
 
 class JobFailureAlert(Construct):
     """Action group with the configured e-mail receivers and a scheduled-query alert that fires
-    when any Databricks job run fails or times out in the window."""
+    once per failed Databricks job run: when the final attempt of one of its tasks failed, not
+    when an attempt failed and a retry succeeded (`job_failure_query`)."""
 
     def __init__(self, scope: Construct, id_: str, props: JobFailureAlertProps) -> None:
         super().__init__(scope, id_)
@@ -153,32 +161,35 @@ class JobFailureAlert(Construct):
                 for name, address in props.email_receivers
             ],
         )
-        window = (
-            f"PT{props.window_minutes}M"
-            if props.window_minutes < 60
-            else (f"PT{props.window_minutes // 60}H")
-        )
         self.alert = MonitorScheduledQueryRulesAlertV2(
             self,
             "FailedJobs",
             name=props.alert_name,
             display_name="Databricks job run failed",
-            description="A Databricks job run failed or timed out (DatabricksJobs table).",
+            description="A Databricks job run failed: the final attempt of one of its tasks "
+            "failed (DatabricksJobs table).",
             location=rg.location,
             resource_group_name=rg.name,
             scopes=[props.observability.log_analytics.id],
             severity=props.severity,
-            evaluation_frequency=window,
-            window_duration=window,
+            evaluation_frequency=iso_duration(props.window_minutes),
+            window_duration=iso_duration(window_duration_minutes(props.window_minutes)),
             auto_mitigation_enabled=False,
             criteria=[
                 MonitorScheduledQueryRulesAlertV2Criteria(
-                    query=FAILED_JOB_QUERY,
+                    query=failed_job_runs_query(props.window_minutes),
                     time_aggregation_method="Total",
-                    metric_measure_column="FailedRuns",
+                    metric_measure_column="FailedTasks",
                     operator="GreaterThan",
                     threshold=0,
                     resource_id_column="_ResourceId",
+                    # One alert per failed job run (and the job it belongs to).
+                    dimension=[
+                        MonitorScheduledQueryRulesAlertV2CriteriaDimension(
+                            name=name, operator="Include", values=["*"]
+                        )
+                        for name in ("JobId", "JobRunId")
+                    ],
                     failing_periods=MonitorScheduledQueryRulesAlertV2CriteriaFailingPeriods(
                         minimum_failing_periods_to_trigger_alert=1,
                         number_of_evaluation_periods=1,

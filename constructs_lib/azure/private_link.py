@@ -1,7 +1,9 @@
-"""A private endpoint with its private DNS zone, linked to the environment's VNet."""
+"""Private endpoints of one service with their private DNS zone, linked to the environment's
+VNet."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cdktf_cdktf_provider_azurerm.private_dns_zone import PrivateDnsZone
@@ -32,11 +34,16 @@ class PrivateLinkProps:
     """Private DNS zone of the service, e.g. `privatelink.vaultcore.azure.net`."""
     resolution_policy: str | None = None
     """`NxDomainRedirect`: names the zone does not hold still resolve publicly. Default: Azure's."""
+    extra_subresources: Sequence[str] = ()
+    """More sub-resources of the same service in the same zone (e.g. Databricks'
+    `browser_authentication` beside `databricks_ui_api`); each gets its own endpoint named
+    `<name>-<sub-resource>`. Default: none."""
 
 
 class PrivateLink(Construct):
-    """Private endpoint for one sub-resource, its private DNS zone, and the zone's link to the
-    VNet, so clients in the VNet resolve the service to its private address."""
+    """Private endpoint for one sub-resource (and any extra ones), their private DNS zone, and
+    the zone's link to the VNet, so clients in the VNet resolve the service to its private
+    address. Exposes `endpoint` (the first) and `endpoints` (sub-resource -> endpoint)."""
 
     def __init__(self, scope: Construct, id_: str, props: PrivateLinkProps) -> None:
         super().__init__(scope, id_)
@@ -53,20 +60,26 @@ class PrivateLink(Construct):
             virtual_network_id=props.virtual_network_id,
             resolution_policy=props.resolution_policy,
         )
-        self.endpoint = PrivateEndpoint(
-            self,
-            "Endpoint",
-            name=props.name,
-            location=rg.location,
-            resource_group_name=rg.name,
-            subnet_id=props.subnet_id,
-            private_service_connection=PrivateEndpointPrivateServiceConnection(
-                name=f"{props.name}-{props.subresource}",
-                is_manual_connection=False,
-                private_connection_resource_id=props.target_resource_id,
-                subresource_names=[props.subresource],
-            ),
-            private_dns_zone_group=PrivateEndpointPrivateDnsZoneGroup(
-                name=props.subresource.replace("_", "-"), private_dns_zone_ids=[self.zone.id]
-            ),
-        )
+        self.endpoints: dict[str, PrivateEndpoint] = {}
+        for index, subresource in enumerate((props.subresource, *props.extra_subresources)):
+            # The first endpoint keeps its construct ID (a Terraform address).
+            id_suffix = "" if index == 0 else f"-{subresource}"
+            name = props.name if index == 0 else f"{props.name}-{subresource.replace('_', '-')}"
+            self.endpoints[subresource] = PrivateEndpoint(
+                self,
+                f"Endpoint{id_suffix}",
+                name=name,
+                location=rg.location,
+                resource_group_name=rg.name,
+                subnet_id=props.subnet_id,
+                private_service_connection=PrivateEndpointPrivateServiceConnection(
+                    name=f"{name}-{subresource}",
+                    is_manual_connection=False,
+                    private_connection_resource_id=props.target_resource_id,
+                    subresource_names=[subresource],
+                ),
+                private_dns_zone_group=PrivateEndpointPrivateDnsZoneGroup(
+                    name=subresource.replace("_", "-"), private_dns_zone_ids=[self.zone.id]
+                ),
+            )
+        self.endpoint = self.endpoints[props.subresource]

@@ -148,8 +148,3 @@ class DataLakeStorage(Construct):
                 user_assigned_identity_id=props.customer_managed_key_identity_id,
             ),
         }
-
-    def abfss_url(self, container: str, path: str = "") -> str:
-        """`abfss://<container>@<account>.dfs.core.windows.net/<path>` (a Terraform reference)."""
-        suffix = f"/{path.strip('/')}" if path else "/"
-        return f"abfss://{container}@{self.account.name}.dfs.core.windows.net{suffix}"

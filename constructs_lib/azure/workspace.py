@@ -36,6 +36,10 @@ class DatabricksWorkspaceProps:
     private-endpoint subnet."""
     no_public_ip: bool = True
     """Secure cluster connectivity: cluster nodes get no public IP addresses."""
+    browser_authentication_endpoint: bool = True
+    """Without public access, also create the `browser_authentication` private endpoint (web
+    sign-in). Azure shares it across every workspace of the region that uses the same private
+    DNS zone; turn it off only when another workspace already provides it for this zone."""
 
 
 class DatabricksWorkspace(Construct):
@@ -101,6 +105,10 @@ class DatabricksWorkspace(Construct):
                 subresource="databricks_ui_api",
                 subnet_id=net.private_endpoint_subnet.id,
                 virtual_network_id=net.vnet.id,
+                # Both Databricks sub-resources resolve through this one zone.
                 dns_zone_name="privatelink.azuredatabricks.net",
+                extra_subresources=(
+                    ("browser_authentication",) if props.browser_authentication_endpoint else ()
+                ),
             ),
         )

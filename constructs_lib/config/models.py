@@ -13,8 +13,12 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from constructs_lib.azure.job_failure_query import EVALUATION_FREQUENCY_MINUTES
+
 ENVIRONMENT_NAME = re.compile(r"^[a-z][a-z0-9]{1,9}$")
 """Environment names become parts of Azure names: lowercase letters and digits, 2-10 chars."""
+WORKSPACE_STACK_SUFFIX = "-workspace"
+"""An environment `<env>` is two stacks: `<env>` (platform) and `<env>-workspace`."""
 
 
 class StrictModel(BaseModel):
@@ -105,6 +109,27 @@ class WorkspaceSettings(StrictModel):
     run from inside the network (self-hosted runners)."""
     no_public_ip: bool = True
     """Secure cluster connectivity: cluster nodes get no public IP addresses."""
+    browser_authentication_endpoint: bool = True
+    """Without public access: also create the `browser_authentication` private endpoint that
+    web sign-in (SSO) needs. Azure shares one per region and private DNS zone; set false only
+    when another workspace (a "web auth" workspace) already provides it for this network."""
+    allowed_ip_ranges: tuple[IPv4Network, ...] = ()
+    """Public addresses (CIDR) allowed to reach the workspace UI and REST API: a workspace IP
+    access list (`databricks_ip_access_list`, ALLOW) with IP access lists enabled. Required in
+    protected environments whose workspace has public network access (rule MLOPS-DBW-2).
+    Include the egress addresses of the runners that deploy (Databricks refuses a list that
+    would block the caller). At most 1,000 entries. Default: none (no IP restriction)."""
+
+    @field_validator("allowed_ip_ranges")
+    @classmethod
+    def _ip_ranges(cls, value: tuple[IPv4Network, ...]) -> tuple[IPv4Network, ...]:
+        if any(net.prefixlen == 0 for net in value):
+            raise ValueError(
+                "0.0.0.0/0 allows every address; list the specific ranges that need access"
+            )
+        if len(value) > 1000:
+            raise ValueError(f"{len(value)} ranges; a workspace IP access list holds at most 1000")
+        return value
 
 
 class KeyVaultSettings(StrictModel):
@@ -185,8 +210,20 @@ class MonitoringSettings(StrictModel):
     """People or distribution lists alerted when a Databricks job fails. At least one."""
     job_failure_alert_severity: int = Field(default=2, ge=0, le=4)
     """Azure Monitor severity of the failed-job alert (0 critical ... 4 verbose)."""
-    job_failure_alert_window_minutes: int = Field(default=15, ge=5, le=1440)
-    """Look-back window and evaluation frequency of the failed-job alert."""
+    job_failure_alert_window_minutes: int = 15
+    """How often the failed-job alert evaluates, in minutes: one of 5, 10, 15, 30, 45, 60, 120,
+    180, 240, 300, 360, 1440 (the frequencies Azure Monitor accepts, from 5). A failed job run
+    is reported one to two periods after its final task attempt failed."""
+
+    @field_validator("job_failure_alert_window_minutes")
+    @classmethod
+    def _alert_frequency(cls, value: int) -> int:
+        if value not in EVALUATION_FREQUENCY_MINUTES:
+            raise ValueError(
+                f"{value} is not an evaluation frequency Azure Monitor accepts; use one of "
+                f"{', '.join(map(str, EVALUATION_FREQUENCY_MINUTES))}"
+            )
+        return value
 
 
 class AzureMlSettings(StrictModel):
@@ -210,8 +247,9 @@ class AzurermStateBackend(StrictModel):
     resource_group_name: str = Field(min_length=1, max_length=90)
     storage_account_name: str = Field(pattern=r"^[a-z0-9]{3,24}$")
     container_name: str = Field(default="tfstate", pattern=r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
-    key: str | None = None
-    """State blob name. Default: `<environment>.tfstate`."""
+    key: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*\.tfstate$")
+    """State blob name of the platform stack. Default: `<environment>.tfstate`. The workspace
+    stack's is the same name with `-workspace` before `.tfstate`."""
 
 
 StateBackend = Annotated[LocalStateBackend | AzurermStateBackend, Field(discriminator="type")]
@@ -408,7 +446,8 @@ class PolicySuppression(StrictModel):
     reason: str = Field(min_length=20)
     """Why the rule does not apply or is accepted here. Required: at least 20 characters."""
     path: str = ""
-    """Construct path prefix it applies to (e.g. `dev/Dbx/Compute`); empty: the whole stack."""
+    """Construct path prefix it applies to (e.g. `dev-workspace/Dbx/Compute`); empty: both
+    stacks of the environment."""
 
     @field_validator("rule")
     @classmethod
@@ -487,9 +526,20 @@ class EnvironmentConfig(StrictModel):
         return self
 
     @property
+    def workspace_stack_name(self) -> str:
+        """Name of the environment's workspace stack (its platform stack is `name`)."""
+        return f"{self.name}{WORKSPACE_STACK_SUFFIX}"
+
+    @property
     def state_key(self) -> str:
-        """Blob name of this environment's remote state."""
+        """Blob name of the platform stack's remote state."""
         backend = self.state_backend
         if isinstance(backend, AzurermStateBackend) and backend.key:
             return backend.key
         return f"{self.name}.tfstate"
+
+    @property
+    def workspace_state_key(self) -> str:
+        """Blob name of the workspace stack's remote state: the platform's with `-workspace`
+        before `.tfstate` (same container, so one role on the container covers both)."""
+        return self.state_key.removesuffix(".tfstate") + f"{WORKSPACE_STACK_SUFFIX}.tfstate"

@@ -4,13 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from cdktf_cdktf_provider_databricks.provider import DatabricksProvider
 from cdktf_cdktf_provider_databricks.repo import Repo
 
 from constructs_lib import databricks_specs as specs
-from constructs_lib.azure.key_vault import SecureKeyVault
-from constructs_lib.azure.storage import DataLakeStorage
-from constructs_lib.azure.workspace import DatabricksWorkspace
 from constructs_lib.cdk import Construct
 from constructs_lib.config.models import EnvironmentConfig
 from constructs_lib.databricks.compute import MlCompute, MlComputeProps
@@ -19,6 +15,7 @@ from constructs_lib.databricks.mlflow_tracking import MlflowTracking, MlflowTrac
 from constructs_lib.databricks.secrets import SecretScope, SecretScopeProps
 from constructs_lib.databricks.unity_catalog import EnvironmentCatalog, EnvironmentCatalogProps
 from constructs_lib.databricks.wheel import WorkspaceWheel, WorkspaceWheelProps
+from constructs_lib.platform_outputs import PlatformOutputs
 from constructs_lib.wheel_artifact import WheelArtifact
 
 
@@ -26,15 +23,15 @@ from constructs_lib.wheel_artifact import WheelArtifact
 class DatabricksEnvironmentProps:
     config: EnvironmentConfig
     wheel: WheelArtifact
-    workspace: DatabricksWorkspace
-    key_vault: SecureKeyVault
-    storage: DataLakeStorage
+    platform: PlatformOutputs
+    """References into the environment's platform stack (workspace, Key Vault, data lake)."""
 
 
 class DatabricksEnvironment(Construct):
-    """Configures the environment's workspace: provider, wheel, Unity Catalog (or the legacy
-    registry), compute, MLflow, secrets, jobs and an optional Git folder, all wired by
-    Terraform references. Exposes `jobs` (key -> MlJob) and `pipeline_job_id`."""
+    """Configures the environment's workspace: wheel, Unity Catalog (or the legacy registry),
+    compute, MLflow, secrets, jobs and an optional Git folder, all wired by Terraform
+    references. The databricks provider is the enclosing stack's. Exposes `jobs`
+    (key -> MlJob) and `pipeline_job_id`."""
 
     def __init__(self, scope: Construct, id_: str, props: DatabricksEnvironmentProps) -> None:
         super().__init__(scope, id_)
@@ -42,14 +39,6 @@ class DatabricksEnvironment(Construct):
         groups = db.groups
         sp = [db.job_run_as_service_principal] if db.job_run_as_service_principal else []
 
-        # Host and resource ID come from the workspace in this stack; credentials come from the
-        # environment (Azure CLI, ARM_* variables, GitHub OIDC), never from the JSON.
-        DatabricksProvider(
-            self,
-            "Provider",
-            host=f"https://{props.workspace.workspace.workspace_url}",
-            azure_workspace_resource_id=props.workspace.workspace.id,
-        )
         wdir = specs.workspace_dir(config)
         self.wheel = WorkspaceWheel(
             self, "Wheel", WorkspaceWheelProps(wheel=props.wheel, workspace_dir=wdir)
@@ -62,8 +51,7 @@ class DatabricksEnvironment(Construct):
                 self,
                 "Catalog",
                 EnvironmentCatalogProps(
-                    workspace=props.workspace,
-                    storage=props.storage,
+                    platform=props.platform,
                     catalog_name=specs.catalog_name(config),
                     schema_names=[uc.feature_schema, uc.model_schema, uc.inference_schema],
                     artifacts_schema=uc.model_schema,
@@ -126,12 +114,14 @@ class DatabricksEnvironment(Construct):
             ),
         )
 
+        key_vault_backed = db.secret_scope_backend == "azure_keyvault"
         self.secret_scope = SecretScope(
             self,
             "Secrets",
             SecretScopeProps(
                 name=f"{config.naming.prefix}-{config.name}",
-                key_vault=props.key_vault if db.secret_scope_backend == "azure_keyvault" else None,
+                key_vault_id=props.platform.key_vault_id if key_vault_backed else None,
+                key_vault_uri=props.platform.key_vault_uri if key_vault_backed else None,
                 readers=[*sp, groups.ml_engineers, groups.data_scientists],
                 managers=[groups.admins],
             ),

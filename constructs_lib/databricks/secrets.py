@@ -9,15 +9,17 @@ from cdktf_cdktf_provider_databricks.secret_acl import SecretAcl
 from cdktf_cdktf_provider_databricks.secret_scope import SecretScope as DbSecretScope
 from cdktf_cdktf_provider_databricks.secret_scope import SecretScopeKeyvaultMetadata
 
-from constructs_lib.azure.key_vault import SecureKeyVault
 from constructs_lib.cdk import Construct
 
 
 @dataclass(frozen=True, kw_only=True)
 class SecretScopeProps:
     name: str
-    key_vault: SecureKeyVault | None
-    """Back the scope with this Key Vault (secrets never leave it). None: Databricks-backed."""
+    key_vault_id: str | None
+    """ARM ID of the Key Vault that backs the scope (secrets never leave it). None: a
+    Databricks-backed scope."""
+    key_vault_uri: str | None = None
+    """The vault's URI (`https://<name>.vault.azure.net/`); required with `key_vault_id`."""
     readers: Sequence[str] = ()
     """Principals with READ (the job principal, data scientists)."""
     managers: Sequence[str] = ()
@@ -33,9 +35,11 @@ class SecretScope(Construct):
         if "users" in props.managers:
             raise ValueError("SecretScope: MANAGE must not be granted to all users ('users')")
         metadata = None
-        if props.key_vault is not None:
+        if props.key_vault_id is not None:
+            if not props.key_vault_uri:
+                raise ValueError("SecretScope: key_vault_id needs key_vault_uri")
             metadata = SecretScopeKeyvaultMetadata(
-                resource_id=props.key_vault.vault.id, dns_name=props.key_vault.vault.vault_uri
+                resource_id=props.key_vault_id, dns_name=props.key_vault_uri
             )
         self.scope = DbSecretScope(
             self,

@@ -16,10 +16,10 @@ from cdktf_cdktf_provider_databricks.storage_credential import (
     StorageCredentialAzureManagedIdentity,
 )
 from cdktf_cdktf_provider_databricks.volume import Volume
+from cdktf_cdktf_provider_time.sleep import Sleep
 
-from constructs_lib.azure.storage import DataLakeStorage
-from constructs_lib.azure.workspace import DatabricksWorkspace
 from constructs_lib.cdk import Construct
+from constructs_lib.platform_outputs import PlatformOutputs
 
 # Privileges by role. Writers are the job principal and ML engineers; readers the scientists.
 CATALOG_WRITER_PRIVILEGES = (
@@ -39,10 +39,9 @@ CATALOG_READER_PRIVILEGES = ("USE_CATALOG", "USE_SCHEMA", "SELECT", "READ_VOLUME
 
 @dataclass(frozen=True, kw_only=True)
 class EnvironmentCatalogProps:
-    workspace: DatabricksWorkspace
-    """Its access connector is the storage credential's identity."""
-    storage: DataLakeStorage
-    """Its Unity Catalog container is the catalog's storage root."""
+    platform: PlatformOutputs
+    """The environment's platform stack: its access connector is the storage credential's
+    identity, its Unity Catalog container the catalog's storage root."""
     catalog_name: str
     schema_names: Sequence[str]
     """Schemas to create (features, models, inference)."""
@@ -56,6 +55,10 @@ class EnvironmentCatalogProps:
     """Assign the workspace to this metastore first. Default: already assigned."""
     force_destroy: bool = False
     """Let `terraform destroy` drop a non-empty catalog. Default: refuse."""
+    role_propagation_wait: str = "300s"
+    """How long the external location waits, after the access connector's role on the data
+    lake is (re)created, before Databricks validates access. Azure documents up to 10 minutes
+    for a role assignment to take effect; the platform stack's apply already took some."""
     comment_prefix: str = field(default="Managed by databricks-mlops-cdktf")
 
 
@@ -72,7 +75,7 @@ class EnvironmentCatalog(Construct):
                     self,
                     "MetastoreAssignment",
                     metastore_id=props.metastore_id,
-                    workspace_id=props.workspace.workspace.workspace_id,
+                    workspace_id=props.platform.workspace_id,
                 )
             )
         self.credential = StorageCredential(
@@ -81,19 +84,27 @@ class EnvironmentCatalog(Construct):
             name=f"{props.catalog_name}_storage",
             comment=f"{props.comment_prefix}: access connector of {props.catalog_name}",
             azure_managed_identity=StorageCredentialAzureManagedIdentity(
-                access_connector_id=props.workspace.access_connector.id
+                access_connector_id=props.platform.access_connector_id
             ),
             depends_on=depends or None,
+        )
+        # Databricks validates the location's access on create; the connector's role on the
+        # data lake (platform stack) may not have propagated yet. Sleeps on first create and
+        # whenever the role assignment is recreated (docs/platform-assumptions.md).
+        self.role_propagation = Sleep(
+            self,
+            "ConnectorRolePropagation",
+            create_duration=props.role_propagation_wait,
+            triggers={"access_connector_role_id": props.platform.access_connector_role_id},
         )
         self.external_location = ExternalLocation(
             self,
             "ExternalLocation",
             name=f"{props.catalog_name}_root",
-            url=props.storage.abfss_url(props.storage.catalog_container.name),
+            url=props.platform.catalog_storage_root,
             credential_name=self.credential.name,
             comment=f"{props.comment_prefix}: storage root of {props.catalog_name}",
-            # The role assignment must exist before Databricks validates the location.
-            depends_on=[props.storage.connector_role],
+            depends_on=[self.role_propagation],
         )
         self.catalog = Catalog(
             self,

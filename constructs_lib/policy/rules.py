@@ -197,7 +197,69 @@ def _diagnostics_present(
     ]
 
 
+def _public_workspace_has_ip_access_list(
+    views: Sequence[ResourceView], ctx: PolicyContext
+) -> list[tuple[str, str]]:
+    """A protected environment whose workspace is reachable from the internet restricts the
+    UI and REST API to known addresses: IP access lists switched on, one enabled ALLOW list
+    with at least one range, none of them 0.0.0.0/0."""
+    if not ctx.protected:
+        return []
+    public = [
+        v
+        for v in views
+        if v.type == "azurerm_databricks_workspace"
+        and v.attrs.get("public_network_access_enabled", True) is not False
+    ]
+    if not public:
+        return []
+    switched_on = any(
+        str(_block(v.attrs.get("custom_config")).get("enableIpAccessLists", "")).lower() == "true"
+        for v in views
+        if v.type == "databricks_workspace_conf"
+    )
+    allow_lists = [
+        v
+        for v in views
+        if v.type == "databricks_ip_access_list"
+        and v.attrs.get("list_type") == "ALLOW"
+        and v.attrs.get("enabled", True) is not False
+        and v.attrs.get("ip_addresses")
+    ]
+    open_ranges = [
+        f"{v.address} allows {addr}"
+        for v in allow_lists
+        for addr in v.attrs.get("ip_addresses", [])
+        if str(addr).endswith("/0")
+    ]
+    problems = []
+    if not switched_on:
+        problems.append("IP access lists are not enabled (databricks_workspace_conf)")
+    if not allow_lists:
+        problems.append("no enabled ALLOW list with at least one range")
+    problems += open_ranges
+    return [
+        (
+            v.path,
+            f"{v.address} has public network access; " + "; ".join(problems) + " "
+            f"(config/{ctx.environment}.yaml: workspace.allowed_ip_ranges)",
+        )
+        for v in public
+        if problems
+    ]
+
+
 RULES: tuple[Rule, ...] = (
+    Rule(
+        "MLOPS-DBW-2",
+        "A protected environment's public workspace has an IP access list",
+        "With public network access, anyone on the internet can reach the workspace sign-in "
+        "and REST API; set workspace.allowed_ip_ranges (your networks and the deploying "
+        "runners' egress addresses), or turn workspace.public_network_access_enabled off.",
+        "error",
+        (),
+        _public_workspace_has_ip_access_list,
+    ),
     Rule(
         "MLOPS-DBW-1",
         "Databricks workspace is VNet-injected with no public IP",

@@ -86,25 +86,30 @@ def views_from_stack(stack_json: Mapping[str, Any]) -> list[ResourceView]:
 
 
 class StackPolicy:
-    """The rule pack for one stack: its context and the suppressions from its config."""
+    """The rule pack for one environment's stacks (its platform and workspace stacks are
+    judged together, so a rule can relate a workspace in one to an access list in the other),
+    or for one stack: its context and the suppressions from its config."""
 
     def __init__(
-        self, stack_name: str, context: PolicyContext, suppressions: Sequence[Suppression] = ()
+        self,
+        stack_names: str | Sequence[str],
+        context: PolicyContext,
+        suppressions: Sequence[Suppression] = (),
     ) -> None:
-        self.stack_name = stack_name
+        self.stack_names: tuple[str, ...] = (
+            (stack_names,) if isinstance(stack_names, str) else tuple(stack_names)
+        )
         self.context = context
         self._suppressions = list(suppressions)
 
-    def findings(self, stack_json: Mapping[str, Any]) -> list[Finding]:
-        """Every finding over the synthesized stack; suppressed ones carry the reason."""
+    def findings(self, *stack_jsons: Mapping[str, Any]) -> list[Finding]:
+        """Every finding over the synthesized stacks; suppressed ones carry the reason."""
         suppressions = [
             *self._suppressions,
-            *(s for s in _CONSTRUCT_SUPPRESSIONS if s.path.split("/")[0] == self.stack_name),
+            *(s for s in _CONSTRUCT_SUPPRESSIONS if s.path.split("/")[0] in self.stack_names),
         ]
-        return [
-            _suppressed(f, suppressions)
-            for f in evaluate(views_from_stack(stack_json), self.context, RULES)
-        ]
+        views = [view for stack in stack_jsons for view in views_from_stack(stack)]
+        return [_suppressed(f, suppressions) for f in evaluate(views, self.context, RULES)]
 
 
 def _suppressed(finding: Finding, suppressions: Iterable[Suppression]) -> Finding:

@@ -206,3 +206,94 @@ def test_references_and_ordinary_values_are_not_secrets() -> None:
         '"md5": "${filemd5(\\"assets/x.whl\\")}", "name": "mlops-dev-kv"}'
     )
     assert scan_text(text) == []
+
+
+# --- MLOPS-DBW-2 (a stack rule over both stacks of an environment) -----------------------------
+
+PUBLIC_WS = {**WORKSPACE_OK, "public_network_access_enabled": True}
+IP_LISTS_ON = {"custom_config": {"enableIpAccessLists": "true"}}
+ALLOW = {"label": "l", "list_type": "ALLOW", "ip_addresses": ["203.0.113.0/24"], "enabled": True}
+
+IP_ACCESS_CASES = {
+    # name: (views, context, found?)
+    "protected public workspace without a list": (
+        [view("azurerm_databricks_workspace", PUBLIC_WS, name="ws")],
+        PROD,
+        True,
+    ),
+    "public access is the provider default (unset)": (
+        [view("azurerm_databricks_workspace", WORKSPACE_OK, name="ws")],
+        PROD,
+        True,
+    ),
+    "list present but IP access lists not enabled": (
+        [
+            view("azurerm_databricks_workspace", PUBLIC_WS, name="ws"),
+            view("databricks_ip_access_list", ALLOW, name="allow"),
+        ],
+        PROD,
+        True,
+    ),
+    "enabled but only a BLOCK list": (
+        [
+            view("azurerm_databricks_workspace", PUBLIC_WS, name="ws"),
+            view("databricks_workspace_conf", IP_LISTS_ON, name="conf"),
+            view("databricks_ip_access_list", {**ALLOW, "list_type": "BLOCK"}, name="block"),
+        ],
+        PROD,
+        True,
+    ),
+    "enabled but the list is disabled": (
+        [
+            view("azurerm_databricks_workspace", PUBLIC_WS, name="ws"),
+            view("databricks_workspace_conf", IP_LISTS_ON, name="conf"),
+            view("databricks_ip_access_list", {**ALLOW, "enabled": False}, name="allow"),
+        ],
+        PROD,
+        True,
+    ),
+    "allow list open to the internet": (
+        [
+            view("azurerm_databricks_workspace", PUBLIC_WS, name="ws"),
+            view("databricks_workspace_conf", IP_LISTS_ON, name="conf"),
+            view("databricks_ip_access_list", {**ALLOW, "ip_addresses": ["0.0.0.0/0"]}, name="a"),
+        ],
+        PROD,
+        True,
+    ),
+    "compliant: enabled ALLOW list": (
+        [
+            view("azurerm_databricks_workspace", PUBLIC_WS, name="ws"),
+            view("databricks_workspace_conf", IP_LISTS_ON, name="conf"),
+            view("databricks_ip_access_list", ALLOW, name="allow"),
+        ],
+        PROD,
+        False,
+    ),
+    "compliant: private workspace needs no list": (
+        [
+            view(
+                "azurerm_databricks_workspace",
+                {**WORKSPACE_OK, "public_network_access_enabled": False},
+                name="ws",
+            )
+        ],
+        PROD,
+        False,
+    ),
+    "compliant: unprotected environment": (
+        [view("azurerm_databricks_workspace", PUBLIC_WS, name="ws")],
+        DEV,
+        False,
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(IP_ACCESS_CASES))
+def test_public_workspace_ip_access_list_rule(case: str) -> None:
+    views, ctx, found = IP_ACCESS_CASES[case]
+    findings = [f for f in evaluate(views, ctx) if f.rule.id == "MLOPS-DBW-2"]
+    assert bool(findings) is found
+    for finding in findings:
+        assert finding.path == "dev/ws"
+        assert f"config/{ctx.environment}.yaml: workspace.allowed_ip_ranges" in finding.detail

@@ -1,4 +1,10 @@
-"""One environment (sandbox, dev, uat, prod, ...): its Azure platform and Databricks workspace.
+"""The platform stack of one environment (`<env>`): everything the azurerm provider manages.
+
+Network, the VNet-injected Databricks workspace and its access connector, Key Vault, the data
+lake, Log Analytics, Application Insights, diagnostics, alerts and the optional Azure ML
+workspace. What the environment's workspace stack (`<env>-workspace`, everything inside the
+Databricks workspace) needs from here is exposed as `outputs` (`PlatformOutputs`), which
+`main.py` hands to that stack as cross-stack references.
 
 The stack only picks constructs and wires them; every value comes from the environment's
 config. Construct IDs here are Terraform addresses: renaming one destroys and recreates the
@@ -13,6 +19,7 @@ from cdktf_cdktf_provider_azurerm.provider import (
     AzurermProviderFeatures,
     AzurermProviderFeaturesKeyVault,
     AzurermProviderFeaturesResourceGroup,
+    AzurermProviderFeaturesStorage,
 )
 
 from constructs_lib.aspects import apply_aspects
@@ -33,25 +40,19 @@ from constructs_lib.azure.resource_group import (
 )
 from constructs_lib.azure.storage import DataLakeStorage, DataLakeStorageProps
 from constructs_lib.azure.workspace import DatabricksWorkspace, DatabricksWorkspaceProps
-from constructs_lib.cdk import (
-    AzurermBackend,
-    Construct,
-    LocalBackend,
-    TerraformOutput,
-    TerraformStack,
-)
-from constructs_lib.config.models import AzurermStateBackend, EnvironmentConfig
-from constructs_lib.databricks.environment import DatabricksEnvironment, DatabricksEnvironmentProps
+from constructs_lib.cdk import Construct, TerraformOutput, TerraformStack
+from constructs_lib.config.models import EnvironmentConfig
 from constructs_lib.naming import Names
+from constructs_lib.platform_outputs import PlatformOutputs
 from constructs_lib.policy.rules import PolicyContext
 from constructs_lib.policy.stack_policy import ProtectStatefulResources, StackPolicy, Suppression
-from constructs_lib.wheel_artifact import WheelArtifact
+from constructs_lib.state_backend import add_state_backend
 
 
-class EnvironmentStack(TerraformStack):
-    """Everything one environment runs on. Stack name = environment name."""
+class PlatformStack(TerraformStack):
+    """The Azure resources of one environment. Stack name = environment name."""
 
-    def __init__(self, scope: Construct, config: EnvironmentConfig, wheel: WheelArtifact) -> None:
+    def __init__(self, scope: Construct, config: EnvironmentConfig) -> None:
         super().__init__(scope, config.name)
         self.config = config
         names = Names.for_environment(
@@ -61,7 +62,7 @@ class EnvironmentStack(TerraformStack):
             suffix=config.naming.suffix,
         )
         self.names = names
-        self._add_backend()
+        add_state_backend(self, config.state_backend, config.state_key, config.name)
         AzurermProvider(
             self,
             "azurerm",
@@ -78,9 +79,16 @@ class EnvironmentStack(TerraformStack):
                             prevent_deletion_if_contains_resources=True
                         )
                     ],
+                    # The storage firewall denies by default, and runners are outside it: never
+                    # poll or read the blob/queue data plane (provider issues #33454, #16240).
+                    # Safe because nothing here needs it (tests/test_platform_stack.py).
+                    storage=[AzurermProviderFeaturesStorage(data_plane_available=False)],
                 )
             ],
-            # Data-plane calls use Entra ID, so storage accounts can run without shared keys.
+            # The deployer holds roles on its resource group only; the bootstrap stack (run once
+            # by an admin) registers the resource providers at subscription scope.
+            resource_provider_registrations="none",
+            # Any data-plane call left uses Entra ID: storage accounts have no shared keys.
             storage_use_azuread=True,
         )
         client = DataAzurermClientConfig(self, "Client")
@@ -125,6 +133,7 @@ class EnvironmentStack(TerraformStack):
                 sku=config.workspace.sku,
                 public_network_access_enabled=config.workspace.public_network_access_enabled,
                 no_public_ip=config.workspace.no_public_ip,
+                browser_authentication_endpoint=config.workspace.browser_authentication_endpoint,
             ),
         )
         cluster_subnets = [network.host_subnet.id, network.container_subnet.id]
@@ -234,30 +243,31 @@ class EnvironmentStack(TerraformStack):
         self.storage = storage
         self.observability = observability
 
-        self.databricks = DatabricksEnvironment(
-            self,
-            "Dbx",
-            DatabricksEnvironmentProps(
-                config=config,
-                wheel=wheel,
-                workspace=workspace,
-                key_vault=key_vault,
-                storage=storage,
-            ),
+        self.outputs = PlatformOutputs(
+            workspace_url=workspace.workspace.workspace_url,
+            workspace_resource_id=workspace.workspace.id,
+            workspace_id=workspace.workspace.workspace_id,
+            access_connector_id=workspace.access_connector.id,
+            access_connector_role_id=storage.connector_role.id,
+            key_vault_id=key_vault.vault.id,
+            key_vault_uri=key_vault.vault.vault_uri,
+            storage_account_name=storage.account.name,
+            catalog_container_name=storage.catalog_container.name,
         )
+        """What the workspace stack of this environment reads from here (cross-stack)."""
 
         self._output("workspace_url", f"https://{workspace.workspace.workspace_url}")
         self._output("workspace_id", workspace.workspace.id)
         self._output("key_vault_uri", key_vault.vault.vault_uri)
         self._output("storage_account_name", storage.account.name)
         self._output("log_analytics_workspace_id", observability.log_analytics.id)
-        self._output("ml_pipeline_job_id", self.databricks.pipeline_job_id)
 
         tags = {**config.tags, "environment": config.name, "managed-by": "cdktf"}
         aspects = [TaggingAspect(tags), *([ProtectStatefulResources()] if config.protected else [])]
         apply_aspects(self, *aspects)
-        self.policy = StackPolicy(
-            config.name,
+        # One policy for both stacks of the environment (this one and `<env>-workspace`).
+        self.policy: StackPolicy | None = StackPolicy(
+            (config.name, config.workspace_stack_name),
             PolicyContext(
                 environment=config.name,
                 protected=config.protected,
@@ -270,20 +280,3 @@ class EnvironmentStack(TerraformStack):
         output = TerraformOutput(self, name, value=value)
         output.override_logical_id(name)
         return output
-
-    def _add_backend(self) -> None:
-        backend = self.config.state_backend
-        if isinstance(backend, AzurermStateBackend):
-            AzurermBackend(
-                self,
-                resource_group_name=backend.resource_group_name,
-                storage_account_name=backend.storage_account_name,
-                container_name=backend.container_name,
-                key=self.config.state_key,
-                use_azuread_auth=True,
-                use_oidc=True,
-            )
-        else:
-            # Relative to the stack directory (cdktf.out/stacks/<env>): the state file lives in
-            # the project root, survives a clean of cdktf.out, and names no machine path.
-            LocalBackend(self, path=f"../../../terraform.{self.config.name}.tfstate")

@@ -1,4 +1,5 @@
-"""Assertions on the synthesized stacks: the properties each environment must have."""
+"""Assertions on each environment's platform stack (`<env>`, everything azurerm): the
+properties each environment must have."""
 
 from __future__ import annotations
 
@@ -6,6 +7,12 @@ import json
 
 import pytest
 
+from constructs_lib.azure.job_failure_query import failed_job_runs_query, iso_duration
+from constructs_lib.azure.resource_providers import (
+    NAMESPACE_OF,
+    REGISTERED_BY_DEFAULT,
+    REQUIRED_RESOURCE_PROVIDERS,
+)
 from constructs_lib.config import load_environments
 from tests.conftest import ENVIRONMENTS, ROOT, only, ref, resources
 
@@ -13,10 +20,25 @@ pytestmark = pytest.mark.synth
 CONFIGS = {c.name: c for c in load_environments(ROOT / "config")}
 
 
-def test_one_stack_per_environment_plus_bootstrap(stacks) -> None:
-    assert sorted(stacks) == sorted([*ENVIRONMENTS, "bootstrap"])
+def test_two_stacks_per_environment_plus_bootstrap(stacks) -> None:
+    assert sorted(stacks) == sorted(
+        [*ENVIRONMENTS, *(f"{e}-workspace" for e in ENVIRONMENTS), "bootstrap"]
+    )
     for name, stack in stacks.items():
         assert stack["//"]["metadata"]["stackName"] == name
+
+
+def test_platform_stacks_manage_only_azure(stacks) -> None:
+    for env in ENVIRONMENTS:
+        assert all(t.startswith("azurerm_") for t in stacks[env]["resource"]), env
+        assert set(stacks[env]["provider"]) == {"azurerm"}
+
+
+def test_workspace_stacks_depend_on_their_platform_stack(synth_dir) -> None:
+    manifest = json.loads((synth_dir / "manifest.json").read_text())["stacks"]
+    for env in ENVIRONMENTS:
+        assert manifest[f"{env}-workspace"]["dependencies"] == [env]
+        assert manifest[env]["dependencies"] == []
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
@@ -148,6 +170,9 @@ def test_every_diagnostic_setting_targets_this_log_analytics(stacks, env: str) -
             "azurerm_log_analytics_workspace", law_id, "id"
         )
         assert "retention_policy" not in json.dumps(setting)
+        # No resource-specific/AzureDiagnostics choice exists for these targets: the API reads
+        # the field back as null, and setting it would show a change on every plan.
+        assert "log_analytics_destination_type" not in setting
         targets.add(setting["target_resource_id"].split(".")[0])
     assert targets == {
         "${azurerm_databricks_workspace",
@@ -172,8 +197,100 @@ def test_failed_job_alert_mails_configured_receivers(stacks, env: str) -> None:
     expected = [r.email_address for r in CONFIGS[env].monitoring.alert_email_receivers]
     assert [r["email_address"] for r in ag["email_receiver"]] == expected
     assert alert["action"]["action_groups"] == [ref("azurerm_monitor_action_group", ag_id, "id")]
-    assert "DatabricksJobs" in alert["criteria"][0]["query"]
     assert alert["severity"] == CONFIGS[env].monitoring.job_failure_alert_severity
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_failed_job_alert_fires_once_per_failed_job_run(stacks, env: str) -> None:
+    _, alert = only(stacks[env], "azurerm_monitor_scheduled_query_rules_alert_v2")
+    minutes = CONFIGS[env].monitoring.job_failure_alert_window_minutes
+    (criteria,) = alert["criteria"]
+    assert criteria["query"] == failed_job_runs_query(minutes)
+    assert alert["evaluation_frequency"] == iso_duration(minutes) == "PT15M"
+    assert alert["window_duration"] == "PT30M"  # two periods: the query judges the older one
+    assert criteria["metric_measure_column"] == "FailedTasks"
+    assert criteria["operator"] == "GreaterThan" and criteria["threshold"] == 0
+    assert [(d["name"], d["operator"], d["values"]) for d in criteria["dimension"]] == [
+        ("JobId", "Include", ["*"]),
+        ("JobRunId", "Include", ["*"]),
+    ]
+    assert alert["auto_mitigation_enabled"] is False
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_azurerm_provider_settings_for_runners_outside_the_network(stacks, env: str) -> None:
+    (provider,) = stacks[env]["provider"]["azurerm"]
+    (features,) = provider["features"]
+    assert features["storage"] == [{"data_plane_available": False}]
+    assert provider["resource_provider_registrations"] == "none"
+    assert "resource_providers_to_register" not in provider
+    assert provider["storage_use_azuread"] is True
+
+
+# Resources and arguments that need the storage data plane (blob/queue/file/table endpoints,
+# behind the storage firewall), at azurerm 4.55 (docs/platform-assumptions.md).
+DATA_PLANE_TYPES = {
+    "azurerm_storage_blob",
+    "azurerm_storage_queue",
+    "azurerm_storage_table",
+    "azurerm_storage_table_entity",
+    "azurerm_storage_share",
+    "azurerm_storage_share_directory",
+    "azurerm_storage_share_file",
+    "azurerm_storage_data_lake_gen2_filesystem",
+    "azurerm_storage_data_lake_gen2_path",
+    "azurerm_storage_account_queue_properties",
+    "azurerm_storage_account_static_website",
+}
+
+
+def test_nothing_needs_the_storage_data_plane(stacks) -> None:
+    for name, stack in stacks.items():
+        found = stack.get("resource", {})
+        assert not set(found) & DATA_PLANE_TYPES, name
+        for account in resources(stack, "azurerm_storage_account").values():
+            assert "queue_properties" not in account and "static_website" not in account
+        for container in resources(stack, "azurerm_storage_container").values():
+            # storage_account_id: the management plane; storage_account_name: the data plane.
+            assert "storage_account_id" in container and "storage_account_name" not in container
+
+
+def test_bootstrap_registers_every_resource_provider_the_stacks_use(stacks) -> None:
+    (provider,) = stacks["bootstrap"]["provider"]["azurerm"]
+    assert provider["resource_provider_registrations"] == "none"
+    assert provider["resource_providers_to_register"] == list(REQUIRED_RESOURCE_PROVIDERS)
+    assert provider["features"] == [{"storage": [{"data_plane_available": False}]}]
+    used = {
+        t
+        for stack in stacks.values()
+        for t in stack.get("resource", {})
+        if t.startswith("azurerm_")
+    }
+    assert used <= set(NAMESPACE_OF), f"add to NAMESPACE_OF: {sorted(used - set(NAMESPACE_OF))}"
+    needed = {NAMESPACE_OF[t] for t in used} - REGISTERED_BY_DEFAULT
+    assert needed <= set(REQUIRED_RESOURCE_PROVIDERS)
+    assert "Microsoft.Compute" in REQUIRED_RESOURCE_PROVIDERS  # cluster VMs, at run time
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_protected_public_workspaces_have_an_ip_access_list(stacks, env: str) -> None:
+    config = CONFIGS[env]
+    stack = stacks[f"{env}-workspace"]
+    lists = resources(stack, "databricks_ip_access_list")
+    confs = resources(stack, "databricks_workspace_conf")
+    if not config.workspace.allowed_ip_ranges:
+        assert lists == {} and confs == {}
+        assert not config.protected or not config.workspace.public_network_access_enabled
+        return
+    (conf_id, conf), (_, allow) = (
+        only(stack, "databricks_workspace_conf"),
+        only(stack, "databricks_ip_access_list"),
+    )
+    assert conf["custom_config"] == {"enableIpAccessLists": "true"}
+    assert allow["list_type"] == "ALLOW" and allow["enabled"] is True
+    assert allow["ip_addresses"] == [str(r) for r in config.workspace.allowed_ip_ranges]
+    assert allow["depends_on"] == [f"databricks_workspace_conf.{conf_id}"]
+    assert {e for e, c in CONFIGS.items() if c.workspace.allowed_ip_ranges} == {"uat", "prod"}
 
 
 def test_azure_ml_only_where_enabled(stacks) -> None:
@@ -212,23 +329,23 @@ def test_every_taggable_azure_resource_is_tagged(stacks, env: str) -> None:
 
 def test_backend_is_local_and_relative_by_default(stacks) -> None:
     for env in ENVIRONMENTS:
-        stack = stacks[env]
-        assert stack["terraform"]["backend"] == {
-            "local": {"path": f"../../../terraform.{env}.tfstate"}
-        }
+        for name in (env, f"{env}-workspace"):
+            assert stacks[name]["terraform"]["backend"] == {
+                "local": {"path": f"../../../terraform.{name}.tfstate"}
+            }
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_outputs(stacks, env: str) -> None:
-    outputs = stacks[env]["output"]
+    outputs = {k: v for k, v in stacks[env]["output"].items() if not k.startswith("cross-stack-")}
     assert set(outputs) == {
         "workspace_url",
         "workspace_id",
         "key_vault_uri",
         "storage_account_name",
         "log_analytics_workspace_id",
-        "ml_pipeline_job_id",
     }
+    assert set(stacks[f"{env}-workspace"]["output"]) == {"ml_pipeline_job_id"}
     ws_id, _ = only(stacks[env], "azurerm_databricks_workspace")
     assert outputs["workspace_url"]["value"] == "https://" + ref(
         "azurerm_databricks_workspace", ws_id, "workspace_url"
@@ -236,8 +353,11 @@ def test_outputs(stacks, env: str) -> None:
 
 
 def test_providers_pinned(stacks) -> None:
-    for stack in (stacks[e] for e in ENVIRONMENTS):
-        assert stack["terraform"]["required_providers"] == {
+    for env in ENVIRONMENTS:
+        assert stacks[env]["terraform"]["required_providers"] == {
             "azurerm": {"source": "azurerm", "version": "4.55.0"},
+        }
+        assert stacks[f"{env}-workspace"]["terraform"]["required_providers"] == {
             "databricks": {"source": "databricks/databricks", "version": "1.99.0"},
+            "time": {"source": "hashicorp/time", "version": "0.13.1"},
         }

@@ -1,0 +1,80 @@
+"""The workspace stack of one environment (`<env>-workspace`): everything the databricks
+provider manages inside the environment's workspace.
+
+The ML wheel, Unity Catalog objects (or the legacy registry), compute, MLflow, secrets, jobs
+and permissions. The Databricks provider's documentation requires the configuration that
+creates a workspace and the one that manages it to be separate: the workspace is created by
+the platform stack (`<env>`), and this stack's provider is configured only from that stack's
+outputs, read from its state (cdktf cross-stack references), so a refresh never depends on a
+workspace that is being created or replaced in the same plan.
+
+Deploy order: the platform stack first (`make deploy ENV=<env>` deploys both in order).
+Construct IDs here are Terraform addresses (tests/test_addresses.py).
+"""
+
+from __future__ import annotations
+
+from cdktf_cdktf_provider_databricks.provider import DatabricksProvider
+from cdktf_cdktf_provider_time.provider import TimeProvider
+
+from constructs_lib.aspects import apply_aspects
+from constructs_lib.cdk import Construct, TerraformOutput, TerraformStack
+from constructs_lib.config.models import EnvironmentConfig
+from constructs_lib.databricks.environment import DatabricksEnvironment, DatabricksEnvironmentProps
+from constructs_lib.databricks.ip_access_list import (
+    WorkspaceIpAccessList,
+    WorkspaceIpAccessListProps,
+)
+from constructs_lib.platform_outputs import PlatformOutputs
+from constructs_lib.policy.stack_policy import ProtectStatefulResources, StackPolicy
+from constructs_lib.state_backend import add_state_backend
+from constructs_lib.wheel_artifact import WheelArtifact
+
+
+class WorkspaceStack(TerraformStack):
+    """The Databricks objects of one environment. Stack name = `<env>-workspace`."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        config: EnvironmentConfig,
+        wheel: WheelArtifact,
+        platform: PlatformOutputs,
+    ) -> None:
+        super().__init__(scope, config.workspace_stack_name)
+        self.config = config
+        add_state_backend(
+            self, config.state_backend, config.workspace_state_key, config.workspace_stack_name
+        )
+        # Host and resource ID are the platform stack's outputs; credentials come from the
+        # environment (Azure CLI, ARM_* variables, GitHub OIDC), never from the JSON.
+        DatabricksProvider(
+            self,
+            "databricks",
+            host=f"https://{platform.workspace_url}",
+            azure_workspace_resource_id=platform.workspace_resource_id,
+        )
+        TimeProvider(self, "time")
+
+        if config.workspace.allowed_ip_ranges:
+            WorkspaceIpAccessList(
+                self,
+                "IpAccessList",
+                WorkspaceIpAccessListProps(
+                    label=f"{config.naming.prefix}-{config.name}-allowed",
+                    allowed_ip_ranges=[str(r) for r in config.workspace.allowed_ip_ranges],
+                ),
+            )
+
+        self.databricks = DatabricksEnvironment(
+            self,
+            "Dbx",
+            DatabricksEnvironmentProps(config=config, wheel=wheel, platform=platform),
+        )
+        output = TerraformOutput(self, "ml_pipeline_job_id", value=self.databricks.pipeline_job_id)
+        output.override_logical_id("ml_pipeline_job_id")
+
+        if config.protected:
+            apply_aspects(self, ProtectStatefulResources())
+        # Judged together with the platform stack, by its policy (rules span both).
+        self.policy: StackPolicy | None = None
