@@ -26,7 +26,8 @@ ML_SOURCES := $(shell find ml_src/src -type f -not -path '*/__pycache__/*' 2>/de
 # A fixed timestamp makes the wheel byte-reproducible (same sources, same file hash).
 WHEEL_EPOCH := 315532800
 
-.PHONY: help setup venv node wheel synth test check lint fmt ml-local render bench clean checkov scan
+.PHONY: help setup venv node wheel synth test check lint fmt ml-local render bench clean checkov scan \
+	plan deploy env-arg
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -58,9 +59,22 @@ wheel: $(WHEEL) ## Build the ML wheel that the jobs run
 checkov: $(CHECKOV_VENV)/.installed ## checkov in its own venv
 setup: venv node wheel ## Everything synth and test need
 
-synth: setup ## Synthesize every environment into cdktf.out/stacks/<env>/cdk.tf.json
+synth: setup ## Synthesize every stack into cdktf.out/stacks/<stack>/cdk.tf.json
 	$(PY) main.py --check
 	npx --no-install cdktf synth --output cdktf.out
+
+env-arg:
+	@test -n "$(ENV)" || { echo "error: set ENV, e.g. make $(MAKECMDGOALS) ENV=dev" >&2; exit 2; }
+	@test -f config/$(ENV).yaml || { echo "error: config/$(ENV).yaml not found. Fix: ENV is an environment name (a file in config/)" >&2; exit 2; }
+
+# An environment is two stacks: <env> (Azure platform) and <env>-workspace (inside the
+# Databricks workspace, reading the platform's outputs from its state), applied in that order.
+plan: env-arg synth ## terraform plan of one environment's two stacks: make plan ENV=dev
+	npx --no-install cdktf diff $(ENV) --skip-synth --output cdktf.out
+	npx --no-install cdktf diff $(ENV)-workspace --skip-synth --output cdktf.out
+
+deploy: env-arg synth ## Deploy one environment (platform, then workspace stack): make deploy ENV=dev
+	npx --no-install cdktf deploy $(ENV) $(ENV)-workspace --skip-synth --output cdktf.out
 
 lint: venv ## Formatter check and linter
 	$(VENV)/bin/ruff format --check .

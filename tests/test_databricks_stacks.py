@@ -199,6 +199,21 @@ def test_unity_catalog_objects_wired_by_reference(stacks, env: str) -> None:
         stacks, env, "azurerm_databricks_access_connector", connector_id, "id"
     )
     assert loc["credential_name"] == ref("databricks_storage_credential", cred_id, "name")
+    # Databricks validates the location on create: wait for the connector's role to propagate.
+    role_id = next(
+        k
+        for k, v in resources(platform, "azurerm_role_assignment").items()
+        if v["role_definition_name"] == "Storage Blob Data Contributor"
+        and v["scope"] == ref("azurerm_storage_account", sa_id, "id")
+    )
+    sleep_id, sleep = only(stack, "time_sleep")
+    assert sleep["create_duration"] == "300s"
+    assert sleep["triggers"] == {
+        "access_connector_role_id": remote_ref(
+            stacks, env, "azurerm_role_assignment", role_id, "id"
+        )
+    }
+    assert loc["depends_on"] == [f"time_sleep.{sleep_id}"]
     containers = resources(platform, "azurerm_storage_container")
     uc_container = next(k for k, c in containers.items() if c["name"] == "unity-catalog")
     container_name = remote_ref(stacks, env, "azurerm_storage_container", uc_container, "name")
