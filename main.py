@@ -89,16 +89,24 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "TF_STATE_RESOURCE_GROUP", DEFAULT_STATE_RESOURCE_GROUP
                 ),
             )
+        configs = _with_this_deployer(configs, os.environ)
         wheel = locate_wheel(ROOT / "ml_src", root=ROOT)
         if args.worker is not None:
             return _worker(args.worker.split(","), configs, wheel, output.target)
         bootstrap = load_bootstrap_for(
             configs, args.config_dir / "shared" / "bootstrap.yaml", root=ROOT
         )
+        examples = _example_values(configs, args.config_dir, bootstrap)
+        # Deploy workflows set it: a deployment never ships an example value.
+        if examples and os.environ.get(REFUSE_EXAMPLES_VAR) == "1":
+            raise ConfigError(examples)
         with output.stage() as staging:
             synthesize(configs, wheel, staging, bootstrap, config_dir=args.config_dir)
             if not args.check:
                 output.publish()
+        # Only once everything passed, so an error is always the first thing a user reads.
+        for problem in examples:
+            print(f"warning: {problem}", file=sys.stderr)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR
@@ -108,6 +116,64 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.check:
         print(f"ok: {len(configs)} environment(s): {', '.join(c.name for c in configs)}")
     return 0
+
+
+REFUSE_EXAMPLES_VAR = "MLOPS_REFUSE_EXAMPLE_VALUES"
+"""`1`: an example value left in a config is an error (exit 2), not a warning."""
+DEPLOYER_ID_VARIABLES = ("ARM_CLIENT_ID", "AZURE_CLIENT_ID")
+"""Where the identity this run deploys as is named (azure/login, the azurerm provider)."""
+
+
+def _with_this_deployer(configs, environ):
+    """Add the client ID of the identity this process runs as to every environment's
+    `databricks.deployer_application_ids`, so rule MLOPS-JOB-3 refuses a job that would run
+    as it (CI synthesizes with the deploy identity's variables set)."""
+    import re
+
+    ids = {
+        v.lower()
+        for name in DEPLOYER_ID_VARIABLES
+        if re.fullmatch(r"[0-9a-fA-F-]{36}", v := environ.get(name, "").strip())
+    }
+    if not ids:
+        return configs
+    return [
+        c.model_copy(
+            update={
+                "databricks": c.databricks.model_copy(
+                    update={
+                        "deployer_application_ids": tuple(
+                            sorted({*c.databricks.deployer_application_ids, *ids})
+                        )
+                    }
+                )
+            }
+        )
+        for c in configs
+    ]
+
+
+def _example_values(configs, config_dir: Path, bootstrap) -> list:
+    """Example values the repository ships with that are still in a config
+    (`constructs_lib/config/examples.py`): synthesis works, deploying would not."""
+    from constructs_lib.config import Problem
+    from constructs_lib.config.examples import warnings_for
+
+    def shown(path: Path) -> str:
+        path = path.resolve()
+        return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+    found = warnings_for(configs, {c.name: shown(config_dir / f"{c.name}.yaml") for c in configs})
+    if bootstrap is not None and bootstrap.github_repository.startswith("your-org/"):
+        found.append(
+            Problem(
+                shown(config_dir / "shared" / "bootstrap.yaml"),
+                "github_repository",
+                f"{bootstrap.github_repository!r} is the example repository",
+                "set your fork's owner/name (the deploy identities trust its workflows only)",
+            )
+        )
+    return found
 
 
 def synthesize(configs, wheel, staging: Path, bootstrap, *, config_dir: Path) -> None:

@@ -34,6 +34,8 @@ class WorkspaceRefs:
     """Registered model name as the ML code uses it (`catalog.schema.name` in Unity Catalog)."""
     job_ids: Mapping[str, str] = field(default_factory=dict)
     """IDs of the jobs created so far, by key."""
+    run_as: str | None = None
+    """Application ID of the service principal every job runs as."""
 
 
 def catalog_name(config: EnvironmentConfig) -> str:
@@ -44,9 +46,15 @@ def catalog_name(config: EnvironmentConfig) -> str:
     return uc.catalog_name or f"{config.naming.prefix}_{config.name}"
 
 
+DEPLOYMENTS_FOLDER = "/Deployments"
+"""Top-level workspace folder of the deployment folders (only admins create top-level
+folders; nothing the jobs run or record lives under `/Shared`, where every user manages
+everything)."""
+
+
 def workspace_dir(config: EnvironmentConfig) -> str:
-    """Workspace directory for the environment's experiment and wheel."""
-    return f"/Shared/{config.naming.prefix}-{config.name}"
+    """The environment's deployment folder: its wheel and experiment; only admins write."""
+    return f"{DEPLOYMENTS_FOLDER}/{config.naming.prefix}-{config.name}"
 
 
 def job_name(config: EnvironmentConfig, key: str) -> str:
@@ -170,7 +178,7 @@ def job_settings(
         max_retries=job.max_retries,
         notification_emails=notification_emails(config),
         schedule=job_schedule(config, key),
-        run_as_service_principal=config.databricks.job_run_as_service_principal,
+        run_as_service_principal=refs.run_as,
         tags=custom_tags(config),
     )
 
@@ -216,4 +224,5 @@ def placeholder_refs(config: EnvironmentConfig, package_name: str, version: str)
             else config.databricks.ml.model_name
         ),
         job_ids={key: f"<job id of {key}>" for key in config.databricks.jobs},
+        run_as=config.databricks.job_run_as_service_principal or "<job principal application id>",
     )

@@ -272,6 +272,8 @@ class PlatformStack(TerraformStack):
                 environment=config.name,
                 protected=config.protected,
                 max_autotermination_minutes=config.policy.max_autotermination_minutes,
+                admin_groups=(config.databricks.owner_group, config.databricks.groups.admins),
+                deployer_principals=config.databricks.deployer_application_ids,
             ),
             [Suppression(s.rule, s.reason, s.path) for s in config.policy.suppressions],
         )

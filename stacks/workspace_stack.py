@@ -18,12 +18,18 @@ from cdktf_cdktf_provider_databricks.provider import DatabricksProvider
 from cdktf_cdktf_provider_time.provider import TimeProvider
 
 from constructs_lib.aspects import apply_aspects
+from constructs_lib.aspects.ordering import DependsOn
 from constructs_lib.cdk import Construct, TerraformOutput, TerraformStack
 from constructs_lib.config.models import EnvironmentConfig
 from constructs_lib.databricks.environment import DatabricksEnvironment, DatabricksEnvironmentProps
 from constructs_lib.databricks.ip_access_list import (
     WorkspaceIpAccessList,
     WorkspaceIpAccessListProps,
+)
+from constructs_lib.databricks.workspace_groups import (
+    GROUP_REFERENCING_TYPES,
+    WorkspaceGroups,
+    WorkspaceGroupsProps,
 )
 from constructs_lib.platform_outputs import PlatformOutputs
 from constructs_lib.policy.stack_policy import ProtectStatefulResources, StackPolicy
@@ -66,6 +72,15 @@ class WorkspaceStack(TerraformStack):
                 ),
             )
 
+        groups = config.databricks.groups
+        # Account-level groups become known to the workspace before anything names them.
+        self.groups = WorkspaceGroups(
+            self,
+            "Groups",
+            WorkspaceGroupsProps(
+                group_names=[groups.admins, groups.ml_engineers, groups.data_scientists]
+            ),
+        )
         self.databricks = DatabricksEnvironment(
             self,
             "Dbx",
@@ -74,7 +89,10 @@ class WorkspaceStack(TerraformStack):
         output = TerraformOutput(self, "ml_pipeline_job_id", value=self.databricks.pipeline_job_id)
         output.override_logical_id("ml_pipeline_job_id")
 
-        if config.protected:
-            apply_aspects(self, ProtectStatefulResources())
+        aspects = [
+            DependsOn(GROUP_REFERENCING_TYPES, list(self.groups.assignments.values())),
+            *([ProtectStatefulResources()] if config.protected else []),
+        ]
+        apply_aspects(self, *aspects)
         # Judged together with the platform stack, by its policy (rules span both).
         self.policy: StackPolicy | None = None

@@ -90,3 +90,9 @@ def remote_ref(
     ]
     assert len(names) == 1, f"expected one cross-stack output for {target}, found {names}"
     return f"${{data.terraform_remote_state.cross-stack-reference-input-{env}.outputs.{names[0]}}}"
+
+
+def job_principal(stack: dict[str, Any]) -> str:
+    """How a workspace stack names the application ID of its job principal (created)."""
+    (sp_id,) = resources(stack, "databricks_service_principal")
+    return ref("databricks_service_principal", sp_id, "application_id")

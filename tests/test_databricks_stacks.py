@@ -9,7 +9,16 @@ import json
 import pytest
 
 from constructs_lib.config import load_environments
-from tests.conftest import ENVIRONMENTS, ROOT, only, ref, remote_ref, resources, workspace
+from tests.conftest import (
+    ENVIRONMENTS,
+    ROOT,
+    job_principal,
+    only,
+    ref,
+    remote_ref,
+    resources,
+    workspace,
+)
 
 pytestmark = pytest.mark.synth
 CONFIGS = {c.name: c for c in load_environments(ROOT / "config")}
@@ -213,7 +222,7 @@ def test_unity_catalog_objects_wired_by_reference(stacks, env: str) -> None:
             stacks, env, "azurerm_role_assignment", role_id, "id"
         )
     }
-    assert loc["depends_on"] == [f"time_sleep.{sleep_id}"]
+    assert f"time_sleep.{sleep_id}" in loc["depends_on"]
     containers = resources(platform, "azurerm_storage_container")
     uc_container = next(k for k, c in containers.items() if c["name"] == "unity-catalog")
     container_name = remote_ref(stacks, env, "azurerm_storage_container", uc_container, "name")
@@ -227,7 +236,7 @@ def test_unity_catalog_objects_wired_by_reference(stacks, env: str) -> None:
     assert volume["catalog_name"] == ref("databricks_catalog", cat_id, "name")
     grants = next(g for g in resources(stack, "databricks_grants").values() if "catalog" in g)
     principals = {g["principal"] for g in grants["grant"]}
-    assert principals == {"ml-platform-admins", "ml-engineers", "data-scientists"}
+    assert principals == {"ml-engineers", "data-scientists", job_principal(stack)}
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
@@ -236,7 +245,7 @@ def test_experiment_and_registered_model(stacks, env: str) -> None:
     dir_id, directory = only(stack, "databricks_directory")
     _, experiment = only(stack, "databricks_mlflow_experiment")
     model_id, model = only(stack, "databricks_registered_model")
-    assert directory["path"] == f"/Shared/mlops-{env}"
+    assert directory["path"] == f"/Deployments/mlops-{env}"
     assert experiment["name"] == ref("databricks_directory", dir_id, "path") + "/nyc_e2e_mlops"
     assert model["name"] == "taxi_example_fare_packaged"
     pipeline = next(
@@ -259,6 +268,7 @@ def test_permissions_from_config_groups(stacks, env: str) -> None:
                 "cluster_policy_id",
                 "experiment_id",
                 "registered_model_id",
+                "directory_path",
             )
             if k in perm
         )

@@ -149,12 +149,32 @@ def test_storage_is_secure_adls_gen2(stacks, env: str) -> None:
     assert containers == {"bronze", "silver", "gold", "unity-catalog"}
     connector_id, connector = only(stack, "azurerm_databricks_access_connector")
     assert connector["identity"]["type"] == "SystemAssigned"
-    (role,) = resources(stack, "azurerm_role_assignment").values()
-    assert role["role_definition_name"] == "Storage Blob Data Contributor"
+    (role,) = [
+        r
+        for r in resources(stack, "azurerm_role_assignment").values()
+        if r["role_definition_name"] == "Storage Blob Data Contributor"
+    ]
     assert role["scope"] == ref("azurerm_storage_account", sa_id, "id")
     assert role["principal_id"] == ref(
         "azurerm_databricks_access_connector", connector_id, "identity[0].principal_id"
     )
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_azure_databricks_can_read_the_key_vault(stacks, env: str) -> None:
+    """A Key Vault-backed secret scope on an RBAC vault reads secrets as the AzureDatabricks
+    application: it needs Key Vault Secrets User on the vault."""
+    stack = stacks[env]
+    kv_id, _ = only(stack, "azurerm_key_vault")
+    (role,) = [
+        r
+        for r in resources(stack, "azurerm_role_assignment").values()
+        if r["role_definition_name"] == "Key Vault Secrets User"
+    ]
+    assert role["scope"] == ref("azurerm_key_vault", kv_id, "id")
+    assert role["principal_id"] == CONFIGS[env].databricks.azure_databricks_principal_object_id
+    assert role["principal_type"] == "ServicePrincipal"
+    assert CONFIGS[env].databricks.secret_scope_backend == "azure_keyvault"
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)

@@ -267,6 +267,30 @@ BROKEN_INPUTS = {
         ),
         "config/dev.yaml: monitoring.job_failure_alert_window_minutes: 20 is not an evaluation frequency Azure Monitor accepts",
     ),
+    "Key Vault-backed scope without the AzureDatabricks principal": (
+        lambda p: _replace(
+            p / "config" / "dev.yaml",
+            "  azure_databricks_principal_object_id: 00000000-0000-0000-0000-000000000000\n",
+            "",
+        ),
+        "config/dev.yaml: databricks.azure_databricks_principal_object_id is required with a Key Vault-backed secret scope",
+    ),
+    "run_as principal that is not an application ID": (
+        lambda p: _replace(
+            p / "config" / "uat.yaml",
+            "databricks:\n",
+            "databricks:\n  job_run_as_service_principal: ml-jobs\n",
+        ),
+        "config/uat.yaml: databricks.job_run_as_service_principal: got 'ml-jobs'",
+    ),
+    "owner group missing from the configured groups": (
+        lambda p: _replace(
+            p / "config" / "prod.yaml",
+            "databricks:\n",
+            "databricks:\n  unity_catalog: {owner_group: platform-owners}\n",
+        ),
+        "config/prod.yaml: databricks: unity_catalog.owner_group 'platform-owners' is not one of the configured groups",
+    ),
     "suppression without a reason": (
         lambda p: _replace(
             p / "config" / "dev.yaml",

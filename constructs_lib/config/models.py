@@ -18,6 +18,8 @@ from constructs_lib.azure.job_failure_query import EVALUATION_FREQUENCY_MINUTES
 ENVIRONMENT_NAME = re.compile(r"^[a-z][a-z0-9]{1,9}$")
 """Environment names become parts of Azure names: lowercase letters and digits, 2-10 chars."""
 WORKSPACE_STACK_SUFFIX = "-workspace"
+AZURE_DATABRICKS_APP_ID = "2ff814a6-3304-4ab8-85cb-cd0e6f879c1d"
+"""Application ID of the `AzureDatabricks` first-party application (the same in every tenant)."""
 """An environment `<env>` is two stacks: `<env>` (platform) and `<env>-workspace`."""
 
 
@@ -270,6 +272,11 @@ class UnityCatalogSettings(StrictModel):
     model_schema: str = "models"
     inference_schema: str = "inference"
     artifacts_volume: str = "artifacts"
+    owner_group: str | None = None
+    """Group that owns every Unity Catalog object the stack creates (catalog, schemas,
+    volumes, registered model, storage credential, external location). Must be one of
+    `databricks.groups`; the deploying identities must be members of it (README,
+    prerequisites). Default: `databricks.groups.admins`."""
 
 
 class DatabricksGroups(StrictModel):
@@ -402,8 +409,25 @@ class DatabricksSettings(StrictModel):
     job_run_as_service_principal: str | None = Field(
         default=None, pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
     )
-    """Application (client) ID of the service principal jobs run as, and that gets READ on
-    the secret scope and grants on the catalog. Default: jobs run as their creator."""
+    """Application (client) ID of an existing service principal, assigned to the workspace,
+    that every job runs as. Default: the workspace stack creates a Databricks-managed service
+    principal `<prefix>-<env>-jobs` for that. Either way it gets exactly the grants the jobs
+    need (README, Security) and never the deploying identity's rights."""
+    deployer_application_ids: tuple[
+        Annotated[
+            str, Field(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+        ],
+        ...,
+    ] = ()
+    """Application (client) IDs of the identities that deploy this environment; rule
+    MLOPS-JOB-3 refuses a job that runs as one of them. `main.py` adds the client ID of the
+    identity it runs as (`ARM_CLIENT_ID`/`AZURE_CLIENT_ID`), so CI checks its own deployer."""
+    account_id: str | None = Field(
+        default=None, pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+    )
+    """Databricks account ID (account console, top right). Needed to let the owner group use
+    the job principal the stack creates (its rule set is an account-level object); required
+    unless `job_run_as_service_principal` names an existing one."""
     job_cluster: JobClusterSettings = JobClusterSettings()
     interactive_cluster: InteractiveClusterSettings = InteractiveClusterSettings()
     instance_pool: InstancePoolSettings = InstancePoolSettings()
@@ -420,12 +444,31 @@ class DatabricksSettings(StrictModel):
     """Object ID, in your tenant, of the `AzureDatabricks` enterprise application (app ID
     2ff814a6-3304-4ab8-85cb-cd0e6f879c1d): `az ad sp show --id 2ff814a6-3304-4ab8-85cb-cd0e6f879c1d
     --query id -o tsv`. With an RBAC Key Vault, a Key Vault-backed scope can read secrets only
-    when this principal has Key Vault Secrets User; set it and the stack assigns the role.
-    Default: not assigned (do it by hand)."""
+    when this principal has Key Vault Secrets User; the platform stack assigns that role.
+    Required with `secret_scope_backend: azure_keyvault` (the default)."""
     secret_scope_backend: Literal["azure_keyvault", "databricks"] = "azure_keyvault"
     """Key Vault-backed scope (secrets stay in Key Vault) or the Databricks-backed fallback."""
     git_folder: GitFolderSettings | None = None
     """Default: no Git folder."""
+
+    @model_validator(mode="after")
+    def _principals(self) -> DatabricksSettings:
+        problems = []
+        groups = {self.groups.admins, self.groups.ml_engineers, self.groups.data_scientists}
+        owner = self.unity_catalog.owner_group
+        if owner is not None and owner not in groups:
+            problems.append(
+                f"unity_catalog.owner_group {owner!r} is not one of the configured groups "
+                f"({', '.join(sorted(groups))}); set it to one of them (usually groups.admins)"
+            )
+        if problems:
+            raise ValueError(" | ".join(problems))
+        return self
+
+    @property
+    def owner_group(self) -> str:
+        """Owner of the Unity Catalog objects the stack creates."""
+        return self.unity_catalog.owner_group or self.groups.admins
 
     @field_validator("jobs")
     @classmethod
@@ -511,6 +554,32 @@ class EnvironmentConfig(StrictModel):
         if bad:
             raise ValueError(f"invalid tag key(s) {bad}; Azure tag keys cannot contain <>%&\\?/")
         return value
+
+    @model_validator(mode="after")
+    def _tenant_specific_ids(self) -> EnvironmentConfig:
+        """IDs only the platform team knows, required by what the config asks for."""
+        db = self.databricks
+        problems = []
+        if db.secret_scope_backend == "azure_keyvault" and not (
+            db.azure_databricks_principal_object_id
+        ):
+            problems.append(
+                "databricks.azure_databricks_principal_object_id is required with a Key "
+                "Vault-backed secret scope (databricks.secret_scope_backend: azure_keyvault, the "
+                "default): AzureDatabricks needs Key Vault Secrets User on the vault, or every "
+                "secret read is a 403; set it to the output of `az ad sp show --id "
+                f"{AZURE_DATABRICKS_APP_ID} --query id -o tsv`"
+            )
+        if db.job_run_as_service_principal is None and db.account_id is None:
+            problems.append(
+                "databricks.account_id is required when the stack creates the job principal "
+                "(databricks.job_run_as_service_principal is not set): the principal's rule set "
+                "is an account-level object; copy the ID from the account console (top right), "
+                "or name an existing service principal in job_run_as_service_principal"
+            )
+        if problems:
+            raise ValueError(" | ".join(problems))
+        return self
 
     @model_validator(mode="after")
     def _private_endpoint_subnet(self) -> EnvironmentConfig:

@@ -10,6 +10,8 @@ from constructs_lib import databricks_specs as specs
 from constructs_lib.cdk import Construct
 from constructs_lib.config.models import EnvironmentConfig
 from constructs_lib.databricks.compute import MlCompute, MlComputeProps
+from constructs_lib.databricks.deployment_folder import DeploymentFolder, DeploymentFolderProps
+from constructs_lib.databricks.job_principal import JobPrincipal, JobPrincipalProps
 from constructs_lib.databricks.jobs import MlJob, MlJobProps
 from constructs_lib.databricks.mlflow_tracking import MlflowTracking, MlflowTrackingProps
 from constructs_lib.databricks.secrets import SecretScope, SecretScopeProps
@@ -17,6 +19,9 @@ from constructs_lib.databricks.unity_catalog import EnvironmentCatalog, Environm
 from constructs_lib.databricks.wheel import WorkspaceWheel, WorkspaceWheelProps
 from constructs_lib.platform_outputs import PlatformOutputs
 from constructs_lib.wheel_artifact import WheelArtifact
+
+RETRAIN_TARGET_JOB = "ml_pipeline"
+"""The job the monitoring job starts when it signals a retrain: the job principal may run it."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -28,20 +33,47 @@ class DatabricksEnvironmentProps:
 
 
 class DatabricksEnvironment(Construct):
-    """Configures the environment's workspace: wheel, Unity Catalog (or the legacy registry),
-    compute, MLflow, secrets, jobs and an optional Git folder, all wired by Terraform
-    references. The databricks provider is the enclosing stack's. Exposes `jobs`
+    """Configures the environment's workspace: the job principal, the deployment folder with
+    the wheel and the experiment, Unity Catalog (or the legacy registry), compute, MLflow,
+    secrets, jobs and an optional Git folder, all wired by Terraform references. The
+    databricks provider is the enclosing stack's. Exposes `job_principal`, `jobs`
     (key -> MlJob) and `pipeline_job_id`."""
 
     def __init__(self, scope: Construct, id_: str, props: DatabricksEnvironmentProps) -> None:
         super().__init__(scope, id_)
         config, db = props.config, props.config.databricks
         groups = db.groups
-        sp = [db.job_run_as_service_principal] if db.job_run_as_service_principal else []
+        name_prefix = f"{config.naming.prefix}-{config.name}"
 
-        wdir = specs.workspace_dir(config)
+        # Who runs the jobs: never the deploying identity.
+        self.job_principal = JobPrincipal(
+            self,
+            "JobPrincipal",
+            JobPrincipalProps(
+                display_name=f"{name_prefix}-jobs",
+                existing_application_id=db.job_run_as_service_principal,
+                account_id=db.account_id,
+                user_group=db.owner_group,
+            ),
+        )
+        job_sp = self.job_principal.application_id
+        sp = [job_sp]
+
+        # Where the code it runs comes from: a folder only admins can write.
+        self.folder = DeploymentFolder(
+            self,
+            "DeploymentFolder",
+            DeploymentFolderProps(
+                path=specs.workspace_dir(config),
+                managers=[groups.admins],
+                readers={job_sp: "CAN_READ"},
+                service_principals=sp,
+            ),
+        )
         self.wheel = WorkspaceWheel(
-            self, "Wheel", WorkspaceWheelProps(wheel=props.wheel, workspace_dir=wdir)
+            self,
+            "Wheel",
+            WorkspaceWheelProps(wheel=props.wheel, workspace_dir=self.folder.path),
         )
 
         uc = db.unity_catalog
@@ -53,10 +85,13 @@ class DatabricksEnvironment(Construct):
                 EnvironmentCatalogProps(
                     platform=props.platform,
                     catalog_name=specs.catalog_name(config),
-                    schema_names=[uc.feature_schema, uc.model_schema, uc.inference_schema],
-                    artifacts_schema=uc.model_schema,
+                    feature_schema=uc.feature_schema,
+                    model_schema=uc.model_schema,
+                    inference_schema=uc.inference_schema,
                     artifacts_volume=uc.artifacts_volume,
-                    writers=[*sp, groups.ml_engineers, groups.admins],
+                    owner=db.owner_group,
+                    job_principal=job_sp,
+                    writers=[groups.ml_engineers],
                     readers=[groups.data_scientists],
                     metastore_id=uc.metastore_id,
                     force_destroy=not config.protected,
@@ -67,7 +102,7 @@ class DatabricksEnvironment(Construct):
             self,
             "Compute",
             MlComputeProps(
-                name_prefix=f"{config.naming.prefix}-{config.name}",
+                name_prefix=name_prefix,
                 spark_version=db.spark_version,
                 node_type_id=db.node_type_id,
                 allowed_node_type_ids=db.allowed_node_type_ids,
@@ -93,22 +128,25 @@ class DatabricksEnvironment(Construct):
             self,
             "Mlflow",
             MlflowTrackingProps(
-                workspace_dir=wdir,
+                folder=self.folder.path,
                 experiment_name=db.ml.experiment_name,
                 model_name=db.ml.model_name,
                 catalog=self.catalog,
                 model_schema=uc.model_schema,
+                job_principal=job_sp,
                 experiment_permissions={
                     groups.admins: "CAN_MANAGE",
                     groups.ml_engineers: "CAN_EDIT",
                     groups.data_scientists: "CAN_EDIT",
-                    **{p: "CAN_MANAGE" for p in sp},
+                    job_sp: "CAN_EDIT",
                 },
                 model_permissions={
                     groups.admins: "CAN_MANAGE",
                     groups.ml_engineers: "CAN_EDIT",
                     groups.data_scientists: "CAN_READ",
-                    **{p: "CAN_MANAGE" for p in sp},
+                    # Workspace registry: tags and stage transitions need CAN_MANAGE. In Unity
+                    # Catalog the principal owns the model instead (no grant).
+                    job_sp: "CAN_MANAGE",
                 },
                 service_principals=sp,
             ),
@@ -119,10 +157,11 @@ class DatabricksEnvironment(Construct):
             self,
             "Secrets",
             SecretScopeProps(
-                name=f"{config.naming.prefix}-{config.name}",
+                name=name_prefix,
                 key_vault_id=props.platform.key_vault_id if key_vault_backed else None,
                 key_vault_uri=props.platform.key_vault_uri if key_vault_backed else None,
-                readers=[*sp, groups.ml_engineers, groups.data_scientists],
+                readers=[groups.ml_engineers, groups.data_scientists],
+                job_principal=job_sp,
                 managers=[groups.admins],
             ),
         )
@@ -134,6 +173,7 @@ class DatabricksEnvironment(Construct):
             compute=self.compute.job_cluster_compute(),
             experiment_path=self.mlflow.experiment_path,
             model_name=self.mlflow.model_name,
+            run_as=job_sp,
         )
         if db.interactive_cluster.enabled:
             self.compute.add_interactive_cluster(
@@ -163,6 +203,8 @@ class DatabricksEnvironment(Construct):
                         groups.admins: "CAN_MANAGE",
                         groups.ml_engineers: "CAN_MANAGE_RUN",
                         groups.data_scientists: "CAN_VIEW",
+                        # The monitoring job starts a retrain as the job principal.
+                        **({job_sp: "CAN_MANAGE_RUN"} if key == RETRAIN_TARGET_JOB else {}),
                     },
                     service_principals=sp,
                 ),
@@ -175,7 +217,7 @@ class DatabricksEnvironment(Construct):
                 "GitFolder",
                 url=db.git_folder.url,
                 branch=db.git_folder.branch,
-                path=f"/Workspace/Repos/{config.naming.prefix}-{config.name}/project",
+                path=f"/Workspace/Repos/{name_prefix}/project",
             )
 
     @property

@@ -5,26 +5,28 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from cdktf_cdktf_provider_databricks.directory import Directory
 from cdktf_cdktf_provider_databricks.grants import Grants, GrantsGrant
 from cdktf_cdktf_provider_databricks.mlflow_experiment import MlflowExperiment
 from cdktf_cdktf_provider_databricks.mlflow_model import MlflowModel
 from cdktf_cdktf_provider_databricks.permissions import Permissions
 from cdktf_cdktf_provider_databricks.registered_model import RegisteredModel
 
-from constructs_lib.cdk import Construct
+from constructs_lib.cdk import Construct, TerraformResourceLifecycle
 from constructs_lib.databricks.compute import access_controls
 from constructs_lib.databricks.unity_catalog import EnvironmentCatalog
 
 
 @dataclass(frozen=True, kw_only=True)
 class MlflowTrackingProps:
-    workspace_dir: str
-    """Workspace directory of the environment, e.g. `/Shared/mlops-dev`."""
+    folder: str
+    """Workspace folder of the experiment (the deployment folder: only admins write there)."""
     experiment_name: str
     model_name: str
     catalog: EnvironmentCatalog | None
     """Register the model in Unity Catalog (`catalog.models.name`); None: workspace registry."""
+    job_principal: str
+    """Application ID the jobs run as. It owns the Unity Catalog model: creating versions and
+    moving aliases is reserved to the owner (docs/platform-assumptions.md)."""
     model_schema: str = "models"
     experiment_permissions: Mapping[str, str] = field(default_factory=dict)
     """Principal -> CAN_READ / CAN_EDIT / CAN_MANAGE on the experiment."""
@@ -42,16 +44,15 @@ _UC_MODEL_PRIVILEGES = {
 
 
 class MlflowTracking(Construct):
-    """Directory, experiment and registered model of one environment. Exposes `experiment`,
+    """Experiment and registered model of one environment. Exposes `experiment`,
     `experiment_path` and `model_name` (fully qualified in Unity Catalog)."""
 
     def __init__(self, scope: Construct, id_: str, props: MlflowTrackingProps) -> None:
         super().__init__(scope, id_)
-        self.directory = Directory(self, "Directory", path=props.workspace_dir)
         self.experiment = MlflowExperiment(
             self,
             "Experiment",
-            name=f"{self.directory.path}/{props.experiment_name}",
+            name=f"{props.folder}/{props.experiment_name}",
             description="Training runs of the taxi fare model (managed by Terraform).",
         )
         self.experiment_path: str = self.experiment.name
@@ -61,6 +62,8 @@ class MlflowTracking(Construct):
             experiment_id=self.experiment.id,
             access_control=access_controls(props.experiment_permissions, props.service_principals),
         )
+        # The jobs move aliases (UC) and tags (workspace registry); Terraform does not own them,
+        # and the provider reads them back into state (docs/platform-assumptions.md).
         if props.catalog is not None:
             model = RegisteredModel(
                 self,
@@ -71,6 +74,8 @@ class MlflowTracking(Construct):
                 comment=(
                     "Taxi fare regressor; the ML jobs move its `champion` and `challenger` aliases."
                 ),
+                owner=props.job_principal,
+                lifecycle=TerraformResourceLifecycle(ignore_changes=["aliases"]),
             )
             self.model_name: str = model.full_name
             Grants(
@@ -80,6 +85,7 @@ class MlflowTracking(Construct):
                 grant=[
                     GrantsGrant(principal=p, privileges=_UC_MODEL_PRIVILEGES[lvl])
                     for p, lvl in sorted(props.model_permissions.items())
+                    if p != props.job_principal
                 ],
             )
         else:
@@ -88,6 +94,7 @@ class MlflowTracking(Construct):
                 "RegisteredModel",
                 name=props.model_name,
                 description="Taxi fare regressor (workspace model registry).",
+                lifecycle=TerraformResourceLifecycle(ignore_changes=["tags"]),
             )
             self.model_name = legacy.name
             Permissions(

@@ -21,7 +21,9 @@ class SecretScopeProps:
     key_vault_uri: str | None = None
     """The vault's URI (`https://<name>.vault.azure.net/`); required with `key_vault_id`."""
     readers: Sequence[str] = ()
-    """Principals with READ (the job principal, data scientists)."""
+    """Groups with READ (engineers, data scientists)."""
+    job_principal: str | None = None
+    """Application ID of the job principal (READ); a reference when the stack creates it."""
     managers: Sequence[str] = ()
     """Principals with MANAGE (admins only). Never `users`."""
 
@@ -48,6 +50,14 @@ class SecretScope(Construct):
             backend_type="AZURE_KEYVAULT" if metadata else "DATABRICKS",
             keyvault_metadata=metadata,
         )
+        if props.job_principal is not None:
+            SecretAcl(
+                self,
+                "Read-JobPrincipal",
+                scope=self.scope.name,
+                principal=props.job_principal,
+                permission="READ",
+            )
         for principal in sorted(set(props.readers) - set(props.managers)):
             SecretAcl(
                 self,

@@ -1,5 +1,5 @@
-"""Unity Catalog objects of one environment: credential, external location, catalog, schemas,
-an artifacts volume, and grants."""
+"""Unity Catalog objects of one environment: a metastore check, credential, external location,
+catalog, schemas, an artifacts volume, and grants."""
 
 from __future__ import annotations
 
@@ -7,6 +7,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from cdktf_cdktf_provider_databricks.catalog import Catalog
+from cdktf_cdktf_provider_databricks.data_databricks_current_metastore import (
+    DataDatabricksCurrentMetastore,
+)
 from cdktf_cdktf_provider_databricks.external_location import ExternalLocation
 from cdktf_cdktf_provider_databricks.grants import Grants, GrantsGrant
 from cdktf_cdktf_provider_databricks.metastore_assignment import MetastoreAssignment
@@ -18,10 +21,10 @@ from cdktf_cdktf_provider_databricks.storage_credential import (
 from cdktf_cdktf_provider_databricks.volume import Volume
 from cdktf_cdktf_provider_time.sleep import Sleep
 
-from constructs_lib.cdk import Construct
+from constructs_lib.cdk import Construct, Postcondition, TerraformResourceLifecycle
 from constructs_lib.platform_outputs import PlatformOutputs
 
-# Privileges by role. Writers are the job principal and ML engineers; readers the scientists.
+# Privileges by role. ML engineers read and write the whole catalog; scientists read.
 CATALOG_WRITER_PRIVILEGES = (
     "USE_CATALOG",
     "USE_SCHEMA",
@@ -36,6 +39,22 @@ CATALOG_WRITER_PRIVILEGES = (
 )
 CATALOG_READER_PRIVILEGES = ("USE_CATALOG", "USE_SCHEMA", "SELECT", "READ_VOLUME", "EXECUTE")
 
+# What the job principal needs, object by object, and why (README, Security).
+JOB_CATALOG_PRIVILEGES = ("USE_CATALOG",)
+"""To reach any schema of the catalog."""
+JOB_TABLE_SCHEMA_PRIVILEGES = ("CREATE_TABLE", "MODIFY", "SELECT", "USE_SCHEMA")
+"""Feature and inference schemas: featurize and scoring create, merge into and read their
+tables; monitoring reads them."""
+JOB_MODEL_SCHEMA_PRIVILEGES = ("CREATE_MODEL", "EXECUTE", "USE_SCHEMA")
+"""Models schema: register the model if it is missing (CREATE_MODEL) and load its versions
+(EXECUTE). New versions and alias changes need ownership of the registered model, which the
+job principal holds (`MlflowTracking`)."""
+JOB_VOLUME_PRIVILEGES = ("READ_VOLUME", "WRITE_VOLUME")
+"""Artifacts volume: reports and intermediate files of the runs."""
+
+NO_METASTORE = "no_metastore"
+"""What `databricks_current_metastore` reports when the workspace has no metastore."""
+
 
 @dataclass(frozen=True, kw_only=True)
 class EnvironmentCatalogProps:
@@ -43,28 +62,34 @@ class EnvironmentCatalogProps:
     """The environment's platform stack: its access connector is the storage credential's
     identity, its Unity Catalog container the catalog's storage root."""
     catalog_name: str
-    schema_names: Sequence[str]
-    """Schemas to create (features, models, inference)."""
-    artifacts_schema: str
+    feature_schema: str
+    model_schema: str
+    inference_schema: str
     artifacts_volume: str
+    """Managed volume in the models schema."""
+    owner: str
+    """Group that owns every object created here (the deployers are members)."""
+    job_principal: str
+    """Application ID of the service principal the jobs run as (minimal grants below)."""
     writers: Sequence[str] = ()
-    """Principals (groups, service principal application IDs) that read and write."""
+    """Groups that read and write the whole catalog."""
     readers: Sequence[str] = ()
-    """Principals that only read."""
+    """Groups that only read."""
     metastore_id: str | None = None
     """Assign the workspace to this metastore first. Default: already assigned."""
     force_destroy: bool = False
     """Let `terraform destroy` drop a non-empty catalog. Default: refuse."""
     role_propagation_wait: str = "300s"
     """How long the external location waits, after the access connector's role on the data
-    lake is (re)created, before Databricks validates access. Azure documents up to 10 minutes
+    lake is (re)created, before Databricks validates access. Azure documents several minutes
     for a role assignment to take effect; the platform stack's apply already took some."""
     comment_prefix: str = field(default="Managed by databricks-mlops-cdktf")
 
 
 class EnvironmentCatalog(Construct):
-    """One catalog per environment on its own storage root. Exposes `catalog`, `schemas`
-    (name -> schema) and `volume`."""
+    """One catalog per environment on its own storage root, after a plan-time check that the
+    workspace has a metastore. Credential and external location are isolated to this
+    workspace. Exposes `catalog`, `schemas` (name -> schema), `volume` and `metastore`."""
 
     def __init__(self, scope: Construct, id_: str, props: EnvironmentCatalogProps) -> None:
         super().__init__(scope, id_)
@@ -78,6 +103,26 @@ class EnvironmentCatalog(Construct):
                     workspace_id=props.platform.workspace_id,
                 )
             )
+        # A workspace without a metastore fails here, in the plan, with one clear message,
+        # instead of half-way through the apply (docs/platform-assumptions.md).
+        self.metastore = DataDatabricksCurrentMetastore(
+            self,
+            "CurrentMetastore",
+            depends_on=depends or None,
+            lifecycle=TerraformResourceLifecycle(
+                postcondition=[
+                    Postcondition(
+                        condition=f'${{self.id != "{NO_METASTORE}"}}',
+                        error_message=(
+                            "The workspace has no Unity Catalog metastore. Fix: assign it one "
+                            "in the account console, or set "
+                            "databricks.unity_catalog.metastore_id (or enabled: false)."
+                        ),
+                    )
+                ]
+            ),
+        )
+        after_check = [self.metastore]
         self.credential = StorageCredential(
             self,
             "StorageCredential",
@@ -86,7 +131,10 @@ class EnvironmentCatalog(Construct):
             azure_managed_identity=StorageCredentialAzureManagedIdentity(
                 access_connector_id=props.platform.access_connector_id
             ),
-            depends_on=depends or None,
+            owner=props.owner,
+            # Usable from this workspace only (the provider binds the creating workspace).
+            isolation_mode="ISOLATION_MODE_ISOLATED",
+            depends_on=after_check,
         )
         # Databricks validates the location's access on create; the connector's role on the
         # data lake (platform stack) may not have propagated yet. Sleeps on first create and
@@ -104,6 +152,8 @@ class EnvironmentCatalog(Construct):
             url=props.platform.catalog_storage_root,
             credential_name=self.credential.name,
             comment=f"{props.comment_prefix}: storage root of {props.catalog_name}",
+            owner=props.owner,
+            isolation_mode="ISOLATION_MODE_ISOLATED",
             depends_on=[self.role_propagation],
         )
         self.catalog = Catalog(
@@ -112,9 +162,11 @@ class EnvironmentCatalog(Construct):
             name=props.catalog_name,
             storage_root=self.external_location.url,
             comment=f"{props.comment_prefix}: ML assets of this environment",
+            owner=props.owner,
             isolation_mode="ISOLATED",
             force_destroy=props.force_destroy,
         )
+        schema_names = (props.feature_schema, props.model_schema, props.inference_schema)
         self.schemas: dict[str, Schema] = {
             name: Schema(
                 self,
@@ -122,19 +174,22 @@ class EnvironmentCatalog(Construct):
                 catalog_name=self.catalog.name,
                 name=name,
                 comment=f"{props.comment_prefix}: {name}",
+                owner=props.owner,
                 force_destroy=props.force_destroy,
             )
-            for name in dict.fromkeys([*props.schema_names, props.artifacts_schema])
+            for name in dict.fromkeys(schema_names)
         }
         self.volume = Volume(
             self,
             "ArtifactsVolume",
             catalog_name=self.catalog.name,
-            schema_name=self.schemas[props.artifacts_schema].name,
+            schema_name=self.schemas[props.model_schema].name,
             name=props.artifacts_volume,
             volume_type="MANAGED",
             comment=f"{props.comment_prefix}: job artifacts and reports",
+            owner=props.owner,
         )
+        job = props.job_principal
         self.grants = Grants(
             self,
             "CatalogGrants",
@@ -142,7 +197,28 @@ class EnvironmentCatalog(Construct):
             grant=_grants(
                 {p: CATALOG_WRITER_PRIVILEGES for p in props.writers}
                 | {p: CATALOG_READER_PRIVILEGES for p in props.readers if p not in props.writers}
+                | {job: JOB_CATALOG_PRIVILEGES}
             ),
+        )
+        # One authoritative grants resource per schema: only the job principal's privileges
+        # (the groups' come from the catalog).
+        schema_privileges = {
+            props.feature_schema: JOB_TABLE_SCHEMA_PRIVILEGES,
+            props.inference_schema: JOB_TABLE_SCHEMA_PRIVILEGES,
+            props.model_schema: JOB_MODEL_SCHEMA_PRIVILEGES,
+        }
+        for name, privileges in schema_privileges.items():
+            Grants(
+                self,
+                f"SchemaGrants-{name}",
+                schema=self.schemas[name].id,
+                grant=_grants({job: privileges}),
+            )
+        Grants(
+            self,
+            "VolumeGrants",
+            volume=self.volume.id,
+            grant=_grants({job: JOB_VOLUME_PRIVILEGES}),
         )
 
     @property

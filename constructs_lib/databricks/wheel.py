@@ -15,7 +15,8 @@ class WorkspaceWheelProps:
     wheel: WheelArtifact
     """The built ML wheel; its path and version are fixed at synth time."""
     workspace_dir: str
-    """Workspace directory of the environment, e.g. `/Shared/mlops-dev`."""
+    """The environment's deployment folder (only admins write there), e.g.
+    `/Deployments/mlops-dev`; a reference, so the upload waits for the folder."""
 
 
 class WorkspaceWheel(Construct):

@@ -7,6 +7,7 @@ A *resource rule* looks at one resource (its Terraform type, construct path and 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -36,6 +37,11 @@ class PolicyContext:
     protected: bool
     """Protected environments (uat, prod) must have purge protection and the like."""
     max_autotermination_minutes: int = 120
+    admin_groups: tuple[str, ...] = ()
+    """Groups trusted to write what jobs execute (the owner group of the environment)."""
+    deployer_principals: tuple[str, ...] = ()
+    """Application IDs of the identities that deploy the environment (jobs must not run as
+    them)."""
 
 
 @dataclass(frozen=True)
@@ -249,7 +255,179 @@ def _public_workspace_has_ip_access_list(
     ]
 
 
+_DEPLOYER_REFERENCES = (
+    "data.databricks_current_user.",
+    "data.databricks_current_service_principal.",
+)
+
+
+def _job_runs_as_its_own_principal(view: ResourceView, ctx: PolicyContext) -> list[str]:
+    """Protected environments: every job runs as a service principal that is not the
+    deploying identity (without `run_as` a job runs as its creator, the deployer)."""
+    if not ctx.protected:
+        return []
+    run_as = _block(view.attrs.get("run_as"))
+    if not run_as:
+        return ["no run_as: the job would run as its creator, the deploying identity"]
+    if run_as.get("user_name"):
+        return [f"runs as the user {run_as['user_name']!r}, not a service principal"]
+    principal = str(run_as.get("service_principal_name", ""))
+    if not principal:
+        return ["run_as names no service principal"]
+    if any(ref in principal for ref in _DEPLOYER_REFERENCES) or principal in (
+        ctx.deployer_principals
+    ):
+        return [f"runs as the deploying identity ({principal})"]
+    return []
+
+
+_REFERENCE = re.compile(r"\$\{([a-z0-9_]+)\.([A-Za-z0-9_-]+)\.([a-z_]+)\}")
+_WRITE_LEVELS = frozenset({"CAN_EDIT", "CAN_RUN", "CAN_MANAGE"})
+_VOLUME_WRITE = frozenset({"WRITE_VOLUME", "ALL_PRIVILEGES", "MANAGE"})
+
+
+def _resolve(value: Any, by_address: Mapping[str, ResourceView], depth: int = 0) -> str | None:
+    """A string with references to literal attributes of other resources substituted
+    (`workspace_path` of a workspace file is `/Workspace` + its path); None if a reference
+    leads to something unknown before apply."""
+    if not isinstance(value, str) or depth > 5:
+        return None
+
+    def substitute(match: re.Match) -> str:
+        rtype, name, attr = match.groups()
+        view = by_address.get(f"{rtype}.{name}")
+        if view is None:
+            raise LookupError
+        if rtype == "databricks_workspace_file" and attr == "workspace_path":
+            inner = _resolve(view.attrs.get("path"), by_address, depth + 1)
+            if inner is None:
+                raise LookupError
+            return "/Workspace" + inner
+        inner = _resolve(view.attrs.get(attr), by_address, depth + 1)
+        if inner is None:
+            raise LookupError
+        return inner
+
+    try:
+        return _REFERENCE.sub(substitute, value)
+    except LookupError:
+        return None
+
+
+def _workspace_path(path: str) -> str:
+    return path.removeprefix("/Workspace") or "/"
+
+
+def _job_code_paths(job: ResourceView) -> list[tuple[str, str]]:
+    """(task key, path) of every library and task file a job executes."""
+    found = []
+    for task in _blocks(job.attrs.get("task")):
+        key = str(task.get("task_key", "?"))
+        for library in _blocks(task.get("library")):
+            for kind in ("whl", "jar", "egg", "requirements"):
+                if library.get(kind):
+                    found.append((key, library[kind]))
+        for block, attr in (
+            ("spark_python_task", "python_file"),
+            ("notebook_task", "notebook_path"),
+        ):
+            path = _block(task.get(block)).get(attr)
+            if path:
+                found.append((key, path))
+    return found
+
+
+def _job_code_only_admins_write(
+    views: Sequence[ResourceView], ctx: PolicyContext
+) -> list[tuple[str, str]]:
+    """What a job executes lives where only admins can write: not under /Shared (every user
+    manages everything there), and in a folder whose explicit permissions give write levels
+    to the admin groups only (or, for a volume, WRITE VOLUME to the admin groups only)."""
+    by_address = {v.address: v for v in views}
+    folders = [
+        (path, v)
+        for v in views
+        if v.type == "databricks_permissions" and "directory_path" in v.attrs
+        for path in [_resolve(v.attrs["directory_path"], by_address)]
+        if path is not None
+    ]
+    volume_grants = [v for v in views if v.type == "databricks_grants" and "volume" in v.attrs]
+    findings = []
+    for job in (v for v in views if v.type == "databricks_job"):
+        for task, raw in _job_code_paths(job):
+            path = _resolve(raw, by_address)
+            where = f"task {task}: {raw}"
+            if path is None:
+                findings.append((job.path, f"{where} cannot be resolved to a known location"))
+                continue
+            if path.startswith("/Volumes/"):
+                findings += _volume_writers(job, where, path, volume_grants, by_address, ctx)
+                continue
+            local = _workspace_path(path)
+            if local == "/Shared" or local.startswith("/Shared/"):
+                findings.append((job.path, f"{where} is under /Shared, where every user can write"))
+                continue
+            covering = [
+                (folder, v)
+                for folder, v in folders
+                if local.startswith(_workspace_path(folder).rstrip("/") + "/")
+            ]
+            if not covering:
+                findings.append(
+                    (job.path, f"{where} is in no folder with explicit permissions in this stack")
+                )
+                continue
+            _, acl = max(covering, key=lambda item: len(item[0]))
+            writers = [
+                str(a.get("group_name") or a.get("user_name") or a.get("service_principal_name"))
+                for a in _blocks(acl.attrs.get("access_control"))
+                if a.get("permission_level") in _WRITE_LEVELS
+                and not (a.get("group_name") and a["group_name"] in ctx.admin_groups)
+            ]
+            if writers:
+                findings.append(
+                    (job.path, f"{where}: {', '.join(sorted(writers))} can write its folder")
+                )
+    return findings
+
+
+def _volume_writers(job, where, path, grants, by_address, ctx) -> list[tuple[str, str]]:
+    volume = ".".join(path.split("/")[2:5])
+    for grant in grants:
+        if _resolve(grant.attrs.get("volume"), by_address) == volume:
+            writers = [
+                str(g.get("principal"))
+                for g in _blocks(grant.attrs.get("grant"))
+                if _VOLUME_WRITE & set(g.get("privileges", []))
+                and g.get("principal") not in ctx.admin_groups
+            ]
+            if writers:
+                return [(job.path, f"{where}: {', '.join(sorted(writers))} can write the volume")]
+            return []
+    return [(job.path, f"{where}: no grants on volume {volume} in this stack")]
+
+
 RULES: tuple[Rule, ...] = (
+    Rule(
+        "MLOPS-JOB-3",
+        "Jobs of a protected environment run as their own service principal",
+        "A job without run_as runs as its creator: the deploying identity, workspace admin and "
+        "owner of the catalog. Every job runs as the environment's job principal "
+        "(databricks.job_run_as_service_principal, or the one the stack creates).",
+        "error",
+        ("databricks_job",),
+        _job_runs_as_its_own_principal,
+    ),
+    Rule(
+        "MLOPS-JOB-4",
+        "What a job executes lives where only admins can write",
+        "Anyone who can replace a job's wheel or task file runs code as the job's principal at "
+        "its next run. Keep code in the deployment folder (admins CAN_MANAGE, the job "
+        "principal CAN_READ), never under /Shared.",
+        "error",
+        (),
+        _job_code_only_admins_write,
+    ),
     Rule(
         "MLOPS-DBW-2",
         "A protected environment's public workspace has an IP access list",

@@ -14,6 +14,14 @@ from constructs_lib.policy.secret_scan import scan_text
 
 DEV = PolicyContext(environment="dev", protected=False, max_autotermination_minutes=120)
 PROD = PolicyContext(environment="prod", protected=True, max_autotermination_minutes=120)
+DEPLOYER = "11111111-1111-1111-1111-111111111111"
+JOB_SP = "${databricks_service_principal.jobs.application_id}"
+PROD_CI = PolicyContext(
+    environment="prod",
+    protected=True,
+    admin_groups=("ml-platform-admins",),
+    deployer_principals=(DEPLOYER,),
+)
 
 
 def view(type_: str, attrs: dict, name: str = "x") -> ResourceView:
@@ -103,6 +111,23 @@ CASES = [
         {**JOB_OK, "task": [{"task_key": "t", "new_cluster": {"spark_version": "x"}}]},
         DEV,
     ),
+    ("MLOPS-JOB-3", "databricks_job", JOB_OK, PROD),
+    ("MLOPS-JOB-3", "databricks_job", {**JOB_OK, "run_as": {"user_name": "a@example.com"}}, PROD),
+    (
+        "MLOPS-JOB-3",
+        "databricks_job",
+        {
+            **JOB_OK,
+            "run_as": {"service_principal_name": "${data.databricks_current_user.me.user_name}"},
+        },
+        PROD,
+    ),
+    (
+        "MLOPS-JOB-3",
+        "databricks_job",
+        {**JOB_OK, "run_as": {"service_principal_name": DEPLOYER}},
+        PROD_CI,
+    ),
     ("MLOPS-SEC-1", "databricks_secret_acl", {"principal": "users", "permission": "MANAGE"}, DEV),
     ("MLOPS-SEC-1", "databricks_secret_acl", {"principal": "users", "permission": "WRITE"}, DEV),
 ]
@@ -115,6 +140,13 @@ COMPLIANT = [
     ("MLOPS-KV-3", "azurerm_key_vault", {**VAULT_OK, "purge_protection_enabled": False}, DEV),
     ("MLOPS-CL-1", "databricks_cluster", {"autotermination_minutes": 30}, PROD),
     ("MLOPS-JOB-1", "databricks_job", JOB_OK, PROD),
+    (
+        "MLOPS-JOB-3",
+        "databricks_job",
+        {**JOB_OK, "run_as": {"service_principal_name": JOB_SP}},
+        PROD_CI,
+    ),
+    ("MLOPS-JOB-3", "databricks_job", JOB_OK, DEV),
     ("MLOPS-JOB-2", "databricks_job", JOB_OK, PROD),
     ("MLOPS-SEC-1", "databricks_secret_acl", {"principal": "users", "permission": "READ"}, PROD),
 ]
@@ -297,3 +329,166 @@ def test_public_workspace_ip_access_list_rule(case: str) -> None:
     for finding in findings:
         assert finding.path == "dev/ws"
         assert f"config/{ctx.environment}.yaml: workspace.allowed_ip_ranges" in finding.detail
+
+
+# --- MLOPS-JOB-4 (a stack rule: what a job executes lives where only admins write) ------------
+
+WHEEL_JOB = {
+    **JOB_OK,
+    "task": [
+        {
+            "task_key": "train",
+            "python_wheel_task": {"package_name": "p", "entry_point": "e"},
+            "library": [{"whl": "${databricks_workspace_file.wheel.workspace_path}"}],
+        }
+    ],
+}
+FOLDER = view("databricks_directory", {"path": "/Deployments/mlops-prod"}, name="folder")
+WHEEL_FILE = view(
+    "databricks_workspace_file",
+    {"path": "${databricks_directory.folder.path}/wheels/1.0/p.whl"},
+    name="wheel",
+)
+
+
+def _folder_acl(*entries: tuple[str, str, str]) -> ResourceView:
+    return view(
+        "databricks_permissions",
+        {
+            "directory_path": "${databricks_directory.folder.path}",
+            "access_control": [
+                {kind: who, "permission_level": level} for kind, who, level in entries
+            ],
+        },
+        name="acl",
+    )
+
+
+ADMINS_MANAGE = ("group_name", "ml-platform-admins", "CAN_MANAGE")
+JOB_READS = ("service_principal_name", JOB_SP, "CAN_READ")
+
+CODE_LOCATION_CASES = {
+    # name: (views, found?)
+    "wheel under /Shared": (
+        [
+            view(
+                "databricks_job",
+                {
+                    **WHEEL_JOB,
+                    "task": [
+                        {
+                            **WHEEL_JOB["task"][0],
+                            "library": [{"whl": "/Workspace/Shared/mlops/p.whl"}],
+                        }
+                    ],
+                },
+                name="job",
+            )
+        ],
+        True,
+    ),
+    "wheel in a folder without explicit permissions": (
+        [view("databricks_job", WHEEL_JOB, name="job"), FOLDER, WHEEL_FILE],
+        True,
+    ),
+    "folder where a non-admin group can edit": (
+        [
+            view("databricks_job", WHEEL_JOB, name="job"),
+            FOLDER,
+            WHEEL_FILE,
+            _folder_acl(ADMINS_MANAGE, JOB_READS, ("group_name", "data-scientists", "CAN_EDIT")),
+        ],
+        True,
+    ),
+    "folder where the job principal can manage": (
+        [
+            view("databricks_job", WHEEL_JOB, name="job"),
+            FOLDER,
+            WHEEL_FILE,
+            _folder_acl(ADMINS_MANAGE, ("service_principal_name", JOB_SP, "CAN_MANAGE")),
+        ],
+        True,
+    ),
+    "unresolvable library path": (
+        [view("databricks_job", WHEEL_JOB, name="job")],
+        True,
+    ),
+    "task file under /Shared": (
+        [
+            view(
+                "databricks_job",
+                {
+                    **JOB_OK,
+                    "task": [
+                        {"task_key": "t", "spark_python_task": {"python_file": "/Shared/x.py"}}
+                    ],
+                },
+                name="job",
+            )
+        ],
+        True,
+    ),
+    "volume where a non-admin can write": (
+        [
+            view(
+                "databricks_job",
+                {
+                    **JOB_OK,
+                    "task": [{"task_key": "t", "library": [{"whl": "/Volumes/c/s/v/p.whl"}]}],
+                },
+                name="job",
+            ),
+            view(
+                "databricks_grants",
+                {
+                    "volume": "c.s.v",
+                    "grant": [{"principal": "ml-engineers", "privileges": ["WRITE_VOLUME"]}],
+                },
+                name="g",
+            ),
+        ],
+        True,
+    ),
+    "compliant: deployment folder, admins manage, job principal reads": (
+        [
+            view("databricks_job", WHEEL_JOB, name="job"),
+            FOLDER,
+            WHEEL_FILE,
+            _folder_acl(ADMINS_MANAGE, JOB_READS),
+        ],
+        False,
+    ),
+    "compliant: volume only admins write": (
+        [
+            view(
+                "databricks_job",
+                {
+                    **JOB_OK,
+                    "task": [{"task_key": "t", "library": [{"whl": "/Volumes/c/s/v/p.whl"}]}],
+                },
+                name="job",
+            ),
+            view(
+                "databricks_grants",
+                {
+                    "volume": "c.s.v",
+                    "grant": [
+                        {"principal": "ml-platform-admins", "privileges": ["WRITE_VOLUME"]},
+                        {"principal": JOB_SP, "privileges": ["READ_VOLUME"]},
+                    ],
+                },
+                name="g",
+            ),
+        ],
+        False,
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CODE_LOCATION_CASES))
+def test_job_code_location_rule(case: str) -> None:
+    views, found = CODE_LOCATION_CASES[case]
+    findings = [f for f in evaluate(views, PROD_CI) if f.rule.id == "MLOPS-JOB-4"]
+    assert bool(findings) is found, [f.detail for f in findings]
+    for finding in findings:
+        assert finding.path == "dev/job" and "task " in finding.detail
