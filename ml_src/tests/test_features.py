@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 import pytest
 from pyspark.sql import DataFrame, SparkSession
@@ -13,6 +13,7 @@ from taxi_fare_mlops.features import (
     is_weekend_new_york,
     pickup_features,
 )
+from taxi_fare_mlops.windows import Window
 
 pytestmark = pytest.mark.spark
 
@@ -74,7 +75,7 @@ def test_pickup_features_respect_date_filter(spark: SparkSession) -> None:
             ("2016-01-02T10:05:00", "2016-01-02T10:20:00", 10001, 10010, 99.0),
         ],
     )
-    got = pickup_features(trips, end=datetime(2016, 1, 2)).collect()
+    got = pickup_features(trips, Window(end=datetime(2016, 1, 2, tzinfo=UTC))).collect()
     assert {r[c.MEAN_FARE_1H_PICKUP] for r in got} == {10.0}
 
 
