@@ -91,7 +91,7 @@ class QualityMonitor(Construct):
             column=[SqlTableColumn(name=name, type=type_) for name, type_ in props.columns],
             # Lakehouse Monitoring processes a table with change data feed incrementally.
             properties={"delta.enableChangeDataFeed": "true"},
-            comment="Batch scoring log of the taxi fare model (written by the batch_inference job).",
+            comment="Batch scoring log of the taxi fare model (written by batch_inference).",
             warehouse_id=props.warehouse_id,
         )
         full_name = f"{props.catalog.name}.{schema.name}.{props.table_name}"
