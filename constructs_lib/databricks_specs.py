@@ -19,6 +19,38 @@ JOB_CLUSTER_TEMPLATE = "clusters/job_cluster.yaml.j2"
 INTERACTIVE_CLUSTER_TEMPLATE = "clusters/interactive_ml.yaml.j2"
 LEGACY_CATALOG = "hive_metastore"
 
+TRIGGER_DATE = "{{job.trigger.time.iso_date}}"
+"""Databricks dynamic value reference: the date (UTC) the run was triggered; for a scheduled
+run, its scheduled time, so a late or repaired run processes the same window."""
+JOB_RUN_ID = "{{job.run_id}}"
+"""Databricks dynamic value reference: the job run's ID, the same for every retry of its tasks."""
+
+INFERENCE_TABLE_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("request_time", "TIMESTAMP"),
+    ("tpep_dropoff_datetime", "TIMESTAMP"),
+    ("trip_distance", "DOUBLE"),
+    ("pickup_zip", "DOUBLE"),
+    ("dropoff_zip", "DOUBLE"),
+    ("mean_fare_window_1h_pickup_zip", "DOUBLE"),
+    ("count_trips_window_1h_pickup_zip", "DOUBLE"),
+    ("count_trips_window_30m_dropoff_zip", "DOUBLE"),
+    ("dropoff_is_weekend", "DOUBLE"),
+    ("prediction", "DOUBLE"),
+    ("fare_amount", "DOUBLE"),
+    ("model_name", "STRING"),
+    ("model_version", "STRING"),
+    ("scored_at", "TIMESTAMP"),
+)
+"""The inference table the scoring step writes (`taxi_fare_mlops.scoring.INFERENCE_SCHEMA`;
+a test keeps the two equal), declared in Unity Catalog so the quality monitor can attach."""
+INFERENCE_LOG_COLUMNS: dict[str, str] = {
+    "timestamp_col": "request_time",
+    "prediction_col": "prediction",
+    "label_col": "fare_amount",
+    "model_id_col": "model_version",
+}
+"""Lakehouse Monitoring InferenceLog roles of the inference table's columns."""
+
 
 @dataclass(frozen=True, kw_only=True)
 class WorkspaceRefs:
@@ -68,8 +100,13 @@ def custom_tags(config: EnvironmentConfig) -> dict[str, str]:
     )
 
 
-def job_parameters(config: EnvironmentConfig, refs: WorkspaceRefs) -> dict[str, str]:
-    """Job-level parameters of every ML job; Databricks passes them to each wheel task."""
+def job_parameters(config: EnvironmentConfig, refs: WorkspaceRefs, key: str) -> dict[str, str]:
+    """Job-level parameters of ML job `key`; Databricks pushes them down to every wheel task
+    configured with keyword arguments (`named_parameters`) as `--name=value`.
+
+    The processing window is `window-days` days ending at the trigger date; a backfill is
+    "Run now with different parameters" with another `end-date` (and `window-days`).
+    """
     uc = config.databricks.unity_catalog
     return {
         "catalog": catalog_name(config),
@@ -77,6 +114,9 @@ def job_parameters(config: EnvironmentConfig, refs: WorkspaceRefs) -> dict[str, 
         "experiment-name": refs.experiment_path,
         "model-name": refs.model_name,
         "use-unity-catalog": "true" if uc.enabled else "false",
+        "end-date": TRIGGER_DATE,
+        "window-days": str(config.databricks.jobs[key].window_days),
+        "run-key": JOB_RUN_ID,
     }
 
 
@@ -150,13 +190,14 @@ def job_spec(
             "job_cluster": (
                 job_cluster if job_cluster is not None else job_cluster_spec(config, refs)
             ),
-            "job_parameters": job_parameters(config, refs),
+            "job_parameters": job_parameters(config, refs, key),
             "schemas": schemas(config),
             "gate": {
                 "min_improvement_over_baseline": str(ml.min_improvement_over_baseline),
                 "max_regression_vs_champion": str(ml.max_regression_vs_champion),
             },
             "monitoring": {"psi_threshold": str(ml.psi_threshold)},
+            "tables": {"inference": ml.inference_table, "metrics": ml.metrics_table},
             "job_ids": dict(refs.job_ids),
         },
         environment=config.name,

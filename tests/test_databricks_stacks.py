@@ -93,7 +93,7 @@ def test_every_ml_task_runs_the_uploaded_wheel(stacks, env: str) -> None:
                 assert task["library"] == [{"whl": library}]
             else:
                 assert "condition_task" in task or "run_job_task" in task, task["task_key"]
-    assert wheel_tasks == 6
+    assert wheel_tasks == 8  # ml_pipeline 4, batch_inference 2, monitoring 2
 
 
 def test_wheel_asset_is_copied_into_the_stack(synth_dir) -> None:
@@ -155,7 +155,9 @@ def test_monitoring_job_triggers_this_stacks_pipeline_job(stacks) -> None:
         pipeline_id = next(k for k, j in jobs.items() if j["name"].endswith("-ml_pipeline"))
         monitoring = next(j for j in jobs.values() if j["name"].endswith("-monitoring"))
         retrain = next(t for t in monitoring["task"] if t["task_key"] == "retrain")
-        assert retrain["run_job_task"]["job_id"] == ref("databricks_job", pipeline_id, "id")
+        assert retrain["python_wheel_task"]["named_parameters"]["pipeline-job-id"] == ref(
+            "databricks_job", pipeline_id, "id"
+        )
 
 
 def test_interactive_cluster_only_where_enabled(stacks) -> None:

@@ -346,6 +346,10 @@ class JobSettings(StrictModel):
     """Whole-run timeout; every job has one."""
     max_retries: int = Field(default=1, ge=0, le=5)
     """Retries of a failed task."""
+    window_days: int = Field(default=1, ge=1, le=3660)
+    """Processing window of each run: the `window_days` days before the trigger date (job
+    parameters `end-date` = `{{job.trigger.time.iso_date}}` and `window-days`; override both
+    in "Run now with different parameters" to backfill). Default: 1 day."""
 
 
 def _default_jobs() -> dict[str, JobSettings]:
@@ -354,6 +358,7 @@ def _default_jobs() -> dict[str, JobSettings]:
             template="ml_pipeline.yaml.j2",
             schedule=JobSchedule(quartz_cron_expression="0 0 2 ? * MON"),
             timeout_seconds=10800,
+            window_days=28,
         ),
         "batch_inference": JobSettings(
             template="batch_inference.yaml.j2",
@@ -368,6 +373,21 @@ def _default_jobs() -> dict[str, JobSettings]:
     }
 
 
+class QualityMonitorSettings(StrictModel):
+    """Lakehouse Monitoring (InferenceLog) on the inference table; Unity Catalog only."""
+
+    enabled: bool = True
+    """Default on whenever Unity Catalog is enabled (ignored in legacy mode)."""
+    granularities: tuple[str, ...] = Field(default=("1 day",), min_length=1)
+    """Aggregation windows of the metric tables, e.g. `1 hour`, `1 day`, `1 week`."""
+    quartz_cron_expression: str = Field(default="0 0 6 * * ?", min_length=11)
+    """Refresh schedule of the metric tables. Default: daily 06:00, after batch scoring."""
+    timezone_id: str = "UTC"
+    warehouse_id: str | None = Field(default=None, pattern=r"^[0-9a-f]{16}$")
+    """SQL warehouse for the built-in dashboard and for creating the inference table. Default:
+    none: no dashboard, and the provider creates the table on a temporary cluster."""
+
+
 class MlSettings(StrictModel):
     """Names and thresholds the ML jobs get as parameters."""
 
@@ -377,10 +397,17 @@ class MlSettings(StrictModel):
     """Registered model name (the original's); in Unity Catalog `<catalog>.<models>.<name>`."""
     min_improvement_over_baseline: float = Field(default=0.05, ge=0, lt=1)
     """Validation gate: the challenger's RMSE must be this fraction below the naive baseline's."""
-    max_regression_vs_champion: float = Field(default=0.02, ge=0, lt=1)
-    """Validation gate: tolerated relative RMSE increase against the current champion."""
+    max_regression_vs_champion: float = Field(default=0.0, ge=0, lt=1)
+    """Validation gate: tolerated relative RMSE increase against the current champion. Default
+    0: a challenger must be strictly better (an equal model is not promoted), so quality cannot
+    ratchet down release after release."""
     psi_threshold: float = Field(default=0.2, gt=0)
     """Monitoring: population stability index above which a retrain is signalled."""
+    inference_table: str = Field(default="taxi_fare_inference", pattern=r"^[a-z][a-z0-9_]*$")
+    """Batch scoring log (in the inference schema); declared by the stack in Unity Catalog."""
+    metrics_table: str = Field(default="taxi_fare_monitoring", pattern=r"^[a-z][a-z0-9_]*$")
+    """The monitoring job's verdicts (in the inference schema); the retrain task reads it."""
+    quality_monitor: QualityMonitorSettings = QualityMonitorSettings()
 
 
 class GitFolderSettings(StrictModel):

@@ -14,6 +14,7 @@ from constructs_lib.databricks.deployment_folder import DeploymentFolder, Deploy
 from constructs_lib.databricks.job_principal import JobPrincipal, JobPrincipalProps
 from constructs_lib.databricks.jobs import MlJob, MlJobProps
 from constructs_lib.databricks.mlflow_tracking import MlflowTracking, MlflowTrackingProps
+from constructs_lib.databricks.quality_monitor import QualityMonitor, QualityMonitorProps
 from constructs_lib.databricks.secrets import SecretScope, SecretScopeProps
 from constructs_lib.databricks.unity_catalog import EnvironmentCatalog, EnvironmentCatalogProps
 from constructs_lib.databricks.wheel import WorkspaceWheel, WorkspaceWheelProps
@@ -210,6 +211,28 @@ class DatabricksEnvironment(Construct):
                 ),
             )
             job_ids[key] = self.jobs[key].job_id
+
+        # --- ML (issue 14): Lakehouse Monitoring on the inference table, Unity Catalog only ---
+        qm = db.ml.quality_monitor
+        if self.catalog is not None and qm.enabled:
+            self.quality_monitor = QualityMonitor(
+                self,
+                "QualityMonitor",
+                QualityMonitorProps(
+                    catalog=self.catalog,
+                    schema=uc.inference_schema,
+                    table_name=db.ml.inference_table,
+                    columns=specs.INFERENCE_TABLE_COLUMNS,
+                    assets_dir=f"{self.folder.path}/quality_monitoring",
+                    **specs.INFERENCE_LOG_COLUMNS,
+                    granularities=qm.granularities,
+                    quartz_cron_expression=qm.quartz_cron_expression,
+                    timezone_id=qm.timezone_id,
+                    notification_emails=specs.notification_emails(config),
+                    warehouse_id=qm.warehouse_id,
+                ),
+            )
+        # --- end ML block ---
 
         if db.git_folder is not None:
             Repo(

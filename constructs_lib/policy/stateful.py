@@ -22,6 +22,7 @@ STATEFUL_TYPES: tuple[str, ...] = (
     "databricks_catalog",
     "databricks_schema",
     "databricks_volume",
+    "databricks_sql_table",  # the inference log (scored rows and their late labels)
     "databricks_registered_model",
     "databricks_storage_credential",
     "databricks_external_location",

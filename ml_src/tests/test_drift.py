@@ -6,7 +6,6 @@ import pytest
 
 from taxi_fare_mlops import columns as c
 from taxi_fare_mlops.drift import fit_baseline, population_stability_index, psi
-from taxi_fare_mlops.errors import PipelineError
 from taxi_fare_mlops.monitoring import MonitoringConfig, evaluate_drift
 
 
@@ -77,5 +76,80 @@ def test_evaluate_drift_without_labels_and_too_few_rows() -> None:
     profile = profile_for(frame, rmse=1.0)
     result = evaluate_drift(profile, frame.assign(**{c.LABEL: np.nan}), MonitoringConfig())
     assert result.rmse is None and result.labeled_rows == 0
-    with pytest.raises(PipelineError, match="scored rows"):
-        evaluate_drift(profile, frame.head(10).assign(**{c.LABEL: 1.0}), MonitoringConfig())
+    few = evaluate_drift(profile, frame.head(10).assign(**{c.LABEL: 1.0}), MonitoringConfig())
+    assert few.skipped and not few.retrain
+    assert few.reasons == ["skipped: 10 scored rows, need at least 100"]
+
+
+def _weekday_profile(rng: np.random.Generator) -> tuple[dict, pd.DataFrame]:
+    n = 5_000
+    base = pd.DataFrame(
+        {
+            "x": rng.normal(10, 2, n),
+            c.DROPOFF_IS_WEEKEND: (rng.random(n) < 2 / 7).astype(float),
+            c.PREDICTION: rng.normal(20, 5, n),
+        }
+    )
+    profile = {
+        "features": {
+            name: fit_baseline(base[name].to_numpy()).to_dict()
+            for name in ["x", c.DROPOFF_IS_WEEKEND]
+        },
+        "prediction": fit_baseline(base[c.PREDICTION].to_numpy()).to_dict(),
+        "holdout_rmse": 1.0,
+    }
+    return profile, base
+
+
+def test_weekend_only_window_does_not_trigger_retrain() -> None:
+    rng = np.random.default_rng(5)
+    profile, base = _weekday_profile(rng)
+    saturday = base.sample(800, random_state=1).assign(**{c.DROPOFF_IS_WEEKEND: 1.0, c.LABEL: None})
+    result = evaluate_drift(profile, saturday, MonitoringConfig())
+    # The weekend flag's PSI is huge, as it should be on a Saturday...
+    assert result.feature_psi[c.DROPOFF_IS_WEEKEND] > 0.2
+    # ...but the calendar is not drift: no retrain, and no reason names it.
+    assert not result.retrain, result.reasons
+    assert not any(c.DROPOFF_IS_WEEKEND in reason for reason in result.reasons)
+
+
+def test_calendar_feature_is_recorded_but_not_a_breach() -> None:
+    from taxi_fare_mlops.monitoring import metric_rows
+    from taxi_fare_mlops.windows import Window
+
+    rng = np.random.default_rng(6)
+    profile, base = _weekday_profile(rng)
+    saturday = base.sample(800, random_state=2).assign(**{c.DROPOFF_IS_WEEKEND: 1.0, c.LABEL: None})
+    config = MonitoringConfig()
+    result = evaluate_drift(profile, saturday, config)
+    rows = metric_rows(result, config, "m", "1", Window())
+    weekend = [r for r in rows if r[5] == "psi" and r[6] == c.DROPOFF_IS_WEEKEND]
+    assert len(weekend) == 1
+    assert weekend[0][7] > 0.2 and weekend[0][8] is None and weekend[0][9] is False
+    assert "calendar feature" in weekend[0][10]
+
+
+def test_rmse_uses_only_labelled_rows_and_needs_enough_of_them() -> None:
+    rng = np.random.default_rng(7)
+    x = rng.normal(10, 2, 2_000)
+    frame = pd.DataFrame({"x": x, c.PREDICTION: x * 2})
+    profile = profile_for(frame, rmse=1.0)
+    labels = np.full(2_000, np.nan)
+    labels[:50] = x[:50] * 2 + 5.0  # 50 labelled rows, each off by 5
+    result = evaluate_drift(profile, frame.assign(**{c.LABEL: labels}), MonitoringConfig())
+    assert result.labeled_rows == 50
+    assert result.rmse == pytest.approx(5.0)  # unlabelled rows do not dilute it
+    assert not result.retrain  # 50 < min_labeled_rows: too few to act on
+    enough = evaluate_drift(
+        profile, frame.assign(**{c.LABEL: labels}), MonitoringConfig(min_labeled_rows=50)
+    )
+    assert enough.retrain and enough.reasons[0].startswith("RMSE=5.000")
+
+
+def test_window_without_traffic_is_skipped() -> None:
+    rng = np.random.default_rng(8)
+    frame = pd.DataFrame({"x": rng.normal(size=500), c.PREDICTION: rng.normal(size=500)})
+    profile = profile_for(frame, rmse=1.0)
+    empty = frame.head(0).assign(**{c.LABEL: []})
+    result = evaluate_drift(profile, empty, MonitoringConfig())
+    assert result.skipped and not result.retrain and result.rows == 0

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 import pytest
 from pyspark.sql import DataFrame, SparkSession
@@ -13,6 +13,7 @@ from taxi_fare_mlops.features import (
     is_weekend_new_york,
     pickup_features,
 )
+from taxi_fare_mlops.windows import Window
 
 pytestmark = pytest.mark.spark
 
@@ -74,7 +75,7 @@ def test_pickup_features_respect_date_filter(spark: SparkSession) -> None:
             ("2016-01-02T10:05:00", "2016-01-02T10:20:00", 10001, 10010, 99.0),
         ],
     )
-    got = pickup_features(trips, end=datetime(2016, 1, 2)).collect()
+    got = pickup_features(trips, Window(end=datetime(2016, 1, 2, tzinfo=UTC))).collect()
     assert {r[c.MEAN_FARE_1H_PICKUP] for r in got} == {10.0}
 
 
@@ -128,3 +129,55 @@ def test_floor_timestamp(spark: SparkSession) -> None:
     )
     assert row[0] == datetime(2016, 1, 1, 10, 30)
     assert row[1] == datetime(2016, 1, 1, 10, 30)
+
+
+def test_incremental_featurize_split_at_any_minute_equals_one_run(
+    spark: SparkSession, tmp_path
+) -> None:
+    """Two runs split at 10:37 on day 3 write the same feature tables as one run, byte for
+    byte: each run writes the windows ending inside it, each complete (history read back)."""
+    from taxi_fare_mlops.data.generator import TripGeneratorConfig, generate_trips
+    from taxi_fare_mlops.featurization import run_featurize
+    from taxi_fare_mlops.platform import local_platform
+
+    trips = generate_trips(TripGeneratorConfig(n_rows=3_000, start=datetime(2016, 1, 1), days=5))
+    start = datetime(2016, 1, 1, 5, tzinfo=UTC)
+    split = datetime(2016, 1, 3, 10, 37, tzinfo=UTC)
+    end = datetime(2016, 1, 6, 5, tzinfo=UTC)
+
+    def featurize(root, windows):
+        platform = local_platform(spark, tmp_path / root)
+        platform.tables.overwrite("raw", spark.createDataFrame(trips))
+        for window in windows:
+            run_featurize(platform, "raw", "f.pickup", "f.dropoff", window)
+        return [
+            platform.feature_store.read_table(name)
+            .toPandas()
+            .sort_values([c.FEATURE_KEY, c.FEATURE_TS])
+            .reset_index(drop=True)
+            for name in ("f.pickup", "f.dropoff")
+        ]
+
+    full = featurize("full", [Window(start, end)])
+    split_runs = featurize("split", [Window(start, split), Window(split, end)])
+    for one, two in zip(full, split_runs, strict=True):
+        assert len(one) > 1000
+        assert one.to_csv(index=False).encode() == two.to_csv(index=False).encode()
+
+
+def test_windows_ending_exactly_at_the_boundary_belong_to_the_earlier_run(
+    spark: SparkSession,
+) -> None:
+    trips = trips_frame(
+        spark,
+        [
+            ("2016-01-01T10:05:00", "2016-01-01T10:20:00", 10001, 10010, 10.0),
+            ("2016-01-01T10:35:00", "2016-01-01T10:50:00", 10001, 10010, 30.0),
+        ],
+    )
+    boundary = datetime(2016, 1, 1, 10, 45, tzinfo=UTC)
+    early = as_dict(pickup_features(trips, Window(end=boundary)), c.MEAN_FARE_1H_PICKUP)
+    late = as_dict(pickup_features(trips, Window(start=boundary)), c.MEAN_FARE_1H_PICKUP)
+    assert (10001, "10:45") in early and (10001, "10:45") not in late
+    # The 11:00 window (10:00-11:00) is complete in the later run: both trips, mean 20.
+    assert late[(10001, "11:00")] == (20.0,)

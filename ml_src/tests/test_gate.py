@@ -34,7 +34,7 @@ def test_good_model_passes(holdout) -> None:
     assert result.passed, result.to_markdown()
     assert result.metrics["challenger_rmse"] < 0.6
     assert result.metrics["baseline_rmse"] > 1.0
-    assert checks(result)["not_worse_than_champion"]  # no champion yet
+    assert checks(result)["better_than_champion"]  # no champion yet
 
 
 def test_model_worse_than_champion_is_rejected(holdout) -> None:
@@ -42,8 +42,8 @@ def test_model_worse_than_champion_is_rejected(holdout) -> None:
         holdout["y"], holdout["worse"], holdout["baseline"], holdout["good"], COLUMNS, COLUMNS
     )
     assert not result.passed
-    assert checks(result)["not_worse_than_champion"] is False
-    assert "not_worse_than_champion" in [ch.name for ch in result.failed_checks]
+    assert checks(result)["better_than_champion"] is False
+    assert "better_than_champion" in [ch.name for ch in result.failed_checks]
     assert result.metrics["champion_rmse"] < result.metrics["challenger_rmse"]
 
 
@@ -111,3 +111,24 @@ def test_distance_bucket_baseline() -> None:
     fare = np.array([5.0, 7.0, 20.0, 22.0])
     baseline = DistanceBucketBaseline(n_buckets=2).fit(distance, fare)
     np.testing.assert_allclose(baseline.predict(np.array([0.5, 1.0, 4.0, 9.0])), [6, 6, 21, 21])
+
+
+def test_equal_metrics_are_not_promoted(holdout) -> None:
+    # An identical model (same predictions as the champion) is not an improvement.
+    result = run_gate(
+        holdout["y"], holdout["good"], holdout["baseline"], holdout["good"], COLUMNS, COLUMNS
+    )
+    assert result.metrics["challenger_rmse"] == result.metrics["champion_rmse"]
+    assert checks(result)["better_than_champion"] is False
+    assert not result.passed
+
+
+def test_default_gate_has_no_regression_tolerance() -> None:
+    assert GateConfig().champion_tolerance == 0.0
+
+
+def test_slightly_better_challenger_passes(holdout) -> None:
+    better = holdout["y"] + (holdout["good"] - holdout["y"]) * 0.99
+    result = run_gate(holdout["y"], better, holdout["baseline"], holdout["good"], COLUMNS, COLUMNS)
+    assert result.metrics["challenger_rmse"] < result.metrics["champion_rmse"]
+    assert result.passed, result.to_markdown()

@@ -1,3 +1,5 @@
+"""Promotion against a real MLflow registry (SQLite, aliases), one behaviour per test."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,90 +9,120 @@ from mlflow import MlflowClient
 
 from taxi_fare_mlops.errors import PipelineError
 from taxi_fare_mlops.promotion import REPLACED_TAG, SUPERSEDED_TAG, promote
-from taxi_fare_mlops.registry import CHALLENGER, CHAMPION, GATE_STATUS_TAG
+from taxi_fare_mlops.registry import (
+    CHALLENGER,
+    CHAMPION,
+    GATE_CHAMPION_TAG,
+    GATE_STATUS_TAG,
+    ModelRegistry,
+)
 
 MODEL = "main.taxi_fare.taxi_fare_regressor"
 
 
 @pytest.fixture
-def client(tmp_path: Path) -> MlflowClient:
+def registry(tmp_path: Path) -> ModelRegistry:
     """A real MLflow registry on SQLite, private to the test."""
     uri = f"sqlite:///{tmp_path / 'registry.db'}"
-    registry = MlflowClient(tracking_uri=uri, registry_uri=uri)
-    registry.create_registered_model(MODEL)
-    return registry
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    client.create_registered_model(MODEL)
+    return ModelRegistry(client, MODEL, "alias")
 
 
-def new_version(client: MlflowClient, tmp_path: Path, gate_status: str | None) -> str:
+def new_version(
+    registry: ModelRegistry, tmp_path: Path, gate_status: str | None, against: str | None = None
+) -> str:
+    """A version as evaluate leaves it: verdict plus the champion it was compared with."""
+    client = registry.client
     existing = client.search_model_versions(f"name='{MODEL}'")
     source = tmp_path / f"model-{len(existing)}"
     source.mkdir()
-    version = client.create_model_version(MODEL, source=source.as_uri()).version
+    version = str(client.create_model_version(MODEL, source=source.as_uri()).version)
     if gate_status is not None:
+        champion = registry.pointed(CHAMPION)
+        compared = against or (str(champion.version) if champion is not None else "none")
+        client.set_model_version_tag(MODEL, version, GATE_CHAMPION_TAG, compared)
         client.set_model_version_tag(MODEL, version, GATE_STATUS_TAG, gate_status)
-    client.set_registered_model_alias(MODEL, CHALLENGER, version)
-    return str(version)
+    registry.point(CHALLENGER, version)
+    return version
 
 
-def champion(client: MlflowClient) -> str:
-    return str(client.get_model_version_by_alias(MODEL, CHAMPION).version)
+def champion(registry: ModelRegistry) -> str:
+    return str(registry.client.get_model_version_by_alias(MODEL, CHAMPION).version)
 
 
-def test_first_promotion_then_idempotent_rerun(client: MlflowClient, tmp_path: Path) -> None:
-    v1 = new_version(client, tmp_path, "passed")
-    first = promote(client, MODEL)
+def test_first_promotion_then_idempotent_rerun(registry: ModelRegistry, tmp_path: Path) -> None:
+    v1 = new_version(registry, tmp_path, "passed")
+    first = promote(registry)
     assert (first.champion_version, first.previous_champion_version, first.changed) == (
         v1,
         None,
         True,
     )
-    assert champion(client) == v1
-    assert client.get_model_version(MODEL, v1).tags[REPLACED_TAG] == "none"
+    assert champion(registry) == v1
+    assert registry.client.get_model_version(MODEL, v1).tags[REPLACED_TAG] == "none"
 
-    again = promote(client, MODEL)
-    assert (again.champion_version, again.previous_champion_version, again.changed) == (
-        v1,
-        None,
-        False,
-    )
-    assert champion(client) == v1
+    again = promote(registry)  # a retry after success
+    assert (again.promoted, again.changed, again.champion_version) == (True, False, v1)
+    assert champion(registry) == v1
 
 
 def test_promotion_moves_alias_and_records_replaced_version(
-    client: MlflowClient, tmp_path: Path
+    registry: ModelRegistry, tmp_path: Path
 ) -> None:
-    v1 = new_version(client, tmp_path, "passed")
-    promote(client, MODEL)
-    v2 = new_version(client, tmp_path, "passed")
+    v1 = new_version(registry, tmp_path, "passed")
+    promote(registry)
+    v2 = new_version(registry, tmp_path, "passed")
 
-    result = promote(client, MODEL)
+    result = promote(registry)
     assert (result.champion_version, result.previous_champion_version) == (v2, v1)
-    assert champion(client) == v2
-    assert client.get_model_version(MODEL, v2).tags[REPLACED_TAG] == v1
-    assert client.get_model_version(MODEL, v1).tags[SUPERSEDED_TAG] == v2
+    assert champion(registry) == v2
+    assert registry.client.get_model_version(MODEL, v2).tags[REPLACED_TAG] == v1
+    assert registry.client.get_model_version(MODEL, v1).tags[SUPERSEDED_TAG] == v2
 
-    rerun = promote(client, MODEL, v2)
+    rerun = promote(registry, v2)
     assert not rerun.changed and rerun.previous_champion_version == v1
-    assert champion(client) == v2
+    assert champion(registry) == v2
 
 
-def test_unvalidated_versions_are_refused(client: MlflowClient, tmp_path: Path) -> None:
-    v1 = new_version(client, tmp_path, "passed")
-    promote(client, MODEL)
-    v2 = new_version(client, tmp_path, "rejected")
-    v3 = new_version(client, tmp_path, None)
-    with pytest.raises(PipelineError, match="gate_status=rejected"):
-        promote(client, MODEL, v2)
+def test_rejected_version_is_not_promoted_and_is_not_an_error(
+    registry: ModelRegistry, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    v1 = new_version(registry, tmp_path, "passed")
+    promote(registry)
+    v2 = new_version(registry, tmp_path, "rejected")
+    result = promote(registry)
+    assert (result.candidate_version, result.promoted, result.changed) == (v2, False, False)
+    assert result.champion_version == v1 and champion(registry) == v1
+    assert "not promoted: the gate rejected v2" in capsys.readouterr().err
+
+
+def test_unevaluated_version_is_refused(registry: ModelRegistry, tmp_path: Path) -> None:
+    v1 = new_version(registry, tmp_path, "passed")
+    promote(registry)
+    v2 = new_version(registry, tmp_path, None)
     with pytest.raises(PipelineError, match="gate_status=unset"):
-        promote(client, MODEL, v3)
-    assert champion(client) == v1
+        promote(registry, v2)
+    assert champion(registry) == v1
+    forced = promote(registry, v2, require_gate_pass=False)
+    assert forced.changed and champion(registry) == v2
 
-    forced = promote(client, MODEL, v3, require_gate_pass=False)
-    assert forced.changed and champion(client) == v3
+
+def test_verdict_against_another_champion_is_refused(
+    registry: ModelRegistry, tmp_path: Path
+) -> None:
+    new_version(registry, tmp_path, "passed")
+    promote(registry)  # v1 champion
+    v2 = new_version(registry, tmp_path, "passed")  # gated against v1
+    v3 = new_version(registry, tmp_path, "passed")  # gated against v1 as well
+    promote(registry, v3)  # champion is v3 now
+    with pytest.raises(PipelineError, match="against champion 1, but the champion now is 3"):
+        promote(registry, v2)
+    assert champion(registry) == v3
 
 
-def test_missing_challenger_or_version(client: MlflowClient) -> None:
+def test_missing_challenger_or_version(registry: ModelRegistry) -> None:
     with pytest.raises(PipelineError, match="no version with alias @challenger"):
-        promote(client, MODEL)
+        promote(registry)
     with pytest.raises(PipelineError, match="no version 7"):
-        promote(client, MODEL, "7")
+        promote(registry, "7")

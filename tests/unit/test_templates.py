@@ -68,15 +68,53 @@ def test_pipeline_task_order_and_entry_points() -> None:
         [{"task_key": "evaluate"}],
     ]
     names = [p["name"] for p in spec["parameters"]]
-    assert names == ["catalog", "schema", "experiment-name", "model-name", "use-unity-catalog"]
+    assert names == [
+        "catalog",
+        "schema",
+        "experiment-name",
+        "model-name",
+        "use-unity-catalog",
+        "end-date",
+        "window-days",
+        "run-key",
+    ]
+    defaults = {p["name"]: p["default"] for p in spec["parameters"]}
+    assert defaults["end-date"] == "{{job.trigger.time.iso_date}}"
+    assert defaults["window-days"] == "28"  # ml_pipeline trains on the 28 days before
+    assert defaults["run-key"] == "{{job.run_id}}"
+    # promote has parameters of its own, so it is a keyword-argument task (see README).
+    assert tasks[3]["python_wheel_task"]["named_parameters"] == {"require-gate": "true"}
 
 
-def test_monitoring_triggers_pipeline_on_retrain_signal() -> None:
+def test_monitoring_starts_the_pipeline_from_the_recorded_verdict() -> None:
     spec = specs.job_spec(CONFIGS["prod"], "monitoring", refs("prod"))
     by_key = {t["task_key"]: t for t in spec["tasks"]}
-    assert by_key["retrain_needed"]["condition_task"]["left"] == "{{tasks.monitor.values.retrain}}"
-    assert by_key["retrain"]["run_job_task"]["job_id"] == "<job id of ml_pipeline>"
-    assert by_key["retrain"]["depends_on"] == [{"task_key": "retrain_needed", "outcome": "true"}]
+    assert sorted(by_key) == ["monitor", "retrain"]
+    # No condition task on task values (documented for notebooks only): a wheel task reads
+    # the verdict from the metrics table and starts the pipeline through the Jobs API.
+    assert all("condition_task" not in t for t in spec["tasks"])
+    retrain = by_key["retrain"]["python_wheel_task"]
+    assert retrain["entry_point"] == "taxi-fare-retrain"
+    assert retrain["named_parameters"]["pipeline-job-id"] == "<job id of ml_pipeline>"
+    monitor = by_key["monitor"]["python_wheel_task"]["named_parameters"]
+    assert monitor["metrics-table"] == retrain["named_parameters"]["metrics-table"]
+    assert by_key["retrain"]["depends_on"] == [{"task_key": "monitor"}]
+
+
+def test_batch_inference_refreshes_features_then_scores_one_window() -> None:
+    spec = specs.job_spec(CONFIGS["dev"], "batch_inference", refs("dev"))
+    assert [t["python_wheel_task"]["entry_point"] for t in spec["tasks"]] == [
+        "taxi-fare-featurize",
+        "taxi-fare-score",
+    ]
+    defaults = {p["name"]: p["default"] for p in spec["parameters"]}
+    assert (defaults["end-date"], defaults["window-days"]) == ("{{job.trigger.time.iso_date}}", "1")
+
+
+def test_gate_defaults_allow_no_regression() -> None:
+    spec = specs.job_spec(CONFIGS["prod"], "ml_pipeline", refs("prod"))
+    evaluate = spec["tasks"][2]["python_wheel_task"]["named_parameters"]
+    assert evaluate["max-regression-vs-champion"] == "0.0"
 
 
 @pytest.mark.parametrize("env", sorted(CONFIGS))

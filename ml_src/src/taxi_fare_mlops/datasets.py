@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
 import numpy as np
 import pandas as pd
 from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
 
 from taxi_fare_mlops import columns as c
+from taxi_fare_mlops.errors import PipelineError
 from taxi_fare_mlops.features import build_feature_frame, filter_time_range
 from taxi_fare_mlops.platform import Platform
+from taxi_fare_mlops.windows import Window
 
 
 @dataclass(frozen=True)
@@ -24,11 +26,22 @@ class DataSources:
 
 
 def load_model_frame(
-    platform: Platform, sources: DataSources, start: datetime | None, end: datetime | None
+    platform: Platform, sources: DataSources, window: Window, require_label: bool = True
 ) -> DataFrame:
-    """Trips picked up in ``[start, end)`` with their point-in-time features (Spark frame)."""
-    trips = platform.tables.read(sources.trips).select(*c.RAW_TRIP_COLUMNS)
-    trips = filter_time_range(trips, c.PICKUP_TS, start, end)
+    """Trips picked up in ``window`` with their point-in-time features (Spark frame).
+
+    ``require_label=False`` (scoring) accepts a source without ``fare_amount``: the label is
+    then null, to be filled in when actual fares arrive.
+    """
+    trips = platform.tables.read(sources.trips)
+    if c.LABEL not in trips.columns:
+        if require_label:
+            raise PipelineError(
+                f"{sources.trips} has no {c.LABEL} column; training and evaluation need labels"
+            )
+        trips = trips.withColumn(c.LABEL, F.lit(None).cast("double"))
+    trips = trips.select(*c.RAW_TRIP_COLUMNS)
+    trips = filter_time_range(trips, c.PICKUP_TS, window.start, window.end)
     pickup = platform.feature_store.read_table(sources.pickup_features)
     dropoff = platform.feature_store.read_table(sources.dropoff_features)
     return build_feature_frame(trips, pickup, dropoff)

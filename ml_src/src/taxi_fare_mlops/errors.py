@@ -1,4 +1,8 @@
-"""Exceptions that the command-line layer maps to documented exit codes."""
+"""Exceptions that the command-line layer maps to documented exit codes.
+
+Expected outcomes (a gate rejection, a window without traffic, a retrain signal) are not
+exceptions: the step succeeds and records its verdict. Only a step that cannot do its job raises.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +13,6 @@ class PipelineError(Exception):
     exit_code = 1
 
 
-class GateRejectedError(PipelineError):
-    """The validation gate rejected the challenger model (exit code 3)."""
-
-    exit_code = 3
-
-
-class RetrainSignal(PipelineError):
-    """Monitoring crossed a threshold and asks for retraining (exit code 4, local runtime only)."""
-
-    exit_code = 4
+class RegistryError(PipelineError):
+    """The model registry failed for a reason other than "not found" (permission denied,
+    throttling, an API the registry does not support...). Never read as "no champion"."""

@@ -9,15 +9,19 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import Window as SparkWindow
 from pyspark.sql import functions as F
 
 from taxi_fare_mlops import columns as c
+from taxi_fare_mlops.windows import Window
 
 NEW_YORK = "America/New_York"
 PICKUP_WINDOW = "1 hour"
 PICKUP_SLIDE = "15 minutes"
 DROPOFF_WINDOW = "30 minutes"
+PICKUP_WINDOW_LENGTH = timedelta(hours=1)
+DROPOFF_WINDOW_LENGTH = timedelta(minutes=30)
 PICKUP_ROUNDING_MINUTES = 15
 DROPOFF_ROUNDING_MINUTES = 30
 
@@ -25,11 +29,28 @@ DROPOFF_ROUNDING_MINUTES = 30
 def filter_time_range(
     df: DataFrame, ts_column: str, start: datetime | None, end: datetime | None
 ) -> DataFrame:
-    """Keep rows with ``start <= ts_column < end``; a bound of ``None`` is open."""
+    """Keep rows with ``start <= ts_column < end``; a bound of ``None`` is open.
+
+    Bounds must be timezone-aware (UTC): PySpark reads a naive ``datetime`` in the driver's
+    local time zone, which would shift the window on any machine not set to UTC.
+    """
+    for bound in (start, end):
+        if bound is not None and bound.tzinfo is None:
+            raise ValueError(f"time bounds must be timezone-aware, got {bound!r}")
     if start is not None:
         df = df.filter(F.col(ts_column) >= F.lit(start))
     if end is not None:
         df = df.filter(F.col(ts_column) < F.lit(end))
+    return df
+
+
+def windows_ending_in(df: DataFrame, window: Window, ts_column: str = c.FEATURE_TS) -> DataFrame:
+    """Feature rows whose window *ends* in ``(start, end]``: the windows a run over
+    ``[start, end)`` owns. Consecutive processing windows own disjoint, complete sets."""
+    if window.start is not None:
+        df = df.filter(F.col(ts_column) > F.lit(window.start))
+    if window.end is not None:
+        df = df.filter(F.col(ts_column) <= F.lit(window.end))
     return df
 
 
@@ -49,15 +70,17 @@ def floor_timestamp(ts: Column, minutes: int) -> Column:
     return F.timestamp_seconds(F.floor(F.unix_timestamp(ts) / step) * step)
 
 
-def pickup_features(
-    trips: DataFrame, start: datetime | None = None, end: datetime | None = None
-) -> DataFrame:
+def pickup_features(trips: DataFrame, window: Window | None = None) -> DataFrame:
     """Per pickup zip, 1-hour windows sliding every 15 minutes: mean fare and trip count.
 
+    Only windows ending in ``(window.start, window.end]`` are returned, each computed from every
+    trip it covers: trips are read from one window length (1 h) before ``window.start``.
     Returns ``zip, ts, mean_fare_window_1h_pickup_zip, count_trips_window_1h_pickup_zip``.
     """
-    trips = filter_time_range(trips, c.PICKUP_TS, start, end)
-    return (
+    window = window or Window()
+    history = window.extended_back(PICKUP_WINDOW_LENGTH)
+    trips = filter_time_range(trips, c.PICKUP_TS, history.start, history.end)
+    features = (
         trips.groupBy(c.PICKUP_ZIP, F.window(c.PICKUP_TS, PICKUP_WINDOW, PICKUP_SLIDE))
         .agg(
             F.mean(c.LABEL).alias(c.MEAN_FARE_1H_PICKUP),
@@ -70,19 +93,22 @@ def pickup_features(
             F.col(c.COUNT_TRIPS_1H_PICKUP).cast("int"),
         )
     )
+    return windows_ending_in(features, window)
 
 
-def dropoff_features(
-    trips: DataFrame, start: datetime | None = None, end: datetime | None = None
-) -> DataFrame:
+def dropoff_features(trips: DataFrame, window: Window | None = None) -> DataFrame:
     """Per dropoff zip, 30-minute tumbling windows: trip count and New York weekend flag.
 
-    Returns ``zip, ts, count_trips_window_30m_dropoff_zip, dropoff_is_weekend``; the weekend
-    flag is taken at the window end, like the original accelerator.
+    Only windows ending in ``(window.start, window.end]`` are returned, each complete (trips are
+    read from 30 minutes before ``window.start``). Returns ``zip, ts,
+    count_trips_window_30m_dropoff_zip, dropoff_is_weekend``; the weekend flag is taken at the
+    window end, like the original accelerator.
     """
+    window = window or Window()
     session_tz = trips.sparkSession.conf.get("spark.sql.session.timeZone")
-    trips = filter_time_range(trips, c.DROPOFF_TS, start, end)
-    return (
+    history = window.extended_back(DROPOFF_WINDOW_LENGTH)
+    trips = filter_time_range(trips, c.DROPOFF_TS, history.start, history.end)
+    features = (
         trips.groupBy(c.DROPOFF_ZIP, F.window(c.DROPOFF_TS, DROPOFF_WINDOW))
         .agg(F.count(F.lit(1)).alias(c.COUNT_TRIPS_30M_DROPOFF))
         .select(
@@ -92,6 +118,7 @@ def dropoff_features(
             is_weekend_new_york(F.col("window.end"), session_tz).alias(c.DROPOFF_IS_WEEKEND),
         )
     )
+    return windows_ending_in(features, window)
 
 
 def point_in_time_join(
@@ -133,9 +160,9 @@ def point_in_time_join(
     )
     unioned = left_rows.unionByName(feature_rows, allowMissingColumns=True)
     running = (
-        Window.partitionBy(key)
+        SparkWindow.partitionBy(key)
         .orderBy(F.col(ts).asc(), F.col(marker).desc())
-        .rowsBetween(Window.unboundedPreceding, Window.currentRow)
+        .rowsBetween(SparkWindow.unboundedPreceding, SparkWindow.currentRow)
     )
     matched = unioned.withColumn(payload, F.last(payload, ignorenulls=True).over(running))
     matched = matched.filter(F.col(marker) == 0)

@@ -6,8 +6,10 @@ A challenger passes when all checks pass:
 * ``predictions_finite``: no NaN or infinite prediction;
 * ``predictions_in_range``: every prediction within ``[min_prediction, max_prediction]``;
 * ``beats_baseline``: RMSE <= (1 - baseline_margin) * RMSE of the naive baseline;
-* ``not_worse_than_champion``: RMSE <= (1 + champion_tolerance) * champion RMSE on the same
-  holdout (passes when there is no champion yet).
+* ``better_than_champion``: RMSE < (1 + champion_tolerance) * champion RMSE on the same
+  holdout, strictly (passes when there is no champion yet). The default tolerance is 0: a
+  challenger must be strictly better, so an equal model is not promoted and quality cannot
+  ratchet down release after release.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ class GateConfig:
     """Thresholds of the gate (all exposed on the command line)."""
 
     baseline_margin: float = 0.05
-    champion_tolerance: float = 0.02
+    champion_tolerance: float = 0.0
     min_prediction: float = 0.0
     max_prediction: float = 500.0
 
@@ -179,15 +181,15 @@ def run_gate(
     )
 
     if champion_pred is None:
-        checks.append(CheckResult("not_worse_than_champion", True, "no champion to compare"))
+        checks.append(CheckResult("better_than_champion", True, "no champion to compare"))
     else:
         champion = regression_metrics(y_true, champion_pred)
         metrics |= {f"champion_{k}": v for k, v in champion.items()}
         limit = (1.0 + config.champion_tolerance) * champion["rmse"]
         checks.append(
             CheckResult(
-                "not_worse_than_champion",
-                bool(challenger["rmse"] <= limit),
+                "better_than_champion",
+                bool(challenger["rmse"] < limit),
                 f"RMSE {_fmt(challenger['rmse'])} vs limit {_fmt(limit)} "
                 f"(champion {_fmt(champion['rmse'])}, tolerance {config.champion_tolerance:.0%})",
             )

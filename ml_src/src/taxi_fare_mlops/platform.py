@@ -1,10 +1,13 @@
-"""The runtime context a step runs in: Spark, tables, feature store, MLflow, task values."""
+"""The runtime context a step runs in: Spark, tables, feature store, MLflow and its registry,
+and how a job run is started."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import mlflow
@@ -13,7 +16,11 @@ from pyspark.sql import SparkSession
 
 from taxi_fare_mlops.adapters import Runtime
 from taxi_fare_mlops.feature_store import FeatureStore, LocalFeatureStore
+from taxi_fare_mlops.registry import ModelRegistry, PointerMode
 from taxi_fare_mlops.tables import LocalTableStore, TableStore, qualify
+
+JobTrigger = Callable[[str, str], str]
+"""``(job_id, idempotency_token) -> run_id``: start a run of a job, at most once per token."""
 
 
 @dataclass
@@ -29,9 +36,11 @@ class Platform:
     use_unity_catalog: bool
     tracking_uri: str
     registry_uri: str
+    pointer_mode: PointerMode = "alias"
+    """How ``champion``/``challenger`` are stored: aliases, or registered-model tags in the
+    workspace model registry (which has no aliases at MLflow 2.13.1)."""
     artifact_root: str | None = None
-    task_value_setter: Callable[[str, object], None] | None = None
-    task_values: dict[str, object] = field(default_factory=dict)
+    trigger_job: JobTrigger | None = None
 
     def table_name(self, name: str, schema: str | None = None) -> str:
         """Qualify a bare table name with the catalog and ``schema`` (default: main schema)."""
@@ -43,13 +52,25 @@ class Platform:
             return name
         return f"{self.catalog}.{self.schema}.{name}"
 
+    def client(self) -> MlflowClient:
+        """An MLflow client bound to this runtime's tracking server and registry."""
+        return MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.registry_uri)
+
+    def registry(self, model_name: str) -> ModelRegistry:
+        """The registered model ``model_name`` with this runtime's pointer mode."""
+        return ModelRegistry(self.client(), model_name, self.pointer_mode)
+
+    def use_mlflow(self) -> None:
+        """Point the global MLflow client (used by ``mlflow.pyfunc``) at this runtime."""
+        mlflow.set_tracking_uri(self.tracking_uri)
+        mlflow.set_registry_uri(self.registry_uri)
+
     def configure_mlflow(self, experiment_name: str) -> str:
         """Point MLflow at this runtime's tracking server and registry; return the experiment id.
 
         Locally the experiment's artifacts go under the work directory, never ``./mlruns``.
         """
-        mlflow.set_tracking_uri(self.tracking_uri)
-        mlflow.set_registry_uri(self.registry_uri)
+        self.use_mlflow()
         experiment = mlflow.get_experiment_by_name(experiment_name)
         if experiment is None:
             experiment_id = mlflow.create_experiment(
@@ -59,12 +80,6 @@ class Platform:
             experiment_id = experiment.experiment_id
         mlflow.set_experiment(experiment_id=experiment_id)
         return experiment_id
-
-    def set_task_value(self, key: str, value: object) -> None:
-        """Publish a value to later job tasks (Databricks) and keep it for the caller."""
-        self.task_values[key] = value
-        if self.task_value_setter is not None:
-            self.task_value_setter(key, value)
 
 
 def keep_mlflow_defaults_under(directory: Path) -> None:
@@ -88,13 +103,43 @@ def _create_mlflow_db_quietly(uri: str) -> None:
         logging.disable(logging.NOTSET)
 
 
+class LocalJobTrigger:
+    """Records job runs it is asked to start in ``<local_dir>/triggered_runs.jsonl``, once per
+    idempotency token (like the Jobs API's ``run-now`` with ``idempotency_token``)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def runs(self) -> list[dict[str, str]]:
+        """Every recorded run, oldest first."""
+        if not self.path.exists():
+            return []
+        return [json.loads(line) for line in self.path.read_text().splitlines() if line]
+
+    def __call__(self, job_id: str, idempotency_token: str) -> str:
+        for run in self.runs():
+            if run["idempotency_token"] == idempotency_token:
+                return run["run_id"]
+        run_id = hashlib.sha256(idempotency_token.encode()).hexdigest()[:12]
+        entry = {"job_id": job_id, "idempotency_token": idempotency_token, "run_id": run_id}
+        with self.path.open("a") as out:
+            out.write(json.dumps(entry, sort_keys=True) + "\n")
+        return run_id
+
+
 def local_platform(
     spark: SparkSession,
     local_dir: Path,
     catalog: str = "main",
     schema: str = "taxi_fare",
+    use_unity_catalog: bool = True,
+    registry_uri: str | None = None,
 ) -> Platform:
-    """Local runtime: parquet tables and feature tables, MLflow on SQLite, all in ``local_dir``."""
+    """Local runtime: parquet tables and feature tables, MLflow on SQLite, all in ``local_dir``.
+
+    ``use_unity_catalog=False`` runs legacy mode (``schema.table`` names, registry pointers as
+    tags); ``registry_uri`` replaces the SQLite registry (tests use a workspace-registry fake).
+    """
     local_dir = local_dir.resolve()
     local_dir.mkdir(parents=True, exist_ok=True)
     db_uri = f"sqlite:///{local_dir / 'mlflow.db'}"
@@ -107,10 +152,12 @@ def local_platform(
         feature_store=LocalFeatureStore(spark, local_dir / "feature_store"),
         catalog=catalog,
         schema=schema,
-        use_unity_catalog=True,
+        use_unity_catalog=use_unity_catalog,
         tracking_uri=db_uri,
-        registry_uri=db_uri,
+        registry_uri=registry_uri or db_uri,
+        pointer_mode="alias" if use_unity_catalog else "tag",
         artifact_root=(local_dir / "mlartifacts").as_uri(),
+        trigger_job=LocalJobTrigger(local_dir / "triggered_runs.jsonl"),
     )
 
 
@@ -121,7 +168,7 @@ def databricks_platform(
     from taxi_fare_mlops.adapters.databricks import (
         DatabricksFeatureStore,
         DatabricksTableStore,
-        set_task_value,
+        run_job_now,
     )
 
     return Platform(
@@ -134,5 +181,6 @@ def databricks_platform(
         use_unity_catalog=use_unity_catalog,
         tracking_uri="databricks",
         registry_uri="databricks-uc" if use_unity_catalog else "databricks",
-        task_value_setter=lambda key, value: set_task_value(spark, key, value),
+        pointer_mode="alias" if use_unity_catalog else "tag",
+        trigger_job=run_job_now,
     )

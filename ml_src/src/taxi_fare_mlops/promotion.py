@@ -1,19 +1,29 @@
-"""The ``promote`` step: move alias ``champion`` to a validated version, idempotently."""
+"""The ``promote`` step: move ``champion`` to a validated version, idempotently.
+
+Decisions, in order:
+
+1. the candidate already is the champion: nothing to do (a retry after success lands here);
+2. the gate rejected it: **not promoted**, the step succeeds (a rejection is an expected
+   outcome, so the job run ends green and its output says "not promoted");
+3. it was never evaluated, or the verdict was made against another champion than the current
+   one: refused with an error, because that verdict says nothing about the current champion;
+4. otherwise ``champion`` moves to it, and both versions are tagged with the hand-over.
+"""
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
-
-from mlflow import MlflowClient
 
 from taxi_fare_mlops.errors import PipelineError
 from taxi_fare_mlops.registry import (
     CHALLENGER,
     CHAMPION,
+    GATE_CHAMPION_TAG,
     GATE_STATUS_TAG,
-    resolve_version,
-    version_by_alias,
+    NO_VERSION,
+    ModelRegistry,
 )
 
 REPLACED_TAG = "replaced_champion_version"
@@ -22,46 +32,62 @@ SUPERSEDED_TAG = "superseded_by_version"
 
 @dataclass(frozen=True)
 class PromotionResult:
-    """Which version is champion now, which one it replaced, and whether anything changed."""
+    """What promote decided: the candidate, the champion afterwards, and why."""
 
     model_name: str
-    champion_version: str
+    candidate_version: str
+    champion_version: str | None
     previous_champion_version: str | None
+    promoted: bool
+    """The candidate is the champion now (whether or not this run moved the pointer)."""
     changed: bool
+    """This run moved the pointer."""
+    reason: str
 
 
 def promote(
-    client: MlflowClient,
-    model_name: str,
+    registry: ModelRegistry,
     model_version: str | None = None,
     require_gate_pass: bool = True,
 ) -> PromotionResult:
-    """Point ``@champion`` at ``model_version`` (default: the ``@challenger`` version).
+    """Point ``champion`` at ``model_version`` (default: the ``challenger`` version).
 
-    Refuses a version whose ``gate_status`` tag is not ``passed`` unless
-    ``require_gate_pass`` is false. Re-running with the current champion changes nothing.
-    The new champion is tagged with the version it replaced (``none`` for the first one) and
-    the replaced version with the version that superseded it.
+    ``require_gate_pass=False`` skips the verdict checks (a deliberate manual override).
     """
-    candidate = resolve_version(client, model_name, model_version, CHALLENGER)
+    name = registry.model_name
+    candidate = registry.resolve(model_version, CHALLENGER)
     version = str(candidate.version)
-    if require_gate_pass and candidate.tags.get(GATE_STATUS_TAG) != "passed":
-        raise PipelineError(
-            f"{model_name} v{version} has {GATE_STATUS_TAG}="
-            f"{candidate.tags.get(GATE_STATUS_TAG, 'unset')}; run taxi-fare-evaluate first"
-        )
-    current = version_by_alias(client, model_name, CHAMPION)
+    current = registry.pointed(CHAMPION)
     previous = str(current.version) if current is not None else None
-    if current is not None and previous == version:
-        replaced = current.tags.get(REPLACED_TAG)
-        replaced = None if replaced in (None, "none") else replaced
-        return PromotionResult(model_name, version, replaced, changed=False)
+    if previous == version:
+        replaced = current.tags.get(REPLACED_TAG) if current is not None else None
+        replaced = None if replaced in (None, NO_VERSION) else replaced
+        return PromotionResult(
+            name, version, version, replaced, True, False, f"v{version} already is champion"
+        )
 
-    client.set_model_version_tag(model_name, version, REPLACED_TAG, previous or "none")
-    client.set_model_version_tag(
-        model_name, version, "promoted_at", datetime.now(UTC).isoformat(timespec="seconds")
-    )
-    client.set_registered_model_alias(model_name, CHAMPION, version)
+    if require_gate_pass:
+        status = candidate.tags.get(GATE_STATUS_TAG)
+        if status == "rejected":
+            reason = f"not promoted: the gate rejected v{version}"
+            print(reason, file=sys.stderr)
+            return PromotionResult(name, version, previous, previous, False, False, reason)
+        if status != "passed":
+            raise PipelineError(
+                f"{name} v{version} has {GATE_STATUS_TAG}={status or 'unset'}; "
+                "run taxi-fare-evaluate first"
+            )
+        compared_with = candidate.tags.get(GATE_CHAMPION_TAG)
+        if compared_with != (previous or NO_VERSION):
+            raise PipelineError(
+                f"{name} v{version} passed the gate against champion "
+                f"{compared_with or 'unknown'}, but the champion now is {previous or NO_VERSION}; "
+                "run taxi-fare-evaluate again against the current champion"
+            )
+
+    registry.tag_version(version, REPLACED_TAG, previous or NO_VERSION)
+    registry.tag_version(version, "promoted_at", datetime.now(UTC).isoformat(timespec="seconds"))
+    registry.point(CHAMPION, version)
     if previous is not None:
-        client.set_model_version_tag(model_name, previous, SUPERSEDED_TAG, version)
-    return PromotionResult(model_name, version, previous, changed=True)
+        registry.tag_version(previous, SUPERSEDED_TAG, version)
+    return PromotionResult(name, version, version, previous, True, True, "promoted")

@@ -1,42 +1,53 @@
-"""The ``score`` step: load ``models:/<name>@champion``, score trips with their point-in-time
-features, append to the inference table (Lakehouse Monitoring InferenceLog layout)."""
+"""The ``score`` step: score one processing window of trips with the champion and write them
+to the inference table (Lakehouse Monitoring InferenceLog layout), idempotently.
+
+Trips have no natural key, so the unit of idempotency is the window: the rows with
+``request_time`` in ``[start, end)`` are replaced in one commit (Delta ``replaceWhere``). A
+rerun, a retry or a backfill of the same window leaves exactly one scored row per trip.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
 import mlflow
-from mlflow import MlflowClient
 from pyspark.sql import functions as F
+from pyspark.sql import types as T
 
 from taxi_fare_mlops import columns as c
 from taxi_fare_mlops.datasets import DataSources, load_model_frame
 from taxi_fare_mlops.errors import PipelineError
 from taxi_fare_mlops.platform import Platform
-from taxi_fare_mlops.registry import CHAMPION, resolve_version
+from taxi_fare_mlops.registry import CHAMPION
+from taxi_fare_mlops.windows import Window, range_predicate
 
 # Lakehouse Monitoring: InferenceLog(problem_type="regression", prediction_col=PREDICTION,
-# label_col=LABEL, model_id_col=MODEL_VERSION, timestamp_col=REQUEST_TIME).
-INFERENCE_COLUMNS: tuple[str, ...] = (
-    c.REQUEST_TIME,
-    c.DROPOFF_TS,
-    *c.MODEL_FEATURES,
-    c.PREDICTION,
-    c.LABEL,
-    c.MODEL_NAME,
-    c.MODEL_VERSION,
-    c.SCORED_AT,
+# label_col=LABEL, model_id_col=MODEL_VERSION, timestamp_col=REQUEST_TIME). The workspace stack
+# declares the Unity Catalog table with exactly these columns (tests compare the two).
+INFERENCE_SCHEMA = T.StructType(
+    [
+        T.StructField(c.REQUEST_TIME, T.TimestampType()),
+        T.StructField(c.DROPOFF_TS, T.TimestampType()),
+        *[T.StructField(name, T.DoubleType()) for name in c.MODEL_FEATURES],
+        T.StructField(c.PREDICTION, T.DoubleType()),
+        T.StructField(c.LABEL, T.DoubleType()),
+        T.StructField(c.MODEL_NAME, T.StringType()),
+        T.StructField(c.MODEL_VERSION, T.StringType()),
+        T.StructField(c.SCORED_AT, T.TimestampType()),
+    ]
 )
+INFERENCE_COLUMNS: tuple[str, ...] = tuple(field.name for field in INFERENCE_SCHEMA.fields)
 
 
 @dataclass(frozen=True)
 class ScoringResult:
-    """How many trips were scored, by which version, into which table."""
+    """How many trips of which window were scored, by which version, into which table."""
 
     model_name: str
     model_version: str
+    window: str
     rows: int
+    labeled_rows: int
     inference_table: str
 
 
@@ -45,24 +56,27 @@ def run_scoring(
     sources: DataSources,
     model_name: str,
     inference_table: str,
-    start: datetime | None = None,
-    end: datetime | None = None,
+    window: Window,
 ) -> ScoringResult:
-    """Score the trips picked up in ``[start, end)`` with the champion and append the results.
+    """Score the trips picked up in ``window`` with the champion; replace that window's rows.
 
-    The label column is kept when the source has it (null otherwise) so that ``monitor`` can
-    compute RMSE once actual fares arrive.
+    The source may lack ``fare_amount`` (fares not known yet): the label is then null, and
+    ``monitor`` computes RMSE only on rows whose label has arrived.
     """
-    mlflow.set_tracking_uri(platform.tracking_uri)
-    mlflow.set_registry_uri(platform.registry_uri)
-    champion = resolve_version(MlflowClient(), model_name, None, CHAMPION)
+    if not window.bounded:
+        raise PipelineError(
+            f"scoring needs a bounded window (start and end), got {window.describe()}; "
+            "pass --end-date and --window-days (or --start-date)"
+        )
+    platform.use_mlflow()
+    champion = platform.registry(model_name).resolve(None, CHAMPION)
     predict = mlflow.pyfunc.spark_udf(
         platform.spark,
         f"models:/{model_name}/{champion.version}",
         result_type="double",
         env_manager="local",
     )
-    frame = load_model_frame(platform, sources, start, end)
+    frame = load_model_frame(platform, sources, window, require_label=False)
     features = [F.col(name).cast("double").alias(name) for name in c.MODEL_FEATURES]
     scored = frame.select(
         F.col(c.PICKUP_TS).alias(c.REQUEST_TIME),
@@ -76,9 +90,15 @@ def run_scoring(
     ).cache()
     try:
         rows = scored.count()
-        if rows == 0:
-            raise PipelineError(f"no trips to score in {sources.trips} for the given dates")
-        platform.tables.append(inference_table, scored.select(*INFERENCE_COLUMNS))
+        labeled = scored.filter(F.col(c.LABEL).isNotNull()).count()
+        # An empty window is written too: it removes stale rows of an earlier run of it.
+        platform.tables.replace_where(
+            inference_table,
+            scored.select(*INFERENCE_COLUMNS),
+            range_predicate(c.REQUEST_TIME, window),
+        )
     finally:
         scored.unpersist()
-    return ScoringResult(model_name, str(champion.version), rows, inference_table)
+    return ScoringResult(
+        model_name, str(champion.version), window.describe(), rows, labeled, inference_table
+    )

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Protocol
 
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 
 from taxi_fare_mlops.errors import PipelineError
 
@@ -35,6 +36,11 @@ class TableStore(Protocol):
     def overwrite(self, name: str, df: DataFrame) -> None:
         """Replace the table's content."""
 
+    def replace_where(self, name: str, df: DataFrame, predicate: str) -> None:
+        """Atomically replace the rows matching the Spark SQL ``predicate`` with ``df`` (whose
+        rows must all match it), creating the table on first use. Idempotent: writing the same
+        ``df`` twice leaves the same rows."""
+
 
 class LocalTableStore:
     """Parquet directories under ``root``: ``a.b.c`` lives in ``root/a/b/c``."""
@@ -61,6 +67,19 @@ class LocalTableStore:
     def append(self, name: str, df: DataFrame) -> None:
         """Append parquet files (schema must stay compatible)."""
         df.write.mode("append").parquet(str(self.path(name)))
+
+    def replace_where(self, name: str, df: DataFrame, predicate: str) -> None:
+        """Delta ``replaceWhere`` semantics on parquet: rows outside ``predicate`` (or where it
+        is NULL) are kept, rows inside are replaced by ``df``; ``df`` rows outside fail."""
+        outside = df.filter(~F.coalesce(F.expr(predicate), F.lit(False))).limit(1).count()
+        if outside:
+            raise PipelineError(
+                f"table {name}: rows to write do not match the replace predicate {predicate}"
+            )
+        if self.exists(name):
+            kept = self.read(name).filter(~F.coalesce(F.expr(predicate), F.lit(False)))
+            df = kept.unionByName(df.select(*kept.columns))
+        self.overwrite(name, df)
 
     def overwrite(self, name: str, df: DataFrame) -> None:
         """Write to a staging directory first, so ``df`` may read the table it replaces."""

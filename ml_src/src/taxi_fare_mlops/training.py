@@ -10,7 +10,6 @@ import lightgbm as lgb
 import mlflow
 import numpy as np
 import pandas as pd
-from mlflow import MlflowClient
 from mlflow.models import infer_signature
 
 from taxi_fare_mlops import columns as c
@@ -21,6 +20,10 @@ from taxi_fare_mlops.metrics import regression_metrics
 from taxi_fare_mlops.platform import Platform
 from taxi_fare_mlops.plots import feature_importance_figure, residuals_figure
 from taxi_fare_mlops.registry import BASELINE_PROFILE_ARTIFACT, CHALLENGER
+from taxi_fare_mlops.windows import Window
+
+RUN_KEY_TAG = "run_key"
+REGISTERED_VERSION_TAG = "registered_version"
 
 # The original accelerator's parameters; bagging_freq=1 makes the bagging fraction take effect
 # (LightGBM ignores bagging_fraction when bagging_freq is 0), deterministic=True pins results.
@@ -62,6 +65,8 @@ class TrainingResult:
     n_train: int
     n_holdout: int
     metrics: dict[str, float] = field(default_factory=dict)
+    reused: bool = False
+    """True when a retry found the version an earlier attempt of the same run registered."""
 
 
 def fit_lightgbm(
@@ -91,28 +96,72 @@ def _iso(value: datetime | None) -> str:
     return value.isoformat() if value is not None else ""
 
 
+def _earlier_attempt(
+    platform: Platform, experiment_id: str, model_name: str, run_key: str
+) -> TrainingResult | None:
+    """The version an earlier attempt with the same ``run_key`` registered, if any.
+
+    A task retry (same job run, same ``{{job.run_id}}``) must not register a second version:
+    the train run is tagged with the key and, once registered, with its version.
+    """
+    client = platform.client()
+    runs = client.search_runs(
+        [experiment_id], filter_string=f"tags.{RUN_KEY_TAG} = '{run_key}'", max_results=50
+    )
+    registered = [r for r in runs if r.data.tags.get(REGISTERED_VERSION_TAG)]
+    if not registered:
+        return None
+    previous = registered[0]
+    version = previous.data.tags[REGISTERED_VERSION_TAG]
+    registry = platform.registry(model_name)
+    registry.version(version)  # must still exist
+    registry.point(CHALLENGER, version)  # the retry may have died before this
+    params = previous.data.params
+    return TrainingResult(
+        run_id=previous.info.run_id,
+        model_name=model_name,
+        model_version=version,
+        holdout_start=params.get("holdout_start", ""),
+        n_train=int(params.get("n_train", 0)),
+        n_holdout=int(params.get("n_holdout", 0)),
+        metrics=dict(previous.data.metrics),
+        reused=True,
+    )
+
+
 def run_training(
     platform: Platform,
     sources: DataSources,
     model_name: str,
     experiment_name: str,
-    start: datetime | None = None,
-    end: datetime | None = None,
+    window: Window | None = None,
     config: TrainingConfig | None = None,
+    run_key: str = "",
 ) -> TrainingResult:
-    """Train, evaluate on the time-based holdout, log everything and register a challenger."""
+    """Train, evaluate on the time-based holdout, log everything and register a challenger.
+
+    With a ``run_key`` (the job passes ``{{job.run_id}}``), a retry of the same job run returns
+    the version the first attempt registered instead of registering another one.
+    """
     config = config or TrainingConfig()
-    frame = load_model_frame(platform, sources, start, end).toPandas()
+    window = window or Window()
+    experiment_id = platform.configure_mlflow(experiment_name)
+    if run_key:
+        earlier = _earlier_attempt(platform, experiment_id, model_name, run_key)
+        if earlier is not None:
+            return earlier
+    frame = load_model_frame(platform, sources, window).toPandas()
     if len(frame) < config.min_rows:
         raise PipelineError(
-            f"only {len(frame)} training rows in [{_iso(start)}, {_iso(end)}); "
+            f"only {len(frame)} training rows in {window.describe()}; "
             f"need at least {config.min_rows}"
         )
     train, holdout, holdout_start = time_based_split(frame, config.holdout_fraction)
     x_train, x_holdout = to_model_input(train), to_model_input(holdout)
 
-    platform.configure_mlflow(experiment_name)
     with mlflow.start_run(run_name="train") as run:
+        if run_key:
+            mlflow.set_tag(RUN_KEY_TAG, run_key)
         booster = fit_lightgbm(x_train, train[c.LABEL], config.num_boost_round, config.seed)
         train_pred = booster.predict(x_train)
         holdout_pred = booster.predict(x_holdout)
@@ -127,8 +176,8 @@ def run_training(
                 "num_boost_round": config.num_boost_round,
                 "holdout_fraction": config.holdout_fraction,
                 "holdout_start": holdout_start.isoformat(),
-                "start_date": _iso(start),
-                "end_date": _iso(end),
+                "start_date": _iso(window.start),
+                "end_date": _iso(window.end),
                 "source_table": sources.trips,
                 "pickup_features_table": sources.pickup_features,
                 "dropoff_features_table": sources.dropoff_features,
@@ -158,11 +207,11 @@ def run_training(
             booster, artifact_path="model", signature=signature, input_example=x_holdout.head(5)
         )
         version = mlflow.register_model(f"runs:/{run.info.run_id}/model", model_name)
+        mlflow.set_tag(REGISTERED_VERSION_TAG, str(version.version))
 
-    client = MlflowClient()
-    client.set_registered_model_alias(model_name, CHALLENGER, version.version)
-    client.set_model_version_tag(model_name, version.version, "holdout_start", str(holdout_start))
-    platform.set_task_value("model_version", str(version.version))
+    registry = platform.registry(model_name)
+    registry.tag_version(version.version, "holdout_start", holdout_start.isoformat())
+    registry.point(CHALLENGER, version.version)
     return TrainingResult(
         run_id=run.info.run_id,
         model_name=model_name,

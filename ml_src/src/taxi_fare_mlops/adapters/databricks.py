@@ -43,6 +43,17 @@ class DatabricksTableStore:
             name
         )
 
+    def replace_where(self, name: str, df: DataFrame, predicate: str) -> None:
+        """Delta ``replaceWhere``: one atomic commit that replaces exactly the rows matching
+        ``predicate``; Delta rejects rows of ``df`` outside it. Creates the table if missing."""
+        (
+            df.write.format("delta")
+            .mode("overwrite")
+            .option("replaceWhere", predicate)
+            .option("mergeSchema", "true")
+            .saveAsTable(name)
+        )
+
 
 class DatabricksFeatureStore:
     """Feature tables through ``databricks.feature_engineering`` (Unity Catalog) or, in legacy
@@ -94,8 +105,20 @@ class DatabricksFeatureStore:
         return self.client.read_table(name=name)
 
 
-def set_task_value(spark: SparkSession, key: str, value: object) -> None:
-    """``dbutils.jobs.taskValues.set`` so that later tasks (and condition tasks) can read it."""
-    from pyspark.dbutils import DBUtils  # provided by the Databricks Runtime
+def run_job_now(job_id: str, idempotency_token: str) -> str:
+    """Start a run of ``job_id`` through the Jobs API ``run-now``, as the principal this job
+    runs as, at most once per ``idempotency_token``; returns the run ID.
 
-    DBUtils(spark).jobs.taskValues.set(key=key, value=value)
+    The Databricks SDK ships with the runtime (bundled since Databricks Runtime 13.1, per the
+    databricks-sdk README) and ``WorkspaceClient()`` takes its credentials from the runtime.
+    Jobs API 2.1 ``run-now``: "If a run with the provided token already exists, the request
+    does not create a new run but returns the ID of the existing run instead".
+    """
+    from databricks.sdk import WorkspaceClient  # provided by the Databricks Runtime
+
+    response = WorkspaceClient().api_client.do(
+        "POST",
+        "/api/2.1/jobs/run-now",
+        body={"job_id": int(job_id), "idempotency_token": idempotency_token},
+    )
+    return str(response["run_id"])

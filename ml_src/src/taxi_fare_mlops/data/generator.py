@@ -77,9 +77,9 @@ def _pickup_times(rng: np.random.Generator, cfg: TripGeneratorConfig) -> pd.Date
 
 
 def new_york_midnight_utc(day: datetime) -> datetime:
-    """The naive UTC instant at which the New York calendar day ``day`` starts."""
-    local = pd.Timestamp(day).normalize().tz_localize(NEW_YORK)
-    return local.tz_convert("UTC").tz_localize(None).to_pydatetime()
+    """The (timezone-aware, UTC) instant at which the New York calendar day ``day`` starts."""
+    local = pd.Timestamp(day.replace(tzinfo=None)).normalize().tz_localize(NEW_YORK)
+    return local.tz_convert("UTC").to_pydatetime()
 
 
 def generate_trips(cfg: TripGeneratorConfig | None = None) -> pd.DataFrame:
