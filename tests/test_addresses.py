@@ -66,9 +66,3 @@ def test_protected_environments_prevent_destroy(stacks, env: str) -> None:
     expected = PINNED[env] if CONFIGS[env].protected else []
     assert protected_addresses(stacks[env]) == expected
     assert CONFIGS[env].protected is (env in ("uat", "prod"))
-
-
-def test_bootstrap_state_account_is_pinned_and_protected(stacks) -> None:
-    assert protected_addresses(stacks["bootstrap"]) == [
-        "azurerm_storage_account.State_Account_E60490F4"
-    ]
