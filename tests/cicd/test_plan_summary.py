@@ -12,6 +12,7 @@ import pytest
 
 from constructs_lib.policy.stateful import STATEFUL_TYPES
 from tests.cicd.conftest import CONFIG, FIXTURES, ROOT, oversized_plan
+from tools.plan_summary import report
 from tools.plan_summary.cli import EXIT_BAD_INPUT, EXIT_BLOCKED, EXIT_ERRORED, EXIT_OK, run
 from tools.plan_summary.diff import attribute_changes, redact, to_plain
 from tools.plan_summary.model import PlanError, load_plan, parse_plan
@@ -432,3 +433,88 @@ def test_state_file_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
     rc, out, err = summarise(capsys, str(FIXTURES / "state_not_plan.json"))
     assert rc == EXIT_BAD_INPUT and out == ""
     assert "Terraform state, not a plan" in err
+
+
+# --- tools.plan_summary.report: one stack's outcome as the workflows report it ---------------
+
+
+def _plan_dir(
+    tmp_path: Path, result: str | None, fixture: str | None = None, log: str | None = None
+) -> Path:
+    plan_dir = tmp_path / "dev"
+    plan_dir.mkdir()
+    if result is not None:
+        (plan_dir / "result").write_text(result + "\n", encoding="utf-8")
+    if fixture is not None:
+        (plan_dir / "plan.json").write_text((FIXTURES / fixture).read_text(encoding="utf-8"))
+    if log is not None:
+        (plan_dir / "plan.log").write_text(log, encoding="utf-8")
+    return plan_dir
+
+
+def _report(plan_dir: Path, tmp_path: Path, *extra: str) -> tuple[int, str, dict]:
+    out, status = tmp_path / "out.md", tmp_path / "status.json"
+    rc = report.run(
+        [
+            str(plan_dir),
+            "--stack",
+            "dev",
+            "--output",
+            str(out),
+            "--status-json",
+            str(status),
+            "--config",
+            str(CONFIG),
+            *extra,
+        ]
+    )
+    return rc, out.read_text(encoding="utf-8"), json.loads(status.read_text(encoding="utf-8"))
+
+
+def test_report_of_a_planned_stack_is_the_summary(tmp_path: Path) -> None:
+    rc, text, status = _report(_plan_dir(tmp_path, "ok", "delete_protected.json"), tmp_path)
+    assert rc == EXIT_BLOCKED
+    assert text.startswith("<!-- plan-summary:plan-dev -->\n\n### Terraform plan — dev\n")
+    assert "**Blocked:**" in text
+    assert status["result"] == "ok" and status["protected_destroyed"] == ["azurerm_key_vault.main"]
+
+
+def test_report_of_a_failed_plan_shows_terraforms_error(tmp_path: Path) -> None:
+    log = (
+        "Initializing the backend...\n\nPlanning...\n\n"
+        "Error: retrieving Key Vault: unexpected status 403 (Forbidden)\n\n"
+        "  with azurerm_key_vault.main,\n  on cdk.tf.json line 12\n"
+    )
+    rc, text, status = _report(_plan_dir(tmp_path, "failed", log=log), tmp_path)
+    assert rc == report.EXIT_PLAN_FAILED == 5
+    assert "**Plan failed:** Terraform did not produce a plan" in text
+    assert "```text\nError: retrieving Key Vault: unexpected status 403 (Forbidden)\n" in text
+    assert "Initializing the backend" not in text  # the excerpt starts at the error
+    assert "No changes" not in text
+    assert status == {"exit_code": 5, "result": "failed", "stack": "dev"}
+
+
+def test_report_of_an_errored_plan_file_is_errored_with_the_error(tmp_path: Path) -> None:
+    plan_dir = _plan_dir(tmp_path, "failed", "errored.json", log="Error: Unsupported attribute\n")
+    rc, text, status = _report(plan_dir, tmp_path)
+    assert rc == EXIT_ERRORED
+    assert "**Plan errored:**" in text and "Error: Unsupported attribute" in text
+    assert status["errored"] is True and status["result"] == "failed"
+
+
+def test_report_of_a_missing_or_skipped_plan(tmp_path: Path) -> None:
+    rc, text, status = _report(tmp_path / "never-ran", tmp_path)
+    assert rc == 5 and "(no log: the plan job did not finish)" in text
+    skipped = _plan_dir(tmp_path, "skipped the platform stack dev has not been applied yet")
+    rc, text, status = _report(skipped, tmp_path)
+    assert rc == 0
+    assert "> **Not planned:** the platform stack dev has not been applied yet" in text
+    assert status["result"] == "skipped"
+
+
+def test_error_excerpt_is_bounded() -> None:
+    log = "\n".join(["noise"] * 10 + ["│ Error: boom"] + [f"detail {i}" for i in range(500)])
+    excerpt = report.error_excerpt(log)
+    assert excerpt.startswith("│ Error: boom")
+    assert len(excerpt.splitlines()) == report.ERROR_LINES
+    assert report.error_excerpt("just one line") == "just one line"
