@@ -174,11 +174,12 @@ def _deleted_item(rc: ResourceChange) -> str:
 
 
 def _drift_item(rc: ResourceChange) -> str:
+    # A blank line first: list items and <details> blocks alternate here.
     if rc.kind == DELETE:
-        return f"- {_code(rc.address)}: deleted outside Terraform"
+        return f"\n- {_code(rc.address)}: deleted outside Terraform"
     changes = _changes_of(rc)
     summary = f"<code>{html.escape(rc.address)}</code> ({len(changes)} attribute(s) changed)"
-    return _details(summary, _diff_lines(changes))
+    return "\n" + _details(summary, _diff_lines(changes))
 
 
 def _output_item(oc: OutputChange) -> str:
@@ -265,8 +266,9 @@ def render(
     if violations and not allow_destroy:
         mandatory.append(
             "> [!CAUTION]\n> **Blocked:** this plan deletes or replaces "
-            f"{len(violations)} protected resource(s). The check fails until a maintainer "
-            "reviews it and approves the destruction (the `allow-destroy` label, docs/cicd.md)."
+            f"{len(violations)} protected resource(s). It fails until a maintainer approves "
+            "the destruction: the `allow-destroy` label on the pull request (someone other than "
+            "its author), or the `allow-destroy` input of a deploy dispatch (docs/cicd.md)."
         )
     elif violations:
         mandatory.append(
