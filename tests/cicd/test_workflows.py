@@ -1405,3 +1405,31 @@ def test_dependabot_watches_actions_pip_and_npm() -> None:
             any((ROOT / path.lstrip("/")).glob("*.txt"))
             or (ROOT / path.lstrip("/") / "pyproject.toml").exists()
         )
+
+
+def test_drift_issue_without_reports_counts_as_a_failed_check(
+    workflows: dict[str, dict[str, Any]], tmp_path: Path
+) -> None:
+    """The report job failed: no reports at all. Each checked environment still gets an issue
+    saying the check failed (the download step may fail without failing the job)."""
+    issues = jobs(workflows["drift.yml"])["issues"]
+    assert step_using(issues, "actions/download-artifact")[0]["continue-on-error"] is True
+    script, env = github_script(issues, "Open, update or close one drift issue per environment")
+    env.update(
+        {
+            "REPORTS": str(tmp_path / "missing"),
+            "MATRIX": json.dumps({"include": [{"environment": "uat", "sha": "s1"}]}),
+            "SKIPPED": "{}",
+            "RUN_URL": "https://github.com/o/r/actions/runs/1",
+        }
+    )
+    out = run_github_script(
+        script,
+        tmp_path,
+        context={"repo": {"owner": "o", "repo": "r"}, "payload": {}},
+        answers={"issues.listForRepo": [], "issues.create": {"number": 3}},
+        env=env,
+    )
+    (created,) = calls_named(out, "issues.create")
+    assert created["title"] == "Terraform drift: uat"
+    assert "The drift check itself failed for the deployed commit s1" in created["body"]
