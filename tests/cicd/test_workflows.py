@@ -1021,10 +1021,15 @@ def test_drift_is_not_dispatchable_from_other_branches(
     wf = workflows["drift.yml"]
     assert set(wf["on"]) == {"schedule", "workflow_dispatch"}
     guard = step_named(jobs(wf)["resolve"], "Only from the default branch")
-    env = {"DEFAULT_BRANCH": "main"}
+    env = {"DEFAULT_BRANCH": "main", "EVENT_NAME": "workflow_dispatch"}
     assert run_step(guard["run"], {**env, "REF": "refs/heads/main"}, tmp_path).rc == 0
     refused = run_step(guard["run"], {**env, "REF": "refs/heads/feature/x"}, tmp_path)
     assert refused.rc == 1 and "Drift refused" in refused.stdout
+    unknown = {"DEFAULT_BRANCH": "", "EVENT_NAME": "workflow_dispatch", "REF": "refs/heads/x"}
+    assert run_step(guard["run"], unknown, tmp_path).rc == 1
+    # A schedule runs the default branch's workflow; its payload has no repository.
+    nightly = {"DEFAULT_BRANCH": "", "EVENT_NAME": "schedule", "REF": "refs/heads/main"}
+    assert run_step(guard["run"], nightly, tmp_path).rc == 0
 
 
 def _resolve(workflows: dict[str, dict[str, Any]], tmp_path: Path, answers: dict[str, Any]):
