@@ -60,11 +60,13 @@ def github_subject(repository: str, environment: str) -> str:
 @dataclass(frozen=True, kw_only=True)
 class GitHubIdentityProps:
     name: str
+    """Name of the managed identity (`naming.deployer_identity_name` / `planner_identity_name`)."""
     home: EnvironmentResourceGroup
     """Where the identity lives (the bootstrap group, so destroying an environment keeps it)."""
     target: EnvironmentResourceGroup
     """The environment's resource group: the only resource group the identity gets a role on."""
     github_repository: str
+    """`owner/name` of the repository whose workflows may log in."""
     github_environment: str
     """The one GitHub environment whose jobs may log in as this identity."""
     state_container_scope: str
