@@ -1438,3 +1438,21 @@ def test_drift_issue_without_reports_counts_as_a_failed_check(
     (created,) = calls_named(out, "issues.create")
     assert created["title"] == "Terraform drift: uat"
     assert "The drift check itself failed for the deployed commit s1" in created["body"]
+
+
+@pytest.mark.synth
+def test_databricks_providers_leave_the_auth_type_to_the_workflow(
+    stacks: dict[str, dict[str, Any]],
+) -> None:
+    """The workflows choose the Databricks auth type (`DATABRICKS_AUTH_TYPE`): a provider block
+    that set `auth_type` would override it. `azure_workspace_resource_id` must be set: with it
+    the Azure CLI strategy sends the workspace resource ID and the management token that a Key
+    Vault-backed secret scope needs."""
+    configured = 0
+    for name, stack in stacks.items():
+        for provider in stack.get("provider", {}).get("databricks", []):
+            configured += 1
+            assert "auth_type" not in provider, name
+            assert provider.get("azure_workspace_resource_id"), name
+            assert not {"token", "azure_client_secret", "client_secret"} & set(provider), name
+    assert configured >= 4
