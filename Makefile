@@ -101,3 +101,18 @@ clean: ## Remove build output (keeps .venv and node_modules)
 
 bench: setup ## Measure synthesis time and memory (writes .bench/results.json)
 	$(PY) -m tools.bench
+
+# --- CI requirements (hash-pinned) -----------------------------------------------------------
+# The credentialed and summary jobs of .github/workflows install from requirements/*.txt with
+# `pip install --require-hashes`; this regenerates them from requirements/*.in, from PyPI only
+# (this machine's pip configuration is ignored), with the hash of every file of every release.
+PIP_TOOLS_VENV := .venv-piptools
+.PHONY: requirements
+requirements: ## Regenerate the hash-pinned requirements/*.txt of the CI jobs
+	test -x $(PIP_TOOLS_VENV)/bin/python || $(PYTHON) -m venv $(PIP_TOOLS_VENV)
+	env -u PIP_FIND_LINKS PIP_CONFIG_FILE=/dev/null $(PIP_TOOLS_VENV)/bin/python -m pip install -q 'pip==25.3' 'pip-tools==7.5.2'
+	for f in requirements/*.in; do \
+	  env -u PIP_FIND_LINKS PIP_CONFIG_FILE=/dev/null $(PIP_TOOLS_VENV)/bin/pip-compile --quiet \
+	    --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url \
+	    --index-url https://pypi.org/simple --output-file "$${f%.in}.txt" "$$f"; \
+	done

@@ -206,3 +206,8 @@ class BootstrapNames:
 def deployer_identity_name(prefix: str, environment: str) -> str:
     """The GitHub Actions identity of one environment."""
     return validate_name(ResourceKind.MANAGED_IDENTITY, f"{prefix}-{environment}-github-deployer")
+
+
+def planner_identity_name(prefix: str, environment: str) -> str:
+    """The read-only GitHub Actions identity of one environment (plans and drift checks)."""
+    return validate_name(ResourceKind.MANAGED_IDENTITY, f"{prefix}-{environment}-github-planner")

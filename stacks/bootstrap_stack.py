@@ -1,9 +1,12 @@
 """The one-off `bootstrap` stack (replaces the original accelerator's setup.ps1).
 
 Run once by an Azure admin with local state: `npx cdktf deploy bootstrap`. Per environment it
-creates the resource group, a keyless GitHub deployment identity with roles on that group only,
-and a state container only that identity can write. Its outputs are exactly the variables to
-set on each GitHub environment.
+creates the resource group, a state container, and two keyless GitHub identities: a deploy
+identity (roles on that group only, writes the state) federated only to the protected GitHub
+environment `<env>`, and a read-only plan identity federated only to `<env>-plan`. Its outputs
+are exactly the variables to set on each GitHub environment and on the repository.
+`prevent_destroy` protects every stateful resource here (state account and containers, the
+identities whose client IDs are set in GitHub).
 """
 
 from __future__ import annotations
@@ -19,7 +22,11 @@ from cdktf_cdktf_provider_azurerm.provider import (
 
 from constructs_lib.aspects import apply_aspects
 from constructs_lib.aspects.tagging import TaggingAspect
-from constructs_lib.azure.deployment_identity import DeploymentIdentity, DeploymentIdentityProps
+from constructs_lib.azure.deployment_identity import (
+    DeploymentIdentity,
+    GitHubIdentityProps,
+    PlanIdentity,
+)
 from constructs_lib.azure.resource_group import (
     EnvironmentResourceGroup,
     EnvironmentResourceGroupProps,
@@ -29,9 +36,14 @@ from constructs_lib.azure.state_storage import StateStorage, StateStorageProps
 from constructs_lib.cdk import Construct, LocalBackend, TerraformOutput, TerraformStack
 from constructs_lib.config.bootstrap import BootstrapConfig
 from constructs_lib.config.models import EnvironmentConfig
-from constructs_lib.naming import BootstrapNames, Names, deployer_identity_name
+from constructs_lib.naming import (
+    BootstrapNames,
+    Names,
+    deployer_identity_name,
+    planner_identity_name,
+)
 from constructs_lib.policy.rules import PolicyContext
-from constructs_lib.policy.stack_policy import StackPolicy, suppress
+from constructs_lib.policy.stack_policy import ProtectStatefulResources, StackPolicy, suppress
 
 STACK_NAME = "bootstrap"
 
@@ -82,6 +94,7 @@ class BootstrapStack(TerraformStack):
             ),
         )
         self.identities: dict[str, DeploymentIdentity] = {}
+        self.plan_identities: dict[str, PlanIdentity] = {}
         for env in environments:
             env_names = Names.for_environment(
                 prefix=env.naming.prefix,
@@ -98,33 +111,45 @@ class BootstrapStack(TerraformStack):
                     tags={**env.tags, "environment": env.name, "managed-by": "cdktf"},
                 ),
             )
-            identity = DeploymentIdentity(
+            common = {
+                "home": home,
+                "target": group,
+                "github_repository": config.github_repository,
+                "state_container_scope": state.container_scope(env.name),
+            }
+            deployer = DeploymentIdentity(
                 self,
                 f"Deployer-{env.name}",
-                DeploymentIdentityProps(
+                GitHubIdentityProps(
                     name=deployer_identity_name(prefix, env.name),
-                    home=home,
-                    target=group,
-                    github_repository=config.github_repository,
-                    github_environments=[env.name, f"{env.name}{config.plan_environment_suffix}"],
-                    state_container_scope=state.container_scope(env.name),
+                    github_environment=env.name,
+                    **common,
                 ),
             )
-            self.identities[env.name] = identity
-            output = TerraformOutput(
+            planner = PlanIdentity(
                 self,
-                f"github_environment_{env.name}",
-                description=f"Variables of the GitHub environments {env.name} and "
-                f"{env.name}{config.plan_environment_suffix}",
-                value={
-                    "AZURE_CLIENT_ID": identity.identity.client_id,
-                    "AZURE_TENANT_ID": client.tenant_id,
-                    "AZURE_SUBSCRIPTION_ID": client.subscription_id,
-                    "TF_STATE_STORAGE_ACCOUNT": state.account.name,
-                    "TF_STATE_RESOURCE_GROUP": home.name,
-                },
+                f"Planner-{env.name}",
+                GitHubIdentityProps(
+                    name=planner_identity_name(prefix, env.name),
+                    github_environment=f"{env.name}{config.plan_environment_suffix}",
+                    **common,
+                ),
             )
-            output.override_logical_id(f"github_environment_{env.name}")
+            self.identities[env.name] = deployer
+            self.plan_identities[env.name] = planner
+            for identity in (deployer, planner):
+                self._github_environment_output(identity, client)
+        repository_variables = TerraformOutput(
+            self,
+            "github_repository_variables",
+            description="Variables of the GitHub repository (not of an environment): the "
+            "credential-less synthesis job needs the state account to write the backends",
+            value={
+                "TF_STATE_STORAGE_ACCOUNT": state.account.name,
+                "TF_STATE_RESOURCE_GROUP": home.name,
+            },
+        )
+        repository_variables.override_logical_id("github_repository_variables")
         suppress(
             state,
             "MLOPS-DIAG-1",
@@ -132,6 +157,25 @@ class BootstrapStack(TerraformStack):
             "audited through Entra ID sign-in logs, and every write is kept as a blob version.",
         )
         apply_aspects(
-            self, TaggingAspect({**config.tags, "managed-by": "cdktf", "stack": STACK_NAME})
+            self,
+            TaggingAspect({**config.tags, "managed-by": "cdktf", "stack": STACK_NAME}),
+            ProtectStatefulResources(),
         )
         self.policy = StackPolicy(STACK_NAME, PolicyContext(environment=STACK_NAME, protected=True))
+
+    def _github_environment_output(
+        self, identity: DeploymentIdentity | PlanIdentity, client: DataAzurermClientConfig
+    ) -> None:
+        """`github_environment_<GitHub environment>`: the variables to set on it."""
+        name = f"github_environment_{identity.github_environment}"
+        output = TerraformOutput(
+            self,
+            name,
+            description=f"Variables of the GitHub environment {identity.github_environment}",
+            value={
+                "AZURE_CLIENT_ID": identity.identity.client_id,
+                "AZURE_TENANT_ID": client.tenant_id,
+                "AZURE_SUBSCRIPTION_ID": client.subscription_id,
+            },
+        )
+        output.override_logical_id(name)

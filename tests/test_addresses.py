@@ -81,9 +81,3 @@ def test_every_stateful_type_in_a_stack_is_pinned(stacks) -> None:
     for stack in STACKS:
         found = {a.split(".")[0] for a in _addresses(stacks[stack], set(STATEFUL_TYPES))}
         assert found == {a.split(".")[0] for a in PINNED[stack]}, stack
-
-
-def test_bootstrap_state_account_is_pinned_and_protected(stacks) -> None:
-    assert protected_addresses(stacks["bootstrap"]) == [
-        "azurerm_storage_account.State_Account_E60490F4"
-    ]

@@ -2,17 +2,32 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from constructs_lib.azure.deployment_identity import (
     DELEGABLE_ROLES,
+    PLAN_ROLES,
     delegation_condition,
     github_subject,
 )
-from tests.conftest import ENVIRONMENTS, only, ref, resources
+from constructs_lib.policy.stack_policy import protected_addresses
+from tests.conftest import ENVIRONMENTS, only, ref, resources, synthesize_to
 
 pytestmark = pytest.mark.synth
 REPO = "your-org/databricks-mlops-cdktf"
+STATE_ACCOUNT = "mlopststatetest01"
+STATE_GROUP = "mlops-tfstate-rg"
+WRITING_ROLES = {
+    "Owner",
+    "Contributor",
+    "User Access Administrator",
+    "Role Based Access Control Administrator",
+    "Storage Blob Data Contributor",
+    "Storage Blob Data Owner",
+}
 
 
 @pytest.fixture(scope="module")
@@ -20,9 +35,58 @@ def bootstrap(stacks):
     return stacks["bootstrap"]
 
 
+@pytest.fixture(scope="module")
+def remote_stacks(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
+    """Every stack synthesized as CI does it: with the bootstrap's remote state."""
+    outdir = synthesize_to(
+        tmp_path_factory.mktemp("remote") / "cdktf.out",
+        env={"TF_STATE_STORAGE_ACCOUNT": STATE_ACCOUNT, "TF_STATE_RESOURCE_GROUP": STATE_GROUP},
+    )
+    return {
+        p.parent.name: json.loads(p.read_text(encoding="utf-8"))
+        for p in sorted(Path(outdir, "stacks").glob("*/cdk.tf.json"))
+    }
+
+
 def _by_path(items: dict, suffix: str) -> dict:
     (match,) = [v for v in items.values() if v["//"]["metadata"]["path"].endswith(suffix)]
     return match
+
+
+def _identity_key(bootstrap: dict, name: str) -> str:
+    identities = resources(bootstrap, "azurerm_user_assigned_identity")
+    (key,) = [k for k, v in identities.items() if v["name"] == name]
+    return key
+
+
+def _subjects_of(bootstrap: dict, identity_key: str) -> list[str]:
+    parent = ref("azurerm_user_assigned_identity", identity_key, "id")
+    return sorted(
+        c["subject"]
+        for c in resources(bootstrap, "azurerm_federated_identity_credential").values()
+        if c["parent_id"] == parent
+    )
+
+
+def _roles_of(bootstrap: dict, identity_key: str) -> list[dict]:
+    principal = ref("azurerm_user_assigned_identity", identity_key, "principal_id")
+    return [
+        a
+        for a in resources(bootstrap, "azurerm_role_assignment").values()
+        if a["principal_id"] == principal
+    ]
+
+
+def _container_scope(bootstrap: dict, env: str) -> str:
+    (account,) = resources(bootstrap, "azurerm_storage_account")
+    (container,) = [
+        k for k, v in resources(bootstrap, "azurerm_storage_container").items() if v["name"] == env
+    ]
+    return (
+        ref("azurerm_storage_account", account, "id")
+        + "/blobServices/default/containers/"
+        + ref("azurerm_storage_container", container, "name")
+    )
 
 
 def test_local_state(bootstrap) -> None:
@@ -32,26 +96,64 @@ def test_local_state(bootstrap) -> None:
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
-def test_federated_subjects_are_the_environment_and_its_plan_environment(
+def test_deploy_identity_is_federated_only_to_the_protected_environment(
     bootstrap, env: str
 ) -> None:
-    creds = resources(bootstrap, "azurerm_federated_identity_credential")
-    identities = resources(bootstrap, "azurerm_user_assigned_identity")
-    identity_id = next(
-        k for k, v in identities.items() if v["name"] == f"mlops-{env}-github-deployer"
-    )
-    mine = [
-        c
-        for c in creds.values()
-        if c["parent_id"] == ref("azurerm_user_assigned_identity", identity_id, "id")
-    ]
-    assert sorted(c["subject"] for c in mine) == [
-        f"repo:{REPO}:environment:{env}",
-        f"repo:{REPO}:environment:{env}-plan",
-    ]
-    for cred in mine:
+    key = _identity_key(bootstrap, f"mlops-{env}-github-deployer")
+    assert _subjects_of(bootstrap, key) == [f"repo:{REPO}:environment:{env}"]
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_plan_identity_is_federated_only_to_the_plan_environment(bootstrap, env: str) -> None:
+    key = _identity_key(bootstrap, f"mlops-{env}-github-planner")
+    assert _subjects_of(bootstrap, key) == [f"repo:{REPO}:environment:{env}-plan"]
+
+
+def test_every_federated_credential_is_github_oidc(bootstrap) -> None:
+    creds = resources(bootstrap, "azurerm_federated_identity_credential").values()
+    assert len(creds) == 2 * len(ENVIRONMENTS)
+    for cred in creds:
         assert cred["issuer"] == "https://token.actions.githubusercontent.com"
         assert cred["audience"] == ["api://AzureADTokenExchange"]
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_plan_identity_has_no_write_role(bootstrap, env: str) -> None:
+    """Reader on the environment's resource group and Storage Blob Data Reader on its state
+    container: nothing else, nothing that writes, nothing elsewhere."""
+    key = _identity_key(bootstrap, f"mlops-{env}-github-planner")
+    roles = _roles_of(bootstrap, key)
+    group = next(
+        k
+        for k, v in resources(bootstrap, "azurerm_resource_group").items()
+        if v["name"] == f"mlops-{env}-databricks-rg"
+    )
+    assert sorted((a["role_definition_name"], a["scope"]) for a in roles) == sorted(
+        [
+            ("Reader", ref("azurerm_resource_group", group, "id")),
+            ("Storage Blob Data Reader", _container_scope(bootstrap, env)),
+        ]
+    )
+    assert {a["role_definition_name"] for a in roles} == set(PLAN_ROLES)
+    assert not {a["role_definition_name"] for a in roles} & WRITING_ROLES
+    assert not any("condition" in a or "role_definition_id" in a for a in roles)
+
+
+def test_only_deploy_identities_hold_writing_roles(bootstrap) -> None:
+    deployers = {
+        ref(
+            "azurerm_user_assigned_identity",
+            _identity_key(bootstrap, f"mlops-{e}-github-deployer"),
+            "principal_id",
+        )
+        for e in ENVIRONMENTS
+    }
+    writers = {
+        a["principal_id"]
+        for a in resources(bootstrap, "azurerm_role_assignment").values()
+        if a["role_definition_name"] in WRITING_ROLES
+    }
+    assert writers == deployers
 
 
 def test_no_subject_allows_any_branch_or_pull_request(bootstrap) -> None:
@@ -78,6 +180,48 @@ def test_roles_scoped_to_own_resource_group_and_state_container(bootstrap, env: 
         "/blobServices/default/containers/" + ref("azurerm_storage_container", container_id, "name")
     )
     assert state["role_definition_name"] == "Storage Blob Data Contributor"
+    assert state["scope"] == _container_scope(bootstrap, env)
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_state_roles_are_container_scoped_and_hold_both_state_keys(
+    bootstrap, remote_stacks: dict[str, dict], env: str
+) -> None:
+    """Both identities reach only the environment's container, and every stack of the
+    environment (`<env>`, `<env>-workspace`) keeps its state there, under its own key."""
+    scope = _container_scope(bootstrap, env)
+    for name in (f"mlops-{env}-github-deployer", f"mlops-{env}-github-planner"):
+        state_roles = [
+            a
+            for a in _roles_of(bootstrap, _identity_key(bootstrap, name))
+            if "Blob" in a["role_definition_name"]
+        ]
+        assert [a["scope"] for a in state_roles] == [scope]
+    stacks = sorted(s for s in remote_stacks if s == env or s.startswith(f"{env}-"))
+    assert env in stacks and set(stacks) <= {env, f"{env}-workspace"}
+    for stack in stacks:
+        backend = remote_stacks[stack]["terraform"]["backend"]["azurerm"]
+        assert backend["storage_account_name"] == STATE_ACCOUNT
+        assert backend["resource_group_name"] == STATE_GROUP
+        assert backend["container_name"] == env
+        assert backend["key"] == f"{stack}.tfstate"
+        assert backend["use_azuread_auth"] is True
+
+
+def test_workspace_stacks_read_the_platform_state_from_the_same_container(
+    remote_stacks: dict[str, dict],
+) -> None:
+    """The cross-stack reference (terraform_remote_state) stays inside the container the plan
+    identity can read."""
+    workspace = [s for s in remote_stacks if s.endswith("-workspace")]
+    if not workspace:
+        pytest.skip("no <env>-workspace stacks synthesized yet (the stack split of issue 11)")
+    for stack in workspace:
+        env = stack.removesuffix("-workspace")
+        remote = remote_stacks[stack]["data"]["terraform_remote_state"]
+        configs = [r["config"] for r in remote.values()]
+        assert configs and all(c["container_name"] == env for c in configs)
+        assert {c["key"] for c in configs} == {f"{env}.tfstate"}
 
 
 def test_nothing_at_subscription_scope_and_no_owner(bootstrap) -> None:
@@ -105,16 +249,42 @@ def test_state_account_is_locked_down(bootstrap) -> None:
     assert account["lifecycle"] == {"prevent_destroy": True}
 
 
-def test_outputs_are_github_environment_variables(bootstrap) -> None:
-    for env in ENVIRONMENTS:
-        value = bootstrap["output"][f"github_environment_{env}"]["value"]
-        assert sorted(value) == [
-            "AZURE_CLIENT_ID",
-            "AZURE_SUBSCRIPTION_ID",
-            "AZURE_TENANT_ID",
-            "TF_STATE_RESOURCE_GROUP",
-            "TF_STATE_STORAGE_ACCOUNT",
-        ]
+def test_one_output_per_github_environment_with_its_identity(bootstrap) -> None:
+    """`github_environment_<name>` for exactly the GitHub environments the identities trust,
+    each naming the client ID of the identity federated to that environment."""
+    creds = resources(bootstrap, "azurerm_federated_identity_credential").values()
+    by_environment = {
+        c["subject"].rsplit(":environment:", 1)[1]: c["parent_id"].removesuffix(".id}")
+        for c in creds
+    }
+    outputs = {k: v for k, v in bootstrap["output"].items() if k.startswith("github_environment_")}
+    assert set(outputs) == {f"github_environment_{e}" for e in by_environment}
+    for environment, identity in by_environment.items():
+        value = outputs[f"github_environment_{environment}"]["value"]
+        assert sorted(value) == ["AZURE_CLIENT_ID", "AZURE_SUBSCRIPTION_ID", "AZURE_TENANT_ID"]
+        assert value["AZURE_CLIENT_ID"] == identity + ".client_id}"
+    repository = bootstrap["output"]["github_repository_variables"]["value"]
+    assert sorted(repository) == ["TF_STATE_RESOURCE_GROUP", "TF_STATE_STORAGE_ACCOUNT"]
+
+
+def test_stateful_bootstrap_resources_are_pinned_and_protected(bootstrap) -> None:
+    """prevent_destroy on the state account and containers and on the identities whose client
+    IDs are set in GitHub; the addresses are API (a rename would destroy them)."""
+    assert protected_addresses(bootstrap) == [
+        "azurerm_storage_account.State_Account_E60490F4",
+        "azurerm_storage_container.State_Container-dev_8CDF8830",
+        "azurerm_storage_container.State_Container-prod_2CE66205",
+        "azurerm_storage_container.State_Container-sandbox_667080D7",
+        "azurerm_storage_container.State_Container-uat_A021E704",
+        "azurerm_user_assigned_identity.Deployer-dev_Identity_E0BF77CF",
+        "azurerm_user_assigned_identity.Deployer-prod_Identity_84A87E70",
+        "azurerm_user_assigned_identity.Deployer-sandbox_Identity_D1B94C85",
+        "azurerm_user_assigned_identity.Deployer-uat_Identity_FCF5A8C6",
+        "azurerm_user_assigned_identity.Planner-dev_Identity_AC5C4F2B",
+        "azurerm_user_assigned_identity.Planner-prod_Identity_34EF25B4",
+        "azurerm_user_assigned_identity.Planner-sandbox_Identity_D22C8568",
+        "azurerm_user_assigned_identity.Planner-uat_Identity_E5A2E269",
+    ]
 
 
 def test_environment_stacks_read_the_bootstrap_resource_group(stacks) -> None:

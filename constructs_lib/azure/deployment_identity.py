@@ -1,4 +1,14 @@
-"""A GitHub Actions deployment identity for one environment: keyless (OIDC), least privilege."""
+"""GitHub Actions identities of one environment: keyless (OIDC), least privilege.
+
+Two per environment, so that a job that only reads never holds a credential that can write:
+
+- `DeploymentIdentity` applies reviewed plans. Its only federated credential is the protected
+  GitHub environment `<env>` (deployment branch rules, required reviewers for uat and prod).
+- `PlanIdentity` plans, checks drift and reads state. Its only federated credential is the
+  unprotected GitHub environment `<env>-plan` (pull requests from any branch use it), so it holds
+  read-only roles: Reader on the environment's resource group and Storage Blob Data Reader on
+  the environment's state container. It cannot hold the state lock (a blob lease is a write).
+"""
 
 from __future__ import annotations
 
@@ -24,6 +34,10 @@ DELEGABLE_ROLES = (STORAGE_BLOB_DATA_CONTRIBUTOR, KEY_VAULT_SECRETS_USER)
 """The only roles the deployer may assign: to the Unity Catalog access connector (storage) and
 to Azure Databricks (Key Vault-backed secret scope)."""
 
+PLAN_ROLES = ("Reader", "Storage Blob Data Reader")
+"""Every role the plan identity holds. Reader has `*/read` actions only and no data actions;
+Storage Blob Data Reader reads blobs (no write, no lease, so no state lock)."""
+
 
 def delegation_condition(role_ids: Sequence[str]) -> str:
     """ABAC condition limiting role assignment writes and deletes to `role_ids`."""
@@ -44,25 +58,27 @@ def github_subject(repository: str, environment: str) -> str:
 
 
 @dataclass(frozen=True, kw_only=True)
-class DeploymentIdentityProps:
+class GitHubIdentityProps:
     name: str
+    """Name of the managed identity (`naming.deployer_identity_name` / `planner_identity_name`)."""
     home: EnvironmentResourceGroup
     """Where the identity lives (the bootstrap group, so destroying an environment keeps it)."""
     target: EnvironmentResourceGroup
-    """The environment's resource group: the only scope the identity gets roles on."""
+    """The environment's resource group: the only resource group the identity gets a role on."""
     github_repository: str
-    github_environments: Sequence[str]
-    """GitHub environments whose jobs may log in as this identity."""
+    """`owner/name` of the repository whose workflows may log in."""
+    github_environment: str
+    """The one GitHub environment whose jobs may log in as this identity."""
     state_container_scope: str
-    """ARM ID of the environment's state container: the only state it may read and write."""
+    """ARM ID of the environment's state container: the only state it may reach. It holds both
+    of the environment's state keys (`<env>.tfstate`, `<env>-workspace.tfstate`)."""
 
 
-class DeploymentIdentity(Construct):
-    """User-assigned managed identity with federated credentials for the given GitHub
-    environments; Contributor and a conditioned Role Based Access Control Administrator on the
-    environment's resource group only; Storage Blob Data Contributor on its state container."""
+class _GitHubIdentity(Construct):
+    """A user-assigned managed identity with one federated credential for one GitHub
+    environment (no secret exists)."""
 
-    def __init__(self, scope: Construct, id_: str, props: DeploymentIdentityProps) -> None:
+    def __init__(self, scope: Construct, id_: str, props: GitHubIdentityProps) -> None:
         super().__init__(scope, id_)
         self.identity = UserAssignedIdentity(
             self,
@@ -71,46 +87,62 @@ class DeploymentIdentity(Construct):
             location=props.home.location,
             resource_group_name=props.home.name,
         )
-        self.subjects = [
-            github_subject(props.github_repository, e) for e in props.github_environments
-        ]
-        for env, subject in zip(props.github_environments, self.subjects, strict=True):
-            FederatedIdentityCredential(
-                self,
-                f"GitHub-{env}",
-                name=f"github-{env}",
-                resource_group_name=props.home.name,
-                parent_id=self.identity.id,
-                issuer=GITHUB_OIDC_ISSUER,
-                audience=[AZURE_AD_TOKEN_AUDIENCE],
-                subject=subject,
-            )
-        principal = self.identity.principal_id
+        self.github_environment = props.github_environment
+        self.subject = github_subject(props.github_repository, props.github_environment)
+        FederatedIdentityCredential(
+            self,
+            f"GitHub-{props.github_environment}",
+            name=f"github-{props.github_environment}",
+            resource_group_name=props.home.name,
+            parent_id=self.identity.id,
+            issuer=GITHUB_OIDC_ISSUER,
+            audience=[AZURE_AD_TOKEN_AUDIENCE],
+            subject=self.subject,
+        )
+
+    def _role(self, id_: str, scope: str, role: str, **extra: str) -> RoleAssignment:
+        return RoleAssignment(
+            self,
+            id_,
+            scope=scope,
+            role_definition_name=role,
+            principal_id=self.identity.principal_id,
+            principal_type="ServicePrincipal",
+            **extra,
+        )
+
+
+class DeploymentIdentity(_GitHubIdentity):
+    """Applies reviewed plans: Contributor and a conditioned Role Based Access Control
+    Administrator on the environment's resource group only; Storage Blob Data Contributor on its
+    state container (state writes and the lock). Federated only to the protected GitHub
+    environment `<env>`."""
+
+    def __init__(self, scope: Construct, id_: str, props: GitHubIdentityProps) -> None:
+        super().__init__(scope, id_, props)
         self.role_assignments = [
-            RoleAssignment(
-                self,
-                "Contributor",
-                scope=props.target.id,
-                role_definition_name="Contributor",
-                principal_id=principal,
-                principal_type="ServicePrincipal",
-            ),
-            RoleAssignment(
-                self,
+            self._role("Contributor", props.target.id, "Contributor"),
+            self._role(
                 "RoleAssignmentsLimited",
-                scope=props.target.id,
-                role_definition_name="Role Based Access Control Administrator",
-                principal_id=principal,
-                principal_type="ServicePrincipal",
+                props.target.id,
+                "Role Based Access Control Administrator",
                 condition_version="2.0",
                 condition=delegation_condition(DELEGABLE_ROLES),
             ),
-            RoleAssignment(
-                self,
-                "StateContainer",
-                scope=props.state_container_scope,
-                role_definition_name="Storage Blob Data Contributor",
-                principal_id=principal,
-                principal_type="ServicePrincipal",
+            self._role(
+                "StateContainer", props.state_container_scope, "Storage Blob Data Contributor"
             ),
+        ]
+
+
+class PlanIdentity(_GitHubIdentity):
+    """Plans and drift checks: Reader on the environment's resource group and Storage Blob Data
+    Reader on its state container; nothing that writes. Federated only to `<env>-plan`."""
+
+    def __init__(self, scope: Construct, id_: str, props: GitHubIdentityProps) -> None:
+        super().__init__(scope, id_, props)
+        reader, state_reader = PLAN_ROLES
+        self.role_assignments = [
+            self._role("Reader", props.target.id, reader),
+            self._role("StateContainer", props.state_container_scope, state_reader),
         ]

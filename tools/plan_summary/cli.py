@@ -5,6 +5,11 @@ Exit codes:
   2  unusable input (missing file, not JSON, not a plan, bad config): one line on stderr
   3  summary printed, but a protected resource type is deleted or replaced and
      --allow-destroy was not given (the destroy gate)
+  4  summary printed, but Terraform reported errors while planning (`errored`): the plan is
+     incomplete and must not be applied; never reported as "No changes."
+
+`--status-json FILE` also writes the outcome as JSON (counts, drift, outputs, protected
+addresses, exit code) for the workflows' drift issues and gates.
 """
 
 from __future__ import annotations
@@ -12,9 +17,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections import Counter
 from pathlib import Path
 
-from tools.plan_summary.model import PlanError, load_plan
+from tools.plan_summary.model import SUMMARISED_KINDS, Plan, PlanError, ResourceChange, load_plan
 from tools.plan_summary.policy import (
     DEFAULT_CONFIG,
     GITHUB_COMMENT_LIMIT,
@@ -27,6 +33,7 @@ from tools.plan_summary.render import render
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
 EXIT_BLOCKED = 3
+EXIT_ERRORED = 4
 MAX_TITLE = 200
 
 
@@ -34,7 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m tools.plan_summary",
         description="Summarise a Terraform JSON plan as Markdown and apply the destroy gate.",
-        epilog="Exit codes: 0 ok, 2 unusable input, 3 protected resource deleted/replaced.",
+        epilog="Exit codes: 0 ok, 2 unusable input, 3 protected resource deleted/replaced, "
+        "4 Terraform reported errors while planning.",
     )
     parser.add_argument("plan_json", type=Path, help="output of `terraform show -json PLANFILE`")
     parser.add_argument(
@@ -59,7 +67,26 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--redacted-json", type=Path, help="also write the plan with sensitive values masked"
     )
+    parser.add_argument(
+        "--status-json", type=Path, help="also write the outcome (counts, drift, exit code)"
+    )
     return parser
+
+
+def status(plan: Plan, violations: list[ResourceChange], allow_destroy: bool, code: int) -> dict:
+    """The machine-readable outcome: what the workflows decide on (no attribute values)."""
+    kinds = Counter(rc.kind for rc in plan.summarised)
+    return {
+        "exit_code": code,
+        "errored": plan.errored,
+        "complete": plan.complete,
+        "no_changes": plan.is_noop,
+        "resource_changes": {kind: kinds[kind] for kind in SUMMARISED_KINDS},
+        "resource_drift": sorted(rc.address for rc in plan.drifted),
+        "output_changes": sorted(oc.name for oc in plan.changed_outputs),
+        "protected_destroyed": sorted(rc.address for rc in violations),
+        "destroy_allowed": allow_destroy,
+    }
 
 
 def run(argv: list[str] | None = None) -> int:
@@ -76,6 +103,11 @@ def run(argv: list[str] | None = None) -> int:
         print(f"plan_summary: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     violations = policy.violations(plan)
+    code = EXIT_OK
+    if violations and not args.allow_destroy:
+        code = EXIT_BLOCKED
+    if plan.errored:
+        code = EXIT_ERRORED
     markdown = render(
         plan,
         title=args.title[:MAX_TITLE],
@@ -94,10 +126,21 @@ def run(argv: list[str] | None = None) -> int:
             args.redacted_json.write_text(
                 json.dumps(redacted_plan(plan), indent=2, sort_keys=True) + "\n", encoding="utf-8"
             )
+        if args.status_json:
+            args.status_json.write_text(
+                json.dumps(status(plan, violations, args.allow_destroy, code), indent=2) + "\n",
+                encoding="utf-8",
+            )
     except OSError as exc:
         print(f"plan_summary: error: cannot write output: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    if violations and not args.allow_destroy:
+    if plan.errored:
+        print(
+            "plan_summary: errored: Terraform reported errors while planning; the plan is "
+            "incomplete and must not be applied",
+            file=sys.stderr,
+        )
+    if code == EXIT_BLOCKED:
         names = ", ".join(rc.address for rc in violations[:5])
         more = f" and {len(violations) - 5} more" if len(violations) > 5 else ""
         print(
@@ -105,8 +148,7 @@ def run(argv: list[str] | None = None) -> int:
             "add the `allow-destroy` label (or pass --allow-destroy) after review",
             file=sys.stderr,
         )
-        return EXIT_BLOCKED
-    return EXIT_OK
+    return code
 
 
 def main() -> None:

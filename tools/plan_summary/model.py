@@ -63,11 +63,31 @@ class ResourceChange:
 
 
 @dataclass(frozen=True)
+class OutputChange:
+    """One root module output in `output_changes` (same change representation, no address)."""
+
+    name: str
+    actions: tuple[str, ...]
+    kind: str
+    before: Any = None
+    after: Any = None
+    before_sensitive: Any = False
+    after_sensitive: Any = False
+    after_unknown: Any = False
+
+
+@dataclass(frozen=True)
 class Plan:
     format_version: str
     terraform_version: str | None
     resource_changes: tuple[ResourceChange, ...] = field(default_factory=tuple)
+    resource_drift: tuple[ResourceChange, ...] = field(default_factory=tuple)
+    """Changes Terraform found made outside Terraform (refresh), not changes it will make."""
+    output_changes: tuple[OutputChange, ...] = field(default_factory=tuple)
     errored: bool = False
+    """Terraform stopped planning on an error: the plan is incomplete and cannot be applied."""
+    complete: bool = True
+    applyable: bool = True
 
     def changes(self, kind: str) -> list[ResourceChange]:
         return [rc for rc in self.resource_changes if rc.kind == kind]
@@ -77,8 +97,22 @@ class Plan:
         return [rc for rc in self.resource_changes if rc.kind in SUMMARISED_KINDS]
 
     @property
+    def drifted(self) -> list[ResourceChange]:
+        return [rc for rc in self.resource_drift if rc.kind in SUMMARISED_KINDS]
+
+    @property
+    def changed_outputs(self) -> list[OutputChange]:
+        return [oc for oc in self.output_changes if oc.kind in SUMMARISED_KINDS]
+
+    @property
     def is_noop(self) -> bool:
-        return not self.summarised
+        """Nothing to apply, nothing drifted, and Terraform finished planning."""
+        return (
+            not self.errored
+            and not self.summarised
+            and not self.drifted
+            and not self.changed_outputs
+        )
 
 
 def classify(actions: tuple[str, ...]) -> str:
@@ -98,18 +132,22 @@ def _replace_paths(raw: Any) -> tuple[tuple[str | int, ...], ...]:
     return tuple(paths)
 
 
-def _resource_change(raw: Any, index: int) -> ResourceChange:
+def _actions(change: dict[str, Any], where: str) -> tuple[str, ...]:
+    actions = change.get("actions")
+    if not isinstance(actions, list) or not all(isinstance(a, str) for a in actions):
+        raise PlanError(f"{where} has no change.actions list")
+    return tuple(actions)
+
+
+def _resource_change(raw: Any, index: int, key: str = "resource_changes") -> ResourceChange:
     if not isinstance(raw, dict):
-        raise PlanError(f"resource_changes[{index}] is not an object")
+        raise PlanError(f"{key}[{index}] is not an object")
     change = raw.get("change")
     address = raw.get("address")
     rtype = raw.get("type")
     if not isinstance(address, str) or not isinstance(rtype, str) or not isinstance(change, dict):
-        raise PlanError(f"resource_changes[{index}] lacks address, type or change")
-    actions = change.get("actions")
-    if not isinstance(actions, list) or not all(isinstance(a, str) for a in actions):
-        raise PlanError(f"resource_changes[{index}] ({address}) has no change.actions list")
-    actions_t = tuple(actions)
+        raise PlanError(f"{key}[{index}] lacks address, type or change")
+    actions_t = _actions(change, f"{key}[{index}] ({address})")
     return ResourceChange(
         address=address,
         type=rtype,
@@ -128,6 +166,29 @@ def _resource_change(raw: Any, index: int) -> ResourceChange:
     )
 
 
+def _output_change(name: str, raw: Any) -> OutputChange:
+    if not isinstance(raw, dict):
+        raise PlanError(f"output_changes.{name} is not an object")
+    actions = _actions(raw, f"output_changes.{name}")
+    return OutputChange(
+        name=name,
+        actions=actions,
+        kind=classify(actions),
+        before=raw.get("before"),
+        after=raw.get("after"),
+        before_sensitive=raw.get("before_sensitive", False),
+        after_sensitive=raw.get("after_sensitive", False),
+        after_unknown=raw.get("after_unknown", False),
+    )
+
+
+def _changes(data: dict[str, Any], key: str) -> tuple[ResourceChange, ...]:
+    raw = data.get(key, [])
+    if not isinstance(raw, list):
+        raise PlanError(f"{key} is not a list")
+    return tuple(_resource_change(item, i, key) for i, item in enumerate(raw))
+
+
 def parse_plan(data: Any) -> Plan:
     """Build a Plan from decoded JSON; raise PlanError if it is not a Terraform plan."""
     if not isinstance(data, dict):
@@ -143,16 +204,23 @@ def parse_plan(data: Any) -> Plan:
         raise PlanError("not a Terraform JSON plan (no planned_values/resource_changes)")
     if fmt.split(".")[0] != "1":
         raise PlanError(f"unsupported plan format_version {fmt!r} (expected 1.x)")
-    raw_changes = data.get("resource_changes", [])
-    if not isinstance(raw_changes, list):
-        raise PlanError("resource_changes is not a list")
-    changes = tuple(_resource_change(raw, i) for i, raw in enumerate(raw_changes))
+    raw_outputs = data.get("output_changes", {})
+    if not isinstance(raw_outputs, dict):
+        raise PlanError("output_changes is not an object")
     tf_version = data.get("terraform_version")
+    errored = data.get("errored", False) is True
     return Plan(
         format_version=fmt,
         terraform_version=tf_version if isinstance(tf_version, str) else None,
-        resource_changes=changes,
-        errored=bool(data.get("errored", False)),
+        resource_changes=_changes(data, "resource_changes"),
+        resource_drift=_changes(data, "resource_drift"),
+        output_changes=tuple(
+            _output_change(name, raw) for name, raw in sorted(raw_outputs.items())
+        ),
+        errored=errored,
+        # Format 1.2 always writes both; older plans lack them (then: complete unless errored).
+        complete=data.get("complete", not errored) is True,
+        applyable=data.get("applyable", not errored) is True,
     )
 
 

@@ -1,24 +1,34 @@
-"""The destroy gate: which resource types may not be deleted or replaced without approval."""
+"""The destroy gate: which resource types may not be deleted or replaced without approval.
+
+The protected types are the policy pack's one list, `STATEFUL_TYPES`
+(`constructs_lib/policy/stateful.py`): the same types get `prevent_destroy` in protected
+environments, so the gate and the stacks can never disagree. `config/shared/plan_summary.yaml`
+holds only the tool's other settings.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from constructs_lib.policy.stateful import STATEFUL_TYPES
 from tools.plan_summary.model import Plan, PlanError, ResourceChange
 
 DEFAULT_CONFIG = Path("config/shared/plan_summary.yaml")
 DEFAULT_MAX_CHARS = 60_000
 GITHUB_COMMENT_LIMIT = 65_536
 MIN_MAX_CHARS = 2_000
+KNOWN_KEYS = frozenset({"max_chars"})
 
 
 @dataclass(frozen=True)
 class Policy:
-    protected_types: frozenset[str]
+    protected_types: Sequence[str] = STATEFUL_TYPES
+    """Always `STATEFUL_TYPES` itself; a field only so that tests can pass another list."""
     max_chars: int = DEFAULT_MAX_CHARS
 
     def violations(self, plan: Plan) -> list[ResourceChange]:
@@ -48,11 +58,12 @@ def load_policy(path: Path) -> Policy:
         raise PlanError(f"cannot read config {path}: {exc}".splitlines()[0]) from None
     if not isinstance(data, dict):
         raise PlanError(f"config {path} is not a mapping")
-    unknown = set(data) - {"protected_resource_types", "max_chars"}
+    if "protected_resource_types" in data:
+        raise PlanError(
+            f"config {path}: protected_resource_types is no longer read; the protected types "
+            "are STATEFUL_TYPES in constructs_lib/policy/stateful.py (remove the key)"
+        )
+    unknown = set(data) - KNOWN_KEYS
     if unknown:
         raise PlanError(f"config {path}: unknown keys {sorted(unknown)}")
-    types = data.get("protected_resource_types", [])
-    if not isinstance(types, list) or not all(isinstance(t, str) and t for t in types):
-        raise PlanError(f"config {path}: protected_resource_types must be a list of type names")
-    max_chars = _max_chars(data.get("max_chars", DEFAULT_MAX_CHARS))
-    return Policy(protected_types=frozenset(types), max_chars=max_chars)
+    return Policy(max_chars=_max_chars(data.get("max_chars", DEFAULT_MAX_CHARS)))

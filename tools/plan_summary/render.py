@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import html
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
-from tools.plan_summary.diff import attribute_changes, format_value, redact
+from tools.plan_summary.diff import ABSENT, AttrChange, attribute_changes, format_value, redact
 from tools.plan_summary.model import (
     CREATE,
     DELETE,
@@ -19,12 +20,31 @@ from tools.plan_summary.model import (
     REPLACE,
     SUMMARISED_KINDS,
     UPDATE,
+    OutputChange,
     Plan,
     ResourceChange,
 )
 
 MARKER_PREFIX = "plan-summary"
 MAX_ATTRS_PER_RESOURCE = 40
+MAX_CREATED_PER_TYPE = 50
+MAX_KEY_ATTRS = 4
+KEY_ATTRIBUTES = (
+    "name",
+    "display_name",
+    "path",
+    "location",
+    "sku",
+    "sku_name",
+    "account_tier",
+    "account_replication_type",
+    "role_definition_name",
+    "scope",
+    "application_id",
+    "spark_version",
+    "node_type_id",
+)
+"""Attributes that identify a new object to a reviewer, in the order they are shown."""
 VALUE_LIMIT = 120
 TRUNCATION_NOTE = (
     "\n> [!NOTE]\n> This summary was truncated to stay under GitHub's comment size limit: "
@@ -86,17 +106,6 @@ def _counts_table(plan: Plan) -> Section:
     return Section(head=head, items=rows, tail="")
 
 
-def _destructive_item(rc: ResourceChange, protected: frozenset[str]) -> str:
-    flag = " — **protected type**" if rc.type in protected else ""
-    line = f"- **{_KIND_LABEL[rc.kind]}** {_code(rc.address)}{flag}"
-    if rc.kind == REPLACE and rc.replace_paths:
-        paths = ", ".join(_code(_path_text(p)) for p in rc.replace_paths[:10])
-        line += f" (forced by {paths})"
-    if rc.action_reason:
-        line += f" — reason: {_code(rc.action_reason)}"
-    return line
-
-
 def _path_text(path: tuple[str | int, ...]) -> str:
     out = ""
     for part in path:
@@ -104,8 +113,35 @@ def _path_text(path: tuple[str | int, ...]) -> str:
     return out or "(whole object)"
 
 
-def _update_item(rc: ResourceChange) -> str:
-    changes = attribute_changes(
+def _destructive_item(rc: ResourceChange, protected: Collection[str]) -> str:
+    """What forces the change first (replace_paths, action_reason), then the flags."""
+    line = f"- **{_KIND_LABEL[rc.kind]}** {_code(rc.address)}"
+    if rc.kind == REPLACE and rc.replace_paths:
+        paths = ", ".join(_code(_path_text(p)) for p in rc.replace_paths[:10])
+        more = f" and {len(rc.replace_paths) - 10} more" if len(rc.replace_paths) > 10 else ""
+        line += f" — forced by {paths}{more}"
+    if rc.action_reason:
+        line += f" — reason {_code(rc.action_reason)}"
+    if rc.type in protected:
+        line += " — **protected type**"
+    return line
+
+
+def _diff_lines(changes: list[AttrChange], forced: set[str] | None = None) -> list[str]:
+    forced = forced or set()
+    # Attributes that force a replacement first, then the rest in path order.
+    ordered = sorted(changes, key=lambda c: (c.path not in forced, c.path))
+    lines = [
+        f"{'!' if c.path in forced else '~'} {c.path}: {c.before} -> {c.after}"
+        for c in ordered[:MAX_ATTRS_PER_RESOURCE]
+    ]
+    if len(changes) > MAX_ATTRS_PER_RESOURCE:
+        lines.append(f"  … {len(changes) - MAX_ATTRS_PER_RESOURCE} more attribute(s)")
+    return lines or ["  (no attribute differences visible in the plan)"]
+
+
+def _changes_of(rc: ResourceChange) -> list[AttrChange]:
+    return attribute_changes(
         rc.before,
         rc.after,
         rc.before_sensitive,
@@ -113,35 +149,23 @@ def _update_item(rc: ResourceChange) -> str:
         rc.after_unknown,
         limit=VALUE_LIMIT,
     )
-    lines = [f"~ {c.path}: {c.before} -> {c.after}" for c in changes[:MAX_ATTRS_PER_RESOURCE]]
-    if len(changes) > MAX_ATTRS_PER_RESOURCE:
-        lines.append(f"  … {len(changes) - MAX_ATTRS_PER_RESOURCE} more attribute(s)")
-    if not lines:
-        lines = ["  (no attribute differences visible in the plan)"]
-    summary = f"<code>{html.escape(rc.address)}</code> ({len(changes)} attribute(s))"
+
+
+def _details(summary: str, lines: list[str]) -> str:
     return f"<details><summary>{summary}</summary>\n\n{_fence(lines)}\n\n</details>"
 
 
-def _create_item(rc: ResourceChange) -> str:
-    return f"- {_code(rc.address)}"
+def _update_item(rc: ResourceChange) -> str:
+    changes = _changes_of(rc)
+    summary = f"<code>{html.escape(rc.address)}</code> ({len(changes)} attribute(s))"
+    return _details(summary, _diff_lines(changes))
 
 
 def _replaced_attrs_item(rc: ResourceChange) -> str:
-    """For a replace: what changes, so the reviewer sees why."""
-    changes = attribute_changes(
-        rc.before, rc.after, rc.before_sensitive, rc.after_sensitive, rc.after_unknown
-    )
+    """For a replace: what changes, the attributes that force it first."""
     forced = {_path_text(p) for p in rc.replace_paths}
-    lines = []
-    for c in changes[:MAX_ATTRS_PER_RESOURCE]:
-        sign = "!" if c.path in forced else "~"
-        lines.append(f"{sign} {c.path}: {c.before} -> {c.after}")
-    if len(changes) > MAX_ATTRS_PER_RESOURCE:
-        lines.append(f"  … {len(changes) - MAX_ATTRS_PER_RESOURCE} more attribute(s)")
-    if not lines:
-        lines = ["  (no attribute differences visible in the plan)"]
     summary = f"<code>{html.escape(rc.address)}</code> — attributes ('!' forces replacement)"
-    return f"<details><summary>{summary}</summary>\n\n{_fence(lines)}\n\n</details>"
+    return _details(summary, _diff_lines(_changes_of(rc), forced))
 
 
 def _deleted_item(rc: ResourceChange) -> str:
@@ -149,11 +173,63 @@ def _deleted_item(rc: ResourceChange) -> str:
     return f"- {_code(rc.address)}: {_code(value)}"
 
 
+def _drift_item(rc: ResourceChange) -> str:
+    # A blank line first: list items and <details> blocks alternate here.
+    if rc.kind == DELETE:
+        return f"\n- {_code(rc.address)}: deleted outside Terraform"
+    changes = _changes_of(rc)
+    summary = f"<code>{html.escape(rc.address)}</code> ({len(changes)} attribute(s) changed)"
+    return "\n" + _details(summary, _diff_lines(changes))
+
+
+def _output_item(oc: OutputChange) -> str:
+    before = format_value(redact(oc.before, oc.before_sensitive), VALUE_LIMIT)
+    after = format_value(redact(oc.after, oc.after_sensitive, oc.after_unknown), VALUE_LIMIT)
+    if oc.kind == CREATE:
+        before = ABSENT
+    elif oc.kind == DELETE:
+        after = ABSENT
+    return f"- **{_KIND_LABEL[oc.kind]}** {_code(oc.name)}: {_code(before)} → {_code(after)}"
+
+
+def key_attributes(rc: ResourceChange) -> list[tuple[str, str]]:
+    """Up to MAX_KEY_ATTRS identifying attributes of a planned object, known and not sensitive
+    (name, location, SKU, scope ...), in KEY_ATTRIBUTES order."""
+    after = rc.after if isinstance(rc.after, dict) else {}
+    out: list[tuple[str, str]] = []
+    for key in KEY_ATTRIBUTES:
+        value = after.get(key)
+        sensitive = _masked(rc.after_sensitive, key)
+        unknown = _masked(rc.after_unknown, key)
+        if value is None or sensitive or unknown or isinstance(value, dict | list):
+            continue
+        text = value if isinstance(value, str) else format_value(value, 60)
+        out.append((key, text[:60]))
+        if len(out) == MAX_KEY_ATTRS:
+            break
+    return out
+
+
+def _masked(mask: object, key: str) -> bool:
+    return mask is True or (isinstance(mask, dict) and mask.get(key) is True)
+
+
+def _created_type_item(rtype: str, items: list[ResourceChange]) -> str:
+    # A blank line first: the bold type line must not continue the previous type's list.
+    lines = ["", f"**{_code(rtype)}** ({len(items)})", ""]
+    for rc in items[:MAX_CREATED_PER_TYPE]:
+        attrs = ", ".join(f"{k} {_code(v)}" for k, v in key_attributes(rc))
+        lines.append(f"- {_code(rc.address)}" + (f": {attrs}" if attrs else ""))
+    if len(items) > MAX_CREATED_PER_TYPE:
+        lines.append(f"- … and {len(items) - MAX_CREATED_PER_TYPE} more")
+    return "\n".join(lines)
+
+
 def render(
     plan: Plan,
     *,
     title: str,
-    protected: frozenset[str],
+    protected: Collection[str],
     violations: list[ResourceChange],
     allow_destroy: bool,
     max_chars: int,
@@ -163,27 +239,47 @@ def render(
     kinds = Counter(rc.kind for rc in plan.summarised)
     mandatory: list[str] = [marker(marker_name), f"### {html.escape(title)}"]
     if plan.errored:
-        mandatory.append("> [!WARNING]\n> Terraform reported errors while planning; see the log.")
+        mandatory.append(
+            "> [!CAUTION]\n> **Plan errored:** Terraform stopped planning on an error, so this "
+            "plan is incomplete and cannot be applied. The error is in the workflow log."
+        )
+    elif not plan.complete:
+        mandatory.append(
+            "> [!NOTE]\n> Terraform marked this plan incomplete (deferred changes): after it is "
+            "applied, another plan will show more changes."
+        )
     if plan.is_noop:
         mandatory.append("**No changes.** The infrastructure matches the configuration.")
         return "\n\n".join(mandatory) + "\n"
     mandatory.append(
         "**Plan:** "
         + ", ".join(f"{kinds[k]} to {_KIND_LABEL[k]}" for k in (CREATE, UPDATE, REPLACE, DELETE))
+        + (" (partial: planning stopped on an error)" if plan.errored else "")
     )
+    if plan.drifted:
+        mandatory.append(
+            f"**Changed outside Terraform:** {len(plan.drifted)} resource(s) differ from the "
+            "last applied state (listed separately below; they are not changes this plan makes)."
+        )
+    if plan.changed_outputs:
+        mandatory.append(f"**Outputs:** {len(plan.changed_outputs)} to change.")
     if violations and not allow_destroy:
         mandatory.append(
             "> [!CAUTION]\n> **Blocked:** this plan deletes or replaces "
-            f"{len(violations)} protected resource(s). The check fails until a maintainer "
-            "reviews it and adds the `allow-destroy` label to the pull request."
+            f"{len(violations)} protected resource(s). It fails until a maintainer approves "
+            "the destruction: the `allow-destroy` label on the pull request (someone other than "
+            "its author), or the `allow-destroy` input of a deploy dispatch (docs/cicd.md)."
         )
     elif violations:
         mandatory.append(
             "> [!WARNING]\n> This plan deletes or replaces "
-            f"{len(violations)} protected resource(s); allowed by the `allow-destroy` label."
+            f"{len(violations)} protected resource(s); the destruction was approved "
+            "(`allow-destroy`)."
         )
 
-    sections: list[Section] = [_counts_table(plan)]
+    sections: list[Section] = []
+    if plan.summarised:
+        sections.append(_counts_table(plan))
     destructive = [rc for rc in plan.summarised if rc.kind in DESTRUCTIVE_KINDS]
     # Replacements and deletions of protected types first.
     destructive.sort(key=lambda rc: (rc.type not in protected, rc.kind != DELETE, rc.address))
@@ -212,6 +308,22 @@ def render(
                     tail="\n</details>",
                 )
             )
+    if plan.drifted:
+        sections.append(
+            Section(
+                head=f"#### Changed outside Terraform ({len(plan.drifted)})\n\n"
+                "What the refresh found (`resource_drift`); the plan above already accounts "
+                "for it.",
+                items=[_drift_item(rc) for rc in sorted(plan.drifted, key=lambda r: r.address)],
+            )
+        )
+    if plan.changed_outputs:
+        sections.append(
+            Section(
+                head=f"#### Output changes ({len(plan.changed_outputs)})",
+                items=[_output_item(oc) for oc in plan.changed_outputs],
+            )
+        )
     updates = plan.changes(UPDATE)
     if updates:
         sections.append(
@@ -223,10 +335,13 @@ def render(
         )
     creates = plan.changes(CREATE)
     if creates:
+        by_type: dict[str, list[ResourceChange]] = {}
+        for rc in sorted(creates, key=lambda r: r.address):
+            by_type.setdefault(rc.type, []).append(rc)
         sections.append(
             Section(
-                head=f"<details><summary>Created ({len(creates)})</summary>\n",
-                items=[_create_item(rc) for rc in sorted(creates, key=lambda r: r.address)],
+                head=f"<details><summary>Created ({len(creates)}), by type</summary>\n",
+                items=[_created_type_item(t, by_type[t]) for t in sorted(by_type)],
                 tail="\n</details>",
             )
         )
