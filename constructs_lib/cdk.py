@@ -23,6 +23,7 @@ from cdktf import (
     TerraformResource,
     TerraformResourceLifecycle,
     TerraformStack,
+    TerraformVariable,
     Token,
     Tokenization,
 )
@@ -55,6 +56,7 @@ __all__ = [
     "TerraformResource",
     "TerraformResourceLifecycle",
     "TerraformStack",
+    "TerraformVariable",
     "Token",
     "resolve",
 ]

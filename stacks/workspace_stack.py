@@ -19,7 +19,7 @@ from cdktf_cdktf_provider_time.provider import TimeProvider
 
 from constructs_lib.aspects import apply_aspects
 from constructs_lib.aspects.ordering import DependsOn
-from constructs_lib.cdk import Construct, TerraformOutput, TerraformStack
+from constructs_lib.cdk import Construct, TerraformOutput, TerraformStack, TerraformVariable
 from constructs_lib.config.models import EnvironmentConfig
 from constructs_lib.databricks.environment import DatabricksEnvironment, DatabricksEnvironmentProps
 from constructs_lib.databricks.ip_access_list import (
@@ -81,10 +81,23 @@ class WorkspaceStack(TerraformStack):
                 group_names=[groups.admins, groups.ml_engineers, groups.data_scientists]
             ),
         )
+        # Data sources are read even by `terraform plan -refresh=false`; the read-only PR plan
+        # (docs/cicd.md) cannot call the workspace API, so it passes -var verify_metastore=false.
+        verify = TerraformVariable(
+            self,
+            "verify_metastore",
+            type="bool",
+            default=True,
+            description="Read the workspace's Unity Catalog metastore during plan and fail "
+            "early if there is none. The read-only pull-request plan sets it to false.",
+        )
+        verify.override_logical_id("verify_metastore")
         self.databricks = DatabricksEnvironment(
             self,
             "Dbx",
-            DatabricksEnvironmentProps(config=config, wheel=wheel, platform=platform),
+            DatabricksEnvironmentProps(
+                config=config, wheel=wheel, platform=platform, verify_metastore=verify.boolean_value
+            ),
         )
         output = TerraformOutput(self, "ml_pipeline_job_id", value=self.databricks.pipeline_job_id)
         output.override_logical_id("ml_pipeline_job_id")

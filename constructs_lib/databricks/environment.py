@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
 from cdktf_cdktf_provider_databricks.repo import Repo
 
@@ -31,6 +32,9 @@ class DatabricksEnvironmentProps:
     wheel: WheelArtifact
     platform: PlatformOutputs
     """References into the environment's platform stack (workspace, Key Vault, data lake)."""
+    verify_metastore: Any = True
+    """Read the workspace's metastore during plan to check it exists (a Terraform variable's
+    value, see `WorkspaceStack`)."""
 
 
 class DatabricksEnvironment(Construct):
@@ -95,6 +99,7 @@ class DatabricksEnvironment(Construct):
                     writers=[groups.ml_engineers],
                     readers=[groups.data_scientists],
                     metastore_id=uc.metastore_id,
+                    verify_metastore=props.verify_metastore,
                     force_destroy=not config.protected,
                 ),
             )

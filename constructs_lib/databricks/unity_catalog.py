@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from cdktf_cdktf_provider_databricks.catalog import Catalog
 from cdktf_cdktf_provider_databricks.data_databricks_current_metastore import (
@@ -21,7 +22,7 @@ from cdktf_cdktf_provider_databricks.storage_credential import (
 from cdktf_cdktf_provider_databricks.volume import Volume
 from cdktf_cdktf_provider_time.sleep import Sleep
 
-from constructs_lib.cdk import Construct, Postcondition, TerraformResourceLifecycle
+from constructs_lib.cdk import Construct, Fn, Postcondition, TerraformResourceLifecycle, Token
 from constructs_lib.platform_outputs import PlatformOutputs
 
 # Privileges by role. ML engineers read and write the whole catalog; scientists read.
@@ -77,6 +78,10 @@ class EnvironmentCatalogProps:
     """Groups that only read."""
     metastore_id: str | None = None
     """Assign the workspace to this metastore first. Default: already assigned."""
+    verify_metastore: Any = True
+    """Whether the plan reads the workspace's metastore to check it exists: a boolean or a
+    Terraform variable's value (the read-only pull-request plans switch it off, as they may
+    not call the workspace API). Default: always."""
     force_destroy: bool = False
     """Let `terraform destroy` drop a non-empty catalog. Default: refuse."""
     role_propagation_wait: str = "300s"
@@ -108,6 +113,11 @@ class EnvironmentCatalog(Construct):
         self.metastore = DataDatabricksCurrentMetastore(
             self,
             "CurrentMetastore",
+            count=(
+                1
+                if props.verify_metastore is True
+                else Token.as_number(Fn.conditional(props.verify_metastore, 1, 0))
+            ),
             depends_on=depends or None,
             lifecycle=TerraformResourceLifecycle(
                 postcondition=[

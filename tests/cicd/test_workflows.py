@@ -614,7 +614,8 @@ def test_pr_plan_refreshes_the_platform_and_plans_the_workspace_from_state(
     plans = [c for c in calls if " plan " in c]
     assert plans == [
         "dev plan -input=false -no-color -lock=false -out=tfplan",
-        "dev-workspace plan -input=false -no-color -lock=false -out=tfplan -refresh=false",
+        "dev-workspace plan -input=false -no-color -lock=false -out=tfplan -refresh=false"
+        " -var=verify_metastore=false",
     ]
     assert not any(" apply" in c for c in calls)
     assert (out / "dev" / "plan.json").is_file() and (out / "dev-workspace" / "plan.json").is_file()
@@ -1456,3 +1457,19 @@ def test_databricks_providers_leave_the_auth_type_to_the_workflow(
             assert provider.get("azure_workspace_resource_id"), name
             assert not {"token", "azure_client_secret", "client_secret"} & set(provider), name
     assert configured >= 4
+
+
+def test_the_read_only_pr_plan_reads_no_databricks_data_source(stacks) -> None:
+    """`-refresh=false` still reads data sources: every Databricks data source of a workspace
+    stack is switched off by the variable the PR plan sets (the only other data source reads
+    the platform's state, which the plan identity may read)."""
+    for name, stack in stacks.items():
+        if not name.endswith("-workspace"):
+            continue
+        assert stack["variable"]["verify_metastore"]["default"] is True
+        for rtype, items in stack.get("data", {}).items():
+            if rtype == "terraform_remote_state":
+                continue
+            assert rtype.startswith("databricks_"), rtype
+            for body in items.values():
+                assert body["count"] == "${var.verify_metastore ? 1 : 0}", (name, rtype)
