@@ -403,3 +403,40 @@ def test_check_mode_writes_nothing(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "ok: 4 environment(s): dev, prod, sandbox, uat" in result.stdout
     assert not out.exists()
+
+
+def test_example_values_warn_after_success_and_fail_a_deployment() -> None:
+    result = run_main("--check")
+    assert result.returncode == 0, result.stderr
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning: ")]
+    assert (
+        "warning: config/prod.yaml: databricks.account_id: is the example all-zero account ID"
+        in "\n".join(warnings)
+    )
+    assert any("workspace.allowed_ip_ranges: 203.0.113.0/24" in w for w in warnings)
+    strict = run_main("--check", env={"MLOPS_REFUSE_EXAMPLE_VALUES": "1"})
+    assert strict.returncode == 2
+    assert strict.stderr.startswith("error: ")
+    assert "config/dev.yaml: databricks.azure_databricks_principal_object_id: is the example" in (
+        strict.stderr
+    )
+
+
+def test_a_job_running_as_the_deploying_identity_is_refused(tmp_path: Path) -> None:
+    """CI synthesizes with the deploy identity's client ID set: a protected environment whose
+    jobs would run as that identity fails rule MLOPS-JOB-3."""
+    deployer = "12345678-aaaa-bbbb-cccc-1234567890ab"
+    project = _copy_project(tmp_path)
+    _replace(
+        project / "config" / "prod.yaml",
+        "databricks:\n",
+        f"databricks:\n  job_run_as_service_principal: {deployer}\n",
+    )
+    refused = run_main("--check", cwd=project, env={"ARM_CLIENT_ID": deployer})
+    assert refused.returncode == 2, refused.stderr
+    assert "prod-workspace/Dbx/Job-ml_pipeline/Job (MLOPS-JOB-3)" in refused.stderr
+    assert f"runs as the deploying identity ({deployer})" in refused.stderr
+    other = run_main(
+        "--check", cwd=project, env={"ARM_CLIENT_ID": "87654321-aaaa-bbbb-cccc-1234567890ab"}
+    )
+    assert other.returncode == 0, other.stderr

@@ -1473,3 +1473,11 @@ def test_the_read_only_pr_plan_reads_no_databricks_data_source(stacks) -> None:
             assert rtype.startswith("databricks_"), rtype
             for body in items.values():
                 assert body["count"] == "${var.verify_metastore ? 1 : 0}", (name, rtype)
+
+
+def test_deployments_refuse_example_values(workflows: dict[str, dict[str, Any]]) -> None:
+    """main.py turns the example-value warnings into errors with this switch."""
+    import main
+
+    synth = workflows["deploy.yml"]["jobs"]["synth"]
+    assert synth["env"][main.REFUSE_EXAMPLES_VAR] == "1"
