@@ -262,6 +262,7 @@ class EnvironmentStack(TerraformStack):
                 environment=config.name,
                 protected=config.protected,
                 max_autotermination_minutes=config.policy.max_autotermination_minutes,
+                min_ip_rule_prefix_length=config.policy.min_ip_rule_prefix_length,
             ),
             [Suppression(s.rule, s.reason, s.path) for s in config.policy.suppressions],
         )
