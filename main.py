@@ -242,7 +242,10 @@ def check_output(staging: Path, stacks) -> None:
             if finding.rule.level == "warning" and not finding.suppressed_by:
                 print(f"warning: {finding}", file=sys.stderr)
             elif finding.suppressed_by:
-                print(f"note: suppressed {finding} because: {finding.suppressed_by}")
+                print(
+                    f"note: {finding.rule.id} suppressed for {finding.path}: "
+                    f"{finding.suppressed_by}"
+                )
         problems += [
             Problem(
                 f"{finding.path} ({finding.rule.id})",
