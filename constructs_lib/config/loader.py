@@ -160,7 +160,8 @@ def problems_from_validation(
         elif kind == "value_error":
             text = str(err["ctx"]["error"]) if "ctx" in err else err["msg"]
             for part in text.split(" | "):
-                message, _, fix = part.partition("; ")
+                # "message; fix": the last "; " (a quoted value may contain one too).
+                message, _, fix = part.rpartition("; ") if "; " in part else (part, "", "")
                 problems.append(Problem(source, field, message, fix))
         else:
             got = shown(value) if not isinstance(value, dict | list) else type(value).__name__
