@@ -216,7 +216,8 @@ def load(text: str) -> Any:
     except YamlInputError:
         raise
     except yaml.YAMLError as exc:
-        detail = getattr(exc, "problem", None) or type(exc).__name__
+        parts = [getattr(exc, "context", None), getattr(exc, "problem", None)]
+        detail = " ".join(p for p in parts if p) or type(exc).__name__
         raise _mark_error(f"invalid YAML: {detail}", getattr(exc, "problem_mark", None)) from None
     except RecursionError:
         raise YamlInputError(f"nested more than {MAX_DEPTH} levels deep") from None
@@ -243,7 +244,7 @@ def read_text(path: Path, limit: int = MAX_FILE_BYTES) -> str:
         raise InputFileError("is a directory", "replace it with a YAML file") from None
     except OSError as exc:
         raise InputFileError(exc.strerror or str(exc), "check its permissions") from None
-    with os.fdopen(fd, "rb") as handle:
+    try:
         mode = os.fstat(fd).st_mode
         if stat.S_ISDIR(mode):
             raise InputFileError("is a directory", "replace it with a YAML file")
@@ -260,7 +261,12 @@ def read_text(path: Path, limit: int = MAX_FILE_BYTES) -> str:
             raise InputFileError(
                 f"not a regular file: {kind}", "replace it with a regular YAML file"
             )
-        data = handle.read(limit + 1)
+        with os.fdopen(fd, "rb") as handle:
+            fd = -1  # closed by the file object from here on
+            data = handle.read(limit + 1)
+    finally:
+        if fd != -1:
+            os.close(fd)
     if len(data) > limit:
         raise InputFileError(
             f"larger than {limit // 1024} KiB", "split it up; an input file is a few KB"
