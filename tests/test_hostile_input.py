@@ -497,7 +497,6 @@ CASES: dict[str, Case] = {
         "template",
         in_template("x: {{ cycler.__init__.__globals__.os.environ }}"),
         "templates/jobs/batch_inference.yaml.j2: environment dev: refused by the template sandbox: access to attribute '__init__' of 'StrictUndefined' object is unsafe",
-        mode="process",
     ),
     "template walks __class__ to __subclasses__": Case(
         "template",
@@ -577,7 +576,6 @@ CASES: dict[str, Case] = {
         "template",
         in_template("{% include 'jobs/batch_inference.yaml.j2' %}"),
         "templates/jobs/batch_inference.yaml.j2: environment dev: rendering recursed too deeply",
-        mode="process",
     ),
     "template is not UTF-8": Case(
         "template",
@@ -606,7 +604,6 @@ CASES: dict[str, Case] = {
         append("templates/jobs/batch_inference.yaml.j2", "tasks: []\n"),
         "templates/jobs/batch_inference.yaml.j2: environment dev, rendered line ",
         detail="rendered YAML is refused: duplicate key 'tasks'",
-        mode="process",
     ),
     "tasks of the wrong shape": Case(
         "template",
@@ -623,7 +620,6 @@ CASES: dict[str, Case] = {
         "template",
         in_template('x: "${file(\\"/etc/hostname\\")}"'),
         "templates/jobs/batch_inference.yaml.j2: environment dev: x: contains '${', which Terraform would evaluate",
-        mode="process",
     ),
     "Terraform interpolation built from a YAML escape": Case(
         "template",
@@ -740,14 +736,6 @@ CASES: dict[str, Case] = {
             "  account_replication_type: LRS\n  allowed_ip_ranges: [0.0.0.0/0]\n",
         ),
         "dev/Storage/Account (MLOPS-NET-2): Firewall IP rules are narrow (never 0.0.0.0/0): network_rules.ip_rules allows '0.0.0.0/0'",
-        mode="process",
-    ),
-    "public Azure ML in prod": Case(
-        "policy",
-        append(
-            "config/prod.yaml", "azure_ml: {enabled: true, public_network_access_enabled: true}\n"
-        ),
-        "prod/AzureMl/Workspace (MLOPS-NET-1): Key Vault, storage and Azure ML are not open to the whole internet",
         mode="process",
     ),
     "a sandbox suppression does not reach prod": Case(
