@@ -349,6 +349,12 @@ CASES: dict[str, Case] = {
         dev_tags(f"  note: {'n' * 300}\n"),
         "config/dev.yaml: tags: tag value(s) of ['note'] longer than 256 characters",
     ),
+    "tag key longer than a storage account allows": Case(
+        "config",
+        dev_tags(f"  {'k' * 129}: v\n"),
+        "config/dev.yaml: tags: invalid tag key(s) ['kkkk",
+        detail="use 1-128 characters without",
+    ),
     "too many tags": Case(
         "config",
         dev_tags("".join(f"  t{i}: v\n" for i in range(49))),

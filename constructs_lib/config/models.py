@@ -35,7 +35,10 @@ EMAIL_ADDRESS = re.compile(
 """A plain e-mail address (`name@example.com`): what Azure Monitor and Databricks accept, and
 nothing Terraform or a shell could read as syntax."""
 MAX_TAG_VALUE_LENGTH = 256
-"""Azure's limit for a tag value (a tag name: 512)."""
+"""Azure's limit for a tag value."""
+MAX_TAG_KEY_LENGTH = 128
+"""Azure's limit for a tag name on a storage account (512 on most other resources); the
+environment's tags reach every storage account."""
 MAX_USER_TAGS = 48
 """Azure allows 50 tags per resource; `environment` and `managed-by` are always added."""
 
@@ -521,15 +524,17 @@ class PolicySettings(StrictModel):
 
 
 def check_tags(value: dict[str, str]) -> dict[str, str]:
-    """Azure's tag rules: keys 1-512 characters without <>%&\\?/, values at most 256
-    characters, at most `MAX_USER_TAGS` tags. Raises ValueError listing every problem."""
+    """Azure's tag rules for every resource the tags reach: keys 1-128 characters (a storage
+    account's limit; 512 elsewhere) without <>%&\\?/, values at most 256 characters, at most
+    `MAX_USER_TAGS` tags. Raises ValueError listing every problem."""
     from constructs_lib.config.errors import shown
 
     problems = []
-    bad = [k for k in value if not k or len(k) > 512 or re.search(r"[<>%&\\?/]", k)]
+    bad = [k for k in value if not k or len(k) > MAX_TAG_KEY_LENGTH or re.search(r"[<>%&\\?/]", k)]
     if bad:
         problems.append(
-            f"invalid tag key(s) {shown(bad)}; Azure tag keys are 1-512 characters without <>%&\\?/"
+            f"invalid tag key(s) {shown(bad)}; use 1-{MAX_TAG_KEY_LENGTH} characters without "
+            "<>%&\\?/ (Azure's rules; storage accounts allow the fewest characters)"
         )
     long_values = [k for k, v in value.items() if len(v) > MAX_TAG_VALUE_LENGTH]
     if long_values:
