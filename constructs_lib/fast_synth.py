@@ -1467,6 +1467,8 @@ class Workers:
             err_file.seek(0)
             out, err = out_file.read(), err_file.read()
             sys.stderr.write(err)
+            # Its notes (suppressed findings) come before its report, the last line.
+            sys.stdout.write("".join(out.strip().splitlines(keepends=True)[:-1]))
             which = f"the synthesis worker for {', '.join(names)}"
             try:
                 report = json.loads(out.strip().splitlines()[-1]) if out.strip() else None
