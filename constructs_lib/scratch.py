@@ -61,15 +61,22 @@ def sweep(base: Path) -> list[Path]:
     return removed
 
 
+def private_dir() -> Path:
+    """A new directory of this run in the system temporary directory (swept by `sweep` once
+    this process is gone), removed at exit: `atexit` runs handlers last-in first-out, so
+    register it before starting anything that must stop before it is removed."""
+    path = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-"))
+    atexit.register(shutil.rmtree, path, True)
+    return path
+
+
 def use_private_tmpdir(environ: MutableMapping[str, str]) -> Path:
-    """Create this run's directory in the system temporary directory, point `TMPDIR` in
-    `environ` and `tempfile` at it, and remove it at exit (registered now, so it runs after
-    jsii's own exit handler, which stops node: `atexit` runs handlers last-in first-out).
-    Raises `OSError` if the temporary directory is not writable."""
-    base = Path(tempfile.gettempdir())
-    sweep(base)
-    path = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-", dir=base))
+    """Sweep what killed runs left, create this run's directory, point `TMPDIR` in `environ`
+    and `tempfile` at it, and remove it at exit (registered now, so it runs after jsii's own
+    exit handler, which stops node). Raises `OSError` if the temporary directory is not
+    writable."""
+    sweep(Path(tempfile.gettempdir()))
+    path = private_dir()
     environ["TMPDIR"] = str(path)
     tempfile.tempdir = str(path)
-    atexit.register(shutil.rmtree, path, True)
     return path
