@@ -59,9 +59,13 @@ wheel: $(WHEEL) ## Build the ML wheel that the jobs run
 checkov: $(CHECKOV_VENV)/.installed ## checkov in its own venv
 setup: venv node wheel ## Everything synth and test need
 
+# main.py exits 2 for a problem in the user's input and 1 for a crash (a bug, with its
+# traceback). GNU make always exits 2 when a recipe fails, so the last line says which it was
+# (make's own "Error N" line shows main.py's status too).
+APP_FAILED = { status=$$?; if [ $$status -eq 2 ]; then echo "make: stopped by the input problems above (main.py exit status 2)" >&2; else echo "make: INTERNAL ERROR (main.py exit status $$status), not a problem in your input: please report it with the traceback above" >&2; fi; exit $$status; }
+
 synth: setup ## Synthesize every stack into cdktf.out/stacks/<stack>/cdk.tf.json
-	$(PY) main.py --check
-	npx --no-install cdktf synth --output cdktf.out
+	CDKTF_OUTDIR=cdktf.out $(PY) main.py || $(APP_FAILED)
 
 env-arg:
 	@test -n "$(ENV)" || { echo "error: set ENV, e.g. make $(MAKECMDGOALS) ENV=dev" >&2; exit 2; }

@@ -67,21 +67,36 @@ def build_app(configs, wheel, outdir: str | None = None, bootstrap=None, *, ever
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Exit status: 0 success; 2 a problem with the user's input or environment (config,
+    templates, environment variables, output directory, disk), one line each, no traceback;
+    1 an internal error (a bug), with its traceback."""
     args = _parse_args(argv)
+    from constructs_lib import scratch
+
+    try:
+        # Before the jsii kernel starts: it unpacks into $TMPDIR (see constructs_lib/scratch.py).
+        scratch.use_private_tmpdir(os.environ)
+    except OSError as exc:
+        return _user_error(
+            f"temporary directory: cannot create a directory in it ({exc.strerror or exc}). "
+            "Fix: set TMPDIR to a writable directory"
+        )
     # Before anything imports cdktf or a provider package (MLOPS_FAST_SYNTH=0 turns it off).
     from constructs_lib import fast_synth
 
     fast_synth.install(enabled=fast_synth.is_enabled(os.environ))
     from constructs_lib.config import ConfigError, load_environments, with_remote_state
     from constructs_lib.config.bootstrap import load_bootstrap_for
-    from constructs_lib.staged_output import StagedOutput
+    from constructs_lib.staged_output import StagedOutput, print_warnings
     from constructs_lib.wheel_artifact import locate_wheel
 
     output = StagedOutput(Path(os.environ.get("CDKTF_OUTDIR", "cdktf.out")))
     try:
+        if args.worker is None:
+            output.check()  # before the expensive part: refuse a directory we must not replace
         configs = load_environments(args.config_dir, root=ROOT)
         state_account = os.environ.get("TF_STATE_STORAGE_ACCOUNT")
-        if state_account:
+        if state_account is not None:
             configs = with_remote_state(
                 configs,
                 storage_account_name=state_account,
@@ -103,16 +118,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         with output.stage() as staging:
             synthesize(configs, wheel, staging, bootstrap, config_dir=args.config_dir)
             if not args.check:
-                output.publish()
+                # Under `cdktf synth` (it sets this variable for the app): see publish().
+                output.publish(
+                    carry_over_removed_stacks="CDKTF_CONTINUE_SYNTH_ON_ERROR_ANNOTATIONS"
+                    in os.environ
+                )
         # Only once everything passed, so an error is always the first thing a user reads.
         for problem in examples:
             print(f"warning: {problem}", file=sys.stderr)
     except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_USER_ERROR
+        print_warnings(output)
+        return _user_error(str(exc))
     except fast_synth.WorkerFailed as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except Exception as exc:
+        fault = _filesystem_fault(exc)
+        if fault is None:
+            raise  # a bug: Python prints the traceback and exits with status 1
+        return _user_error(
+            f"output directory {output.requested}: cannot write the synthesized files "
+            f"({fault}). Fix: {_FILESYSTEM_FIXES.get(fault.split(':')[0], _FILESYSTEM_FIX)}"
+        )
+    print_warnings(output)
     if args.check:
         print(f"ok: {len(configs)} environment(s): {', '.join(c.name for c in configs)}")
     return 0
@@ -174,6 +202,35 @@ def _example_values(configs, config_dir: Path, bootstrap) -> list:
             )
         )
     return found
+
+
+def _user_error(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return EXIT_USER_ERROR
+
+
+_FILESYSTEM_FIX = "check the output directory, its permissions and the free disk space"
+_FILESYSTEM_FIXES = {
+    "ENOSPC": "the disk is full; free some space and run again",
+    "EDQUOT": "the disk quota is exhausted; free some space and run again",
+    "EROFS": "the file system is read-only; set CDKTF_OUTDIR to a writable directory",
+    "EACCES": "make the output directory writable for this user",
+    "EPERM": "make the output directory writable (`chattr -i` an immutable one)",
+}
+
+
+def _filesystem_fault(exc: BaseException) -> str | None:
+    """'ENOSPC: no space left on device' and the like if `exc` is the file system refusing a
+    write (from Python, or from the jsii kernel, which reports node's error text), else None.
+    Only these codes: anything else is a bug and keeps its traceback."""
+    import errno
+    import re
+
+    if isinstance(exc, OSError) and exc.errno is not None:
+        code = errno.errorcode.get(exc.errno, "")
+        return f"{code}: {exc.strerror}" if code in _FILESYSTEM_FIXES else None
+    match = re.search(r"\b(ENOSPC|EDQUOT|EROFS|EACCES|EPERM): ([^,\n]{0,80})", str(exc))
+    return f"{match.group(1)}: {match.group(2)}" if match else None
 
 
 def synthesize(configs, wheel, staging: Path, bootstrap, *, config_dir: Path) -> None:
@@ -261,6 +318,11 @@ def check_output(staging: Path, stacks) -> None:
         for finding in findings:
             if finding.rule.level == "warning" and not finding.suppressed_by:
                 print(f"warning: {finding}", file=sys.stderr)
+            elif finding.suppressed_by:
+                print(
+                    f"note: {finding.rule.id} suppressed for {finding.path}: "
+                    f"{finding.suppressed_by}"
+                )
         problems += [
             Problem(
                 f"{finding.path} ({finding.rule.id})",

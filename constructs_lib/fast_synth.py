@@ -73,7 +73,9 @@ F. *Early start.* :func:`install` starts the node process immediately and queues
    anyway (same name, version and tarball, read from those files without importing them). Node
    unpacks and loads the assemblies while Python is still importing the app; the matching
    requests are then answered from the queue. See :func:`_install_prefetch` for why the
-   protocol order is preserved.
+   protocol order is preserved. A prefetch nobody uses (a config error) is stopped with
+   SIGTERM, which skips the kernel's own removal of ``$TMPDIR/jsii-kernel-*``, so node gets a
+   ``TMPDIR`` of its own that is removed at exit (``constructs_lib/scratch.py``).
 
 G. *Properties that cannot change.* ``construct.node``, ``node.path``, ``node.scopes`` and a
    resource's ``terraform_resource_type`` are fixed once the object exists, yet every read is a
@@ -969,7 +971,12 @@ def _install_prefetch() -> None:
     send.__wrapped__ = original_send  # type: ignore[attr-defined]
     node_process.send = send
     try:
-        process = _early_process(provider, node_process, start)
+        # The kernel unpacks into $TMPDIR/jsii-kernel-* and removes it only on a normal exit;
+        # an abandoned prefetch is stopped with SIGTERM (below), so node gets a directory of
+        # its own, removed at exit (constructs_lib/scratch.py).
+        from constructs_lib import scratch
+
+        process = _early_process(provider, node_process, start, tmpdir=scratch.private_dir())
         process._mlops_pending = []
         assert process._process.stdin is not None
         for name, version, tarball in loads:
@@ -1002,9 +1009,10 @@ def _abandon_unused_prefetch(process) -> None:
         process._process.stdin.close()
 
 
-def _early_process(provider, node_process, start):
+def _early_process(provider, node_process, start, tmpdir=None):
     """``provider._process`` (a memoized property that starts node), without the handshake:
-    the hello line is read by the first request (see ``send`` in :func:`_install_prefetch`)."""
+    the hello line is read by the first request (see ``send`` in :func:`_install_prefetch`).
+    ``tmpdir``: node's ``TMPDIR`` (this process's environment is left as it was)."""
 
     def no_handshake(self):
         self.handshake = lambda: None  # instance attribute, removed right after start
@@ -1014,10 +1022,18 @@ def _early_process(provider, node_process, start):
             del self.handshake
 
     node_process.start = no_handshake
+    saved = os.environ.get("TMPDIR")
+    if tmpdir is not None:
+        os.environ["TMPDIR"] = str(tmpdir)  # jsii copies os.environ for node in start()
     try:
         return provider._process
     finally:
         node_process.start = start
+        if tmpdir is not None:
+            if saved is None:
+                os.environ.pop("TMPDIR", None)
+            else:
+                os.environ["TMPDIR"] = saved
 
 
 # --------------------------------------------------------------------------------------------
@@ -1467,6 +1483,8 @@ class Workers:
             err_file.seek(0)
             out, err = out_file.read(), err_file.read()
             sys.stderr.write(err)
+            # Its notes (suppressed findings) come before its report, the last line.
+            sys.stdout.write("".join(out.strip().splitlines(keepends=True)[:-1]))
             which = f"the synthesis worker for {', '.join(names)}"
             try:
                 report = json.loads(out.strip().splitlines()[-1]) if out.strip() else None

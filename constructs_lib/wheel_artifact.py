@@ -38,11 +38,20 @@ def _shown(path: Path, root: Path | None) -> str:
 
 def read_project_metadata(ml_project: Path, *, root: Path | None = None) -> tuple[str, str]:
     """(distribution name, version) from `ml_project/pyproject.toml`."""
+    from constructs_lib.config.safe_yaml import read_text
+
     pyproject = ml_project / "pyproject.toml"
     try:
-        meta = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]
-        return meta["name"], meta["version"]
-    except (OSError, KeyError, tomllib.TOMLDecodeError) as exc:
+        # read_text: a regular UTF-8 file (a FIFO would block, bad bytes would be a traceback).
+        meta = tomllib.loads(read_text(pyproject))["project"]
+        name, version = meta["name"], meta["version"]
+        if not all(
+            isinstance(v, str) and re.fullmatch(r"[A-Za-z0-9._+-]{1,100}", v)
+            for v in (name, version)
+        ):
+            raise ValueError("name and version must be plain strings")
+        return name, version
+    except (OSError, KeyError, TypeError, ValueError) as exc:
         raise ConfigError(
             [
                 Problem(

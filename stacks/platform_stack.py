@@ -274,6 +274,7 @@ class PlatformStack(TerraformStack):
                 max_autotermination_minutes=config.policy.max_autotermination_minutes,
                 admin_groups=(config.databricks.owner_group, config.databricks.groups.admins),
                 deployer_principals=config.databricks.deployer_application_ids,
+                min_ip_rule_prefix_length=config.policy.min_ip_rule_prefix_length,
             ),
             [Suppression(s.rule, s.reason, s.path) for s in config.policy.suppressions],
         )

@@ -1,27 +1,32 @@
 """Run checkov on every synthesized stack and summarize the result per stack.
 
     python -m tools.security_scan [--outdir cdktf.out] [--checkov .venv-checkov/bin/checkov]
-                                  [--config .checkov.yaml] [--markdown] [--accepted]
+                                  [--config .checkov.yaml] [--skips .checkov-skips.yaml]
+                                  [--markdown] [--accepted]
 
 One checkov process scans `<outdir>/stacks` (every `<stack>/cdk.tf.json`, terraform_json
-framework, settings and skipped checks from `.checkov.yaml`); results are grouped by stack:
+framework, settings from `.checkov.yaml`, every check). A failed check is *accepted* only if an
+entry of `.checkov-skips.yaml` names its check, its stack and its resource (type or construct
+path): a reason written for the sandbox can never hide the same finding in prod (checkov's own
+`skip-check` is global, and its terraform_json runner reads no inline skip comments). Results are
+grouped by stack:
 
-    dev: passed 41, failed 0, skipped 0
+    dev: passed 41, failed 0, skipped 13
 
-followed by one line per failed check (check ID, resource, construct path, file). `--markdown`
-prints a per-stack table and the skipped checks with their reasons (the comment next to each
-ID in the config) for the README instead. `--accepted` runs only the skipped checks and lists
-what they would flag, to review the skip list.
+("skipped": accepted findings) followed by one line per failed check (check ID, resource,
+construct path, file). `--accepted` lists every accepted finding with its reason. `--markdown`
+prints a per-stack table and the skip entries with their scope and reason, for the README.
 
-Exit status: 0 all checks passed; 1 a check failed, a stack could not be parsed or no check ran
-on it; 2 usage error (missing outdir, stacks, checkov binary or config).
-checkov lives in its own venv (`make checkov`): its dependency pins clash with the project's.
-Standard library only.
+Exit status: 0 all checks passed or were accepted; 1 a check failed, a stack could not be
+parsed or no check ran on it; 2 usage error (missing outdir, stacks, checkov binary, config, or
+an invalid skip file). checkov lives in its own venv (`make checkov`): its dependency pins
+clash with the project's.
 """
 
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import json
 import re
 import subprocess
@@ -34,8 +39,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
 DEFAULT_CONFIG = ROOT / ".checkov.yaml"
+DEFAULT_SKIPS = ROOT / ".checkov-skips.yaml"
 STACK_FILE = "cdk.tf.json"
-_SKIP_LINE = re.compile(r"^\s*-\s*(?P<id>CKV2?_[A-Z0-9]+_\d+)\s*(?:#\s*(?P<reason>.*?))?\s*$")
+CHECK_ID = re.compile(r"CKV2?_[A-Z0-9]+_\d+")
 
 
 class UsageError(Exception):
@@ -52,12 +58,45 @@ class Finding:
     file: str
 
 
+@dataclass(frozen=True)
+class Skip:
+    """One accepted finding class: a check, in some stacks, on some resources."""
+
+    check: str
+    stacks: tuple[str, ...]
+    """Stack names (fnmatch patterns)."""
+    types: tuple[str, ...]
+    """Terraform resource types."""
+    paths: tuple[str, ...]
+    """Construct paths (fnmatch patterns)."""
+    reason: str
+
+    def covers(self, stack: str, finding: Finding) -> bool:
+        type_ = finding.resource.split(".", 1)[0]
+        return (
+            finding.check_id == self.check
+            and any(fnmatch.fnmatchcase(stack, s) for s in self.stacks)
+            and (
+                type_ in self.types
+                or any(fnmatch.fnmatchcase(finding.construct_path, p) for p in self.paths)
+            )
+        )
+
+    @property
+    def scope(self) -> str:
+        where = ", ".join([*self.types, *self.paths])
+        stacks = "every stack" if self.stacks == ("*",) else ", ".join(self.stacks)
+        return f"{stacks}: {where}"
+
+
 @dataclass
 class StackResult:
     name: str
     passed: int = 0
     failed: list[Finding] = field(default_factory=list)
     skipped: int = 0
+    """Failed checks accepted by a skip entry (listed in `accepted`)."""
+    accepted: list[tuple[Finding, Skip]] = field(default_factory=list)
     parse_error: bool = False
 
     @property
@@ -65,23 +104,46 @@ class StackResult:
         return not self.failed and not self.parse_error and self.passed > 0
 
 
-def read_skip_reasons(config: Path) -> dict[str, str]:
-    """Check ID -> reason (its trailing comment) for each entry of the config's `skip-check`
-    list; an entry without a comment maps to ""."""
-    reasons: dict[str, str] = {}
-    in_list = False
-    for line in config.read_text().splitlines():
-        if re.match(r"^skip-check\s*:", line):
-            in_list = True
-            continue
-        if in_list:
-            if line.strip() == "" or line.lstrip().startswith("#"):
-                continue
-            match = _SKIP_LINE.match(line)
-            if not match:
-                break  # the next top-level key ends the list
-            reasons[match["id"]] = match["reason"] or ""
-    return reasons
+def read_skips(path: Path) -> list[Skip]:
+    """The entries of the skip file; `UsageError` naming the entry for anything malformed."""
+    from constructs_lib.config import safe_yaml
+
+    try:
+        data = safe_yaml.load(safe_yaml.read_text(path))
+    except FileNotFoundError:
+        raise UsageError(f"skip file {path} not found") from None
+    except (OSError, safe_yaml.YamlInputError) as exc:
+        raise UsageError(f"{path}: {exc}") from None
+    entries = data.get("skips") if isinstance(data, dict) else None
+    if not isinstance(entries, list) or set(data) != {"skips"}:
+        raise UsageError(f"{path}: expected one key, `skips:`, with a list of entries")
+    skips = []
+    for number, entry in enumerate(entries, start=1):
+        where = f"{path.name}: skips[{number}]"
+        if not isinstance(entry, dict) or not set(entry) <= {
+            "check",
+            "stacks",
+            "types",
+            "paths",
+            "reason",
+        }:
+            raise UsageError(f"{where}: keys are check, stacks, types, paths, reason")
+        check, reason = entry.get("check"), entry.get("reason")
+        lists = {k: entry.get(k) or [] for k in ("stacks", "types", "paths")}
+        if not isinstance(check, str) or not CHECK_ID.fullmatch(check):
+            raise UsageError(f"{where}: check must be a checkov ID such as CKV_AZURE_33")
+        if not all(
+            isinstance(v, list) and all(isinstance(i, str) for i in v) for v in lists.values()
+        ):
+            raise UsageError(f"{where}: stacks, types and paths are lists of strings")
+        if not lists["stacks"] or not (lists["types"] or lists["paths"]):
+            raise UsageError(f"{where}: name the stacks and the resource types or paths it covers")
+        if not isinstance(reason, str) or len(" ".join(reason.split())) < 20:
+            raise UsageError(f"{where}: a written reason (at least 20 characters) is required")
+        skips.append(
+            Skip(check, *(tuple(lists[k]) for k in ("stacks", "types", "paths")), reason.strip())
+        )
+    return skips
 
 
 def _resource_index(stack_file: Path) -> dict[str, tuple[str, str]]:
@@ -114,10 +176,12 @@ def scan(
     outdir: Path,
     checkov: Path,
     config: Path = DEFAULT_CONFIG,
+    skips: Sequence[Skip] = (),
     only_checks: Sequence[str] | None = None,
 ) -> dict[str, StackResult]:
-    """Scan `<outdir>/stacks/*` in one checkov run; stack name -> result. `only_checks` runs
-    just those checks and ignores the config's skip list (to see what a skip hides)."""
+    """Scan `<outdir>/stacks/*` in one checkov run; stack name -> result, with each failed
+    check that an entry of `skips` covers moved to `accepted`. `only_checks` runs just those
+    checks."""
     stacks_dir = outdir / "stacks"
     if not stacks_dir.is_dir():
         raise UsageError(f"{stacks_dir} not found: synthesize first (make synth)")
@@ -129,11 +193,23 @@ def scan(
     if not config.is_file():
         raise UsageError(f"checkov config {config} not found")
 
-    command = [str(checkov), "--config-file", str(config), "-d", str(stacks_dir.resolve())]
+    command = [
+        str(checkov),
+        "--config-file",
+        str(config.resolve()),
+        "-d",
+        str(stacks_dir.resolve()),
+    ]
     if only_checks:
-        command += ["--check", ",".join(only_checks), "--skip-check", ""]
+        command += ["--check", ",".join(only_checks)]
+    # cwd: checkov also reads a `.checkov.yaml` of its working directory; only ours counts.
     proc = subprocess.run(
-        [*command, "--output", "json"], capture_output=True, text=True, timeout=900, check=False
+        [*command, "--output", "json"],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+        cwd=stacks_dir,
     )
     # 0: all passed, 1: failed checks; anything else is checkov itself failing.
     if proc.returncode not in (0, 1):
@@ -161,29 +237,26 @@ def scan(
                     # Python checks report `resource.<id>`, graph checks `<type>.<id>`.
                     logical_id = record["resource"].rsplit(".", 1)[-1]
                     type_, path = indexes[result.name].get(logical_id, ("resource", ""))
-                    result.failed.append(
-                        Finding(
-                            check_id=record["check_id"],
-                            check_name=record["check_name"],
-                            resource=f"{type_}.{logical_id}",
-                            construct_path=path,
-                            file=str(stack_file),
-                        )
+                    finding = Finding(
+                        check_id=record["check_id"],
+                        check_name=record["check_name"],
+                        resource=f"{type_}.{logical_id}",
+                        construct_path=path,
+                        file=str(stack_file),
                     )
+                    skip = next((s for s in skips if s.covers(result.name, finding)), None)
+                    if skip is None:
+                        result.failed.append(finding)
+                    else:
+                        result.accepted.append((finding, skip))
+                        result.skipped += 1
     return results
 
 
-def scan_counting_skips(
-    outdir: Path, checkov: Path, config: Path, reasons: dict[str, str]
-) -> dict[str, StackResult]:
-    """`scan`, with each stack's `skipped` set to the number of findings the skip list hides
-    (checkov does not report config-skipped checks at all, so a second run counts them)."""
-    results = scan(outdir, checkov, config)
-    if reasons:
-        hidden = scan(outdir, checkov, config, list(reasons))
-        for name, result in results.items():
-            result.skipped = len(hidden[name].failed) if name in hidden else 0
-    return results
+def unused_skips(results: dict[str, StackResult], skips: Sequence[Skip]) -> list[Skip]:
+    """Entries that accepted no finding: stale, or scoped wrongly."""
+    used = {skip for r in results.values() for _, skip in r.accepted}
+    return [s for s in skips if s not in used]
 
 
 def format_text(results: dict[str, StackResult]) -> str:
@@ -208,13 +281,21 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-def format_markdown(results: dict[str, StackResult], reasons: dict[str, str]) -> str:
+def format_accepted(results: dict[str, StackResult]) -> str:
+    return "\n".join(
+        f"{r.name}: accepted {f.check_id} {f.resource} ({f.construct_path}): {skip.reason}"
+        for r in results.values()
+        for f, skip in sorted(r.accepted, key=lambda a: (a[0].check_id, a[0].resource))
+    )
+
+
+def format_markdown(results: dict[str, StackResult], skips: Sequence[Skip]) -> str:
     lines = ["| Stack | Passed | Failed | Skipped |", "| --- | ---: | ---: | ---: |"]
     for r in results.values():
         lines.append(f"| {r.name} | {r.passed} | {len(r.failed)} | {r.skipped} |")
-    if reasons:
-        lines += ["", "| Skipped check | Reason |", "| --- | --- |"]
-        lines += [f"| {check} | {_cell(reason)} |" for check, reason in reasons.items()]
+    if skips:
+        lines += ["", "| Skipped check | Where | Reason |", "| --- | --- | --- |"]
+        lines += [f"| {s.check} | {_cell(s.scope)} | {_cell(s.reason)} |" for s in skips]
     failures = [f for r in results.values() for f in r.failed]
     if failures:
         lines += ["", "| Failed check | Resource | Construct |", "| --- | --- | --- |"]
@@ -227,30 +308,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--outdir", type=Path, default=ROOT / "cdktf.out")
     parser.add_argument("--checkov", type=Path, default=DEFAULT_CHECKOV)
     parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+    parser.add_argument("--skips", type=Path, default=DEFAULT_SKIPS)
     parser.add_argument("--markdown", action="store_true", help="print Markdown tables")
     parser.add_argument(
         "--accepted",
         action="store_true",
-        help="run only the skipped checks and list what they flag (review aid; exit 0)",
+        help="also list every accepted finding with its reason",
     )
     args = parser.parse_args(argv)
     try:
         if not args.config.is_file():
             raise UsageError(f"checkov config {args.config} not found")
-        reasons = read_skip_reasons(args.config)
-        if args.accepted:
-            results = scan(args.outdir, args.checkov, args.config, list(reasons))
-        else:
-            results = scan_counting_skips(args.outdir, args.checkov, args.config, reasons)
+        skips = read_skips(args.skips)
+        results = scan(args.outdir, args.checkov, args.config, skips)
     except UsageError as exc:
         print(f"security_scan: {exc}", file=sys.stderr)
         return 2
     if args.markdown:
-        print(format_markdown(results, reasons))
+        print(format_markdown(results, skips))
     else:
         print(format_text(results))
-    if args.accepted:
-        return 0
+        if args.accepted:
+            print(format_accepted(results))
     return 0 if all(r.ok for r in results.values()) else 1
 
 

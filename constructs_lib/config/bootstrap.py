@@ -5,12 +5,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-import yaml
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, field_validator
 
 from constructs_lib.config.errors import ConfigError, Problem
-from constructs_lib.config.loader import problems_from_validation
-from constructs_lib.config.models import EnvironmentConfig, NamingSettings, StrictModel
+from constructs_lib.config.loader import input_problems, problems_from_validation, read_yaml
+from constructs_lib.config.models import (
+    EnvironmentConfig,
+    NamingSettings,
+    StrictModel,
+    check_tags,
+)
 
 BOOTSTRAP_FILE = Path("config/shared/bootstrap.yaml")
 
@@ -34,22 +38,33 @@ class BootstrapConfig(StrictModel):
         default="ZRS", pattern=r"^(LRS|ZRS|GRS|RAGRS|GZRS|RAGZRS)$"
     )
 
+    @field_validator("environments")
+    @classmethod
+    def _distinct(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        twice = sorted({name for name in value if value.count(name) > 1})
+        if twice:
+            raise ValueError(
+                f"listed more than once: {', '.join(twice)}; list each environment once"
+            )
+        return value
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, value: dict[str, str]) -> dict[str, str]:
+        return check_tags(value)
+
 
 def load_bootstrap(path: Path, *, root: Path | None = None) -> BootstrapConfig:
     """Load and validate the bootstrap config; `ConfigError` lists every problem."""
     source = str(path.relative_to(root)) if root and path.is_relative_to(root) else str(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except FileNotFoundError:
-        raise ConfigError(
-            [Problem(source, "", "file not found", "create it from the README's bootstrap section")]
-        ) from None
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(
-            [Problem(source, "", f"cannot read the file ({exc})", "fix the file")]
-        ) from None
+    data = (
+        read_yaml(path, source, missing_fix="create it from the README's bootstrap section") or {}
+    )
     if not isinstance(data, dict):
         raise ConfigError([Problem(source, "", "expected a mapping of settings", "see the README")])
+    problems = input_problems(data, source)
+    if problems:
+        raise ConfigError(problems)
     try:
         return BootstrapConfig.model_validate(data)
     except ValidationError as exc:
@@ -64,7 +79,7 @@ def load_bootstrap_for(
     """The bootstrap config if `path` exists (None otherwise), checked against the loaded
     environments: each listed environment needs its config, and must use the resource group
     the bootstrap stack creates."""
-    if not path.exists():
+    if not path.exists() and not path.is_symlink():
         return None
     config = load_bootstrap(path, root=root)
     source = str(path.relative_to(root)) if root and path.is_relative_to(root) else str(path)

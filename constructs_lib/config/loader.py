@@ -2,37 +2,91 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
-from constructs_lib.config.errors import ConfigError, Problem
-from constructs_lib.config.models import AzurermStateBackend, EnvironmentConfig
+from constructs_lib.config import safe_yaml
+from constructs_lib.config.errors import ConfigError, Problem, shown
+from constructs_lib.config.models import (
+    RESERVED_STACK_NAMES,
+    AzurermStateBackend,
+    EnvironmentConfig,
+)
 from constructs_lib.naming import InvalidNameError, Names
 
-# libyaml's parser when PyYAML was built with it (several times faster), else the pure one.
-_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+TERRAFORM_SEQUENCE = re.compile(r"[$%]\{")
+"""`${` starts a Terraform interpolation and `%{` a template directive, in any string of the
+synthesized JSON (Terraform's JSON syntax evaluates every string as a template). Config values
+and template output may not contain them (README, "Strings that reach Terraform")."""
 
 
-class _UniqueKeyLoader(_SafeLoader):  # type: ignore[misc, valid-type]
-    """Safe loader that rejects duplicate keys (PyYAML silently keeps the last one)."""
+def input_problems(data: Any, source: str, prefix: str = "") -> list[Problem]:
+    """Problems with the raw strings of an input file (values and keys, known or not): a
+    Terraform interpolation sequence, or something that looks like a secret. Checked before
+    validation, so no later message can quote what is wrong with them."""
+    from constructs_lib.policy.secret_scan import scan_data, walk_strings
+
+    problems = [
+        Problem(
+            source,
+            where,
+            f"contains {TERRAFORM_SEQUENCE.search(value).group(0)!r}, which Terraform would "
+            "evaluate as an expression or directive",
+            "remove it: config values are literal text, and `${`/`%{` are refused in them "
+            "(README, Security)",
+        )
+        for where, _key, value in walk_strings(data, prefix)
+        if TERRAFORM_SEQUENCE.search(value)
+    ]
+    problems += [
+        Problem(
+            source,
+            where,
+            f"looks like a secret: {kind} ({redacted})",
+            "remove it; secrets are referenced by Key Vault secret or secret scope name, never "
+            "written into config",
+        )
+        for where, kind, redacted in scan_data(data, prefix)
+    ]
+    return problems
 
 
-def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False):
-    seen: set[Any] = set()
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=deep)
-        if key in seen:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r}", key_node.start_mark
-            )
-        seen.add(key)
-    return loader.construct_mapping(node, deep=deep)
-
-
-_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+def read_yaml(path: Path, source: str, *, missing_fix: str) -> Any:
+    """Read and parse one input file with the hardened loader (`safe_yaml`); `ConfigError`
+    naming `source` for a missing, unreadable or malformed file."""
+    try:
+        text = safe_yaml.read_text(path)
+    except FileNotFoundError:
+        raise ConfigError([Problem(source, "", "file not found", missing_fix)]) from None
+    except safe_yaml.InputFileError as exc:
+        raise ConfigError(
+            [Problem(source, "", f"cannot read the file ({exc.reason})", exc.fix)]
+        ) from None
+    except OSError as exc:
+        raise ConfigError(
+            [
+                Problem(
+                    source,
+                    "",
+                    f"cannot read the file ({exc.strerror or exc})",
+                    "check its permissions",
+                )
+            ]
+        ) from None
+    try:
+        return safe_yaml.load(text)
+    except safe_yaml.YamlInputError as exc:
+        fix = (
+            "remove one of them"
+            if exc.message.startswith("duplicate key")
+            else "fix the value"
+            if "number" in exc.message or "integer" in exc.message
+            else "fix the YAML"
+        )
+        raise ConfigError([Problem(source, exc.where, exc.message, fix)]) from None
 
 
 def _display(path: Path, root: Path | None) -> str:
@@ -106,15 +160,16 @@ def problems_from_validation(
         elif kind == "value_error":
             text = str(err["ctx"]["error"]) if "ctx" in err else err["msg"]
             for part in text.split(" | "):
-                message, _, fix = part.partition("; ")
+                # "message; fix": the last "; " (a quoted value may contain one too).
+                message, _, fix = part.rpartition("; ") if "; " in part else (part, "", "")
                 problems.append(Problem(source, field, message, fix))
         else:
-            shown = value if not isinstance(value, dict | list) else type(value).__name__
+            got = shown(value) if not isinstance(value, dict | list) else type(value).__name__
             problems.append(
                 Problem(
                     source,
                     field,
-                    f"got {shown!r}: {err['msg'][0].lower()}{err['msg'][1:]}",
+                    f"got {got}: {err['msg'][0].lower()}{err['msg'][1:]}",
                     "change the value to match; see the field's documentation in "
                     "constructs_lib/config/models.py",
                 )
@@ -125,33 +180,7 @@ def problems_from_validation(
 def load_environment(path: Path, *, root: Path | None = None) -> EnvironmentConfig:
     """Load and validate one environment file; raise `ConfigError` with every problem."""
     source = _display(path, root)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(
-            [Problem(source, "", "file not found", f"create {source} (copy config/dev.yaml)")]
-        ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise ConfigError(
-            [
-                Problem(
-                    source,
-                    "",
-                    f"cannot read the file ({reason})",
-                    "check its permissions and encoding",
-                )
-            ]
-        ) from None
-    try:
-        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        detail = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(
-            [Problem(source, line, f"invalid YAML: {detail}", "fix the YAML syntax")]
-        ) from None
+    data = read_yaml(path, source, missing_fix=f"create {source} (copy config/dev.yaml)")
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -165,17 +194,18 @@ def load_environment(path: Path, *, root: Path | None = None) -> EnvironmentConf
                 )
             ]
         )
+    problems = input_problems(data, source)
     if "name" in data:
-        raise ConfigError(
-            [
-                Problem(
-                    source,
-                    "name",
-                    f"the environment name comes from the file name, got name={data['name']!r}",
-                    "remove `name:`; rename the file to config/<name>.yaml instead",
-                )
-            ]
+        problems.append(
+            Problem(
+                source,
+                "name",
+                f"the environment name comes from the file name, got name={shown(data['name'])}",
+                "remove `name:`; rename the file to config/<name>.yaml instead",
+            )
         )
+    if problems:
+        raise ConfigError(problems)
     try:
         config = EnvironmentConfig.model_validate({"name": path.stem, **data})
     except ValidationError as exc:
@@ -205,11 +235,19 @@ def load_environment(path: Path, *, root: Path | None = None) -> EnvironmentConf
 
 
 def load_environments(config_dir: Path, *, root: Path | None = None) -> list[EnvironmentConfig]:
-    """Load every `*.yaml` directly in `config_dir` (sorted by name); one error for all files."""
-    shown = _display(config_dir, root)
+    """Load every `*.yaml` directly in `config_dir` (sorted by name); one error for all files.
+    Also checked across files: no two environments share a stack name or a state blob."""
+    shown_dir = _display(config_dir, root)
     if not config_dir.is_dir():
         raise ConfigError(
-            [Problem(shown, "", "config directory not found", f"create {shown}/<env>.yaml files")]
+            [
+                Problem(
+                    shown_dir,
+                    "",
+                    "config directory not found",
+                    f"create {shown_dir}/<env>.yaml files",
+                )
+            ]
         )
     files = sorted(config_dir.glob("*.yaml"))
     stray = sorted(config_dir.glob("*.yml"))
@@ -225,7 +263,7 @@ def load_environments(config_dir: Path, *, root: Path | None = None) -> list[Env
     if not files and not stray:
         problems.append(
             Problem(
-                shown,
+                shown_dir,
                 "",
                 "no environment files (*.yaml) found",
                 "add one file per environment, e.g. dev.yaml",
@@ -237,9 +275,70 @@ def load_environments(config_dir: Path, *, root: Path | None = None) -> list[Env
             configs.append(load_environment(path, root=root))
         except ConfigError as exc:
             problems.extend(exc.problems)
+    sources = {c.name: _display(config_dir / f"{c.name}.yaml", root) for c in configs}
+    problems += stack_name_problems(configs, sources)
+    problems += state_key_problems(configs, sources)
     if problems:
         raise ConfigError(problems)
     return configs
+
+
+def stack_name_problems(configs: list[EnvironmentConfig], sources: dict[str, str]) -> list[Problem]:
+    """Every environment's stacks (`EnvironmentConfig.stack_names`) must differ from the stacks
+    of every other environment and from the app's other stacks (`RESERVED_STACK_NAMES`): one
+    stack name is one `cdktf.out/stacks/<name>` directory and one local state file."""
+    owner: dict[str, str] = dict.fromkeys(RESERVED_STACK_NAMES, "the app itself")
+    problems = []
+    for config in configs:
+        for stack in config.stack_names:
+            if stack in owner:
+                problems.append(
+                    Problem(
+                        sources[config.name],
+                        "",
+                        f"environment {config.name!r} would create stack {stack!r}, which "
+                        f"{owner[stack]} already uses",
+                        "rename the file to another environment name",
+                    )
+                )
+            else:
+                owner[stack] = f"environment {config.name!r}"
+    return problems
+
+
+def state_key_problems(configs: list[EnvironmentConfig], sources: dict[str, str]) -> list[Problem]:
+    """No two stacks may keep their remote state in the same blob (one would overwrite the
+    other's state and Terraform would plan to destroy or recreate everything)."""
+    owner: dict[tuple[str, str, str], str] = {}
+    problems = []
+    for config in configs:
+        backend = config.state_backend
+        if not isinstance(backend, AzurermStateBackend):
+            continue  # local state: terraform.<stack>.tfstate, unique with the stack names
+        for key in config.state_keys:
+            blob = (backend.storage_account_name, backend.container_name, key)
+            if blob in owner:
+                problems.append(
+                    Problem(
+                        sources[config.name],
+                        "state_backend.key",
+                        f"state blob {backend.storage_account_name}/"
+                        f"{backend.container_name}/{key} is also used by {owner[blob]}",
+                        "give each environment its own key (default: <environment>.tfstate) "
+                        "or container",
+                    )
+                )
+            else:
+                owner[blob] = f"environment {config.name!r}"
+    return problems
+
+
+STATE_ACCOUNT_VAR = "TF_STATE_STORAGE_ACCOUNT"
+STATE_GROUP_VAR = "TF_STATE_RESOURCE_GROUP"
+_STATE_FIX = (
+    "set it to the bootstrap stack's output for this environment (README, Deploying), "
+    "or unset {var} to keep local state"
+)
 
 
 def with_remote_state(
@@ -247,7 +346,37 @@ def with_remote_state(
 ) -> list[EnvironmentConfig]:
     """Point every environment at the bootstrap stack's remote state: one container per
     environment (named after it) in `storage_account_name`. Used by CI, which gets the account
-    from the GitHub environment's `TF_STATE_STORAGE_ACCOUNT` variable."""
+    from the GitHub environment's `TF_STATE_STORAGE_ACCOUNT` variable. `ConfigError` naming
+    the environment variable if either value is not a valid Azure name."""
+    problems = []
+    if not re.fullmatch(r"[a-z0-9]{3,24}", storage_account_name):
+        problems.append(
+            Problem(
+                f"environment variable {STATE_ACCOUNT_VAR}",
+                "",
+                "is set but empty"
+                if not storage_account_name.strip()
+                else f"got {shown(storage_account_name)}: not a storage account name "
+                "(3-24 lowercase letters and digits)",
+                _STATE_FIX.format(var=STATE_ACCOUNT_VAR),
+            )
+        )
+    if not re.fullmatch(r"[-\w.()]{0,89}[-\w()]", resource_group_name):
+        problems.append(
+            Problem(
+                f"environment variable {STATE_GROUP_VAR}",
+                "",
+                "is set but empty"
+                if not resource_group_name.strip()
+                else f"got {shown(resource_group_name)}: not a resource group name (1-90 "
+                "letters, digits, underscores, hyphens, periods and parentheses, not ending "
+                "in a period)",
+                f"set it to the state account's resource group, or unset {STATE_GROUP_VAR} "
+                "for the default mlops-tfstate-rg",
+            )
+        )
+    if problems:
+        raise ConfigError(problems)
     return [
         c.model_copy(
             update={

@@ -11,23 +11,67 @@ import re
 from ipaddress import IPv4Network
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from constructs_lib.azure.job_failure_query import EVALUATION_FREQUENCY_MINUTES
 
 ENVIRONMENT_NAME = re.compile(r"^[a-z][a-z0-9]{1,9}$")
 """Environment names become parts of Azure names: lowercase letters and digits, 2-10 chars."""
-WORKSPACE_STACK_SUFFIX = "-workspace"
+STACK_SUFFIXES: tuple[str, ...] = ("", "-workspace")
+"""Each environment is synthesized into one stack per suffix: `<env>` (Azure platform) and
+`<env>-workspace` (what is configured inside the Databricks workspace)."""
+WORKSPACE_STACK_SUFFIX = STACK_SUFFIXES[1]
+"""The suffix of an environment's workspace stack: `<env>-workspace`."""
 AZURE_DATABRICKS_APP_ID = "2ff814a6-3304-4ab8-85cb-cd0e6f879c1d"
 """Application ID of the `AzureDatabricks` first-party application (the same in every tenant)."""
-"""An environment `<env>` is two stacks: `<env>` (platform) and `<env>-workspace`."""
+RESERVED_STACK_NAMES = frozenset({"bootstrap"})
+"""Stack names the app uses for itself (the bootstrap stack, its local state file
+`terraform.bootstrap.tfstate`): no environment may create a stack of that name."""
+EMAIL_ADDRESS = re.compile(
+    r"^(?=.{3,254}$)[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.[A-Za-z]{2,63}$"
+)
+"""A plain e-mail address (`name@example.com`): what Azure Monitor and Databricks accept, and
+nothing Terraform or a shell could read as syntax."""
+MAX_TAG_VALUE_LENGTH = 256
+"""Azure's limit for a tag value."""
+MAX_TAG_KEY_LENGTH = 128
+"""Azure's limit for a tag name on a storage account (512 on most other resources); the
+environment's tags reach every storage account."""
+MAX_USER_TAGS = 48
+"""Azure allows 50 tags per resource; `environment` and `managed-by` are always added."""
+
+
+def _email(value: str) -> str:
+    if not EMAIL_ADDRESS.fullmatch(value):
+        from constructs_lib.config.errors import shown
+
+        raise ValueError(
+            f"{shown(value)} is not a plain e-mail address; write it as name@example.com"
+        )
+    return value
+
+
+EmailAddress = Annotated[str, AfterValidator(_email)]
 
 
 class StrictModel(BaseModel):
     """Base: immutable, unknown keys rejected (a typo is an error, not a silent default)."""
 
     model_config = ConfigDict(
-        frozen=True, extra="forbid", validate_default=True, use_attribute_docstrings=True
+        frozen=True,
+        extra="forbid",
+        validate_default=True,
+        use_attribute_docstrings=True,
+        # inf and NaN cannot be written as JSON and crash the jsii kernel.
+        allow_inf_nan=False,
     )
 
 
@@ -202,7 +246,7 @@ class EmailReceiver(StrictModel):
     """One e-mail receiver of the environment's action group."""
 
     name: str = Field(min_length=1, max_length=64)
-    email_address: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    email_address: EmailAddress
 
 
 class MonitoringSettings(StrictModel):
@@ -246,12 +290,29 @@ class AzurermStateBackend(StrictModel):
     """Terraform state in Azure Storage, one key per environment, Azure AD authentication."""
 
     type: Literal["azurerm"]
-    resource_group_name: str = Field(min_length=1, max_length=90)
+    resource_group_name: str = Field(pattern=r"^[-\w.()]{0,89}[-\w()]$")
     storage_account_name: str = Field(pattern=r"^[a-z0-9]{3,24}$")
     container_name: str = Field(default="tfstate", pattern=r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
-    key: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*\.tfstate$")
-    """State blob name of the platform stack. Default: `<environment>.tfstate`. The workspace
-    stack's is the same name with `-workspace` before `.tfstate`."""
+    key: str | None = None
+    """State blob name of the environment's first stack, ending in `.tfstate`; its other stacks
+    add their suffix before it (`prod.tfstate`, `prod-workspace.tfstate`). Default:
+    `<environment>.tfstate`. Unique across environments (checked)."""
+
+    @field_validator("key")
+    @classmethod
+    def _key(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,200}\.tfstate", value) or any(
+            part in (".", "..") for part in value.split("/")
+        ):
+            raise ValueError(
+                "must be a relative blob name ending in .tfstate, of letters, digits, `.`, "
+                "`_`, `-` and `/`, with no `.` or `..` segment; e.g. prod.tfstate"
+            )
+        if "//" in value:
+            raise ValueError("must not contain an empty segment (`//`); e.g. prod.tfstate")
+        return value
 
 
 StateBackend = Annotated[LocalStateBackend | AzurermStateBackend, Field(discriminator="type")]
@@ -392,7 +453,8 @@ class MlSettings(StrictModel):
     """Names and thresholds the ML jobs get as parameters."""
 
     experiment_name: str = "nyc_e2e_mlops"
-    """MLflow experiment (the original's name), created in the environment's directory."""
+    """MLflow experiment (the original's name), created in the environment's directory. A
+    name, not a path: letters, digits, spaces, `_`, `-`, `.`; no `/` (checked)."""
     model_name: str = Field(default="taxi_example_fare_packaged", pattern=r"^[a-z][a-z0-9_]*$")
     """Registered model name (the original's); in Unity Catalog `<catalog>.<models>.<name>`."""
     min_improvement_over_baseline: float = Field(default=0.05, ge=0, lt=1)
@@ -408,6 +470,21 @@ class MlSettings(StrictModel):
     metrics_table: str = Field(default="taxi_fare_monitoring", pattern=r"^[a-z][a-z0-9_]*$")
     """The monitoring job's verdicts (in the inference schema); the retrain task reads it."""
     quality_monitor: QualityMonitorSettings = QualityMonitorSettings()
+
+    @field_validator("experiment_name")
+    @classmethod
+    def _experiment_name_is_a_name(cls, value: str) -> str:
+        # The experiment lives at /Shared/<prefix>-<env>/<name>: a `/` or `..` would put it,
+        # and its permissions, anywhere in the workspace.
+        if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9 _.-]{0,99}", value) or ".." in value:
+            from constructs_lib.config.errors import shown
+
+            raise ValueError(
+                f"{shown(value)} is not an experiment name; use 1-100 letters, digits, "
+                "spaces, `_`, `-` and `.` (no `/` or `..`: the name is appended to the "
+                "environment's workspace directory)"
+            )
+        return value.strip()
 
 
 class GitFolderSettings(StrictModel):
@@ -460,7 +537,7 @@ class DatabricksSettings(StrictModel):
     instance_pool: InstancePoolSettings = InstancePoolSettings()
     schedules_paused: bool = True
     """Default for every job schedule: paused (deployed but not running on its own)."""
-    notification_emails: tuple[str, ...] = ()
+    notification_emails: tuple[EmailAddress, ...] = ()
     """Who is e-mailed when a job run fails. Default: the environment's alert receivers."""
     jobs: dict[str, JobSettings] = Field(default_factory=_default_jobs)
     """Jobs by key; created in this order, so a job can trigger the jobs listed before it."""
@@ -519,6 +596,16 @@ class PolicySuppression(StrictModel):
     """Construct path prefix it applies to (e.g. `dev-workspace/Dbx/Compute`); empty: both
     stacks of the environment."""
 
+    @field_validator("reason")
+    @classmethod
+    def _written_reason(cls, value: str) -> str:
+        if len(" ".join(value.split())) < 20:
+            raise ValueError(
+                "the reason is blank or shorter than 20 characters once whitespace is "
+                "removed; write why the rule does not apply here"
+            )
+        return value
+
     @field_validator("rule")
     @classmethod
     def _known_rule(cls, value: str) -> str:
@@ -538,6 +625,39 @@ class PolicySettings(StrictModel):
     """Upper bound of any interactive cluster's autotermination (rule MLOPS-CL-1)."""
     suppressions: tuple[PolicySuppression, ...] = ()
     """Rules silenced in this environment, each with its reason. Default: none."""
+    min_ip_rule_prefix_length: int = Field(default=24, ge=8, le=32)
+    """Widest IP range a firewall rule (Key Vault, storage, workspace IP access list) may allow
+    in a protected environment (rule MLOPS-NET-2): 24 means at most a /24 (256 addresses).
+    Default 24; 8 at the least. `0.0.0.0/0` is refused in every environment."""
+
+
+def check_tags(value: dict[str, str]) -> dict[str, str]:
+    """Azure's tag rules for every resource the tags reach: keys 1-128 characters (a storage
+    account's limit; 512 elsewhere) without <>%&\\?/, values at most 256 characters, at most
+    `MAX_USER_TAGS` tags. Raises ValueError listing every problem."""
+    from constructs_lib.config.errors import shown
+
+    problems = []
+    bad = [k for k in value if not k or len(k) > MAX_TAG_KEY_LENGTH or re.search(r"[<>%&\\?/]", k)]
+    if bad:
+        problems.append(
+            f"invalid tag key(s) {shown(bad)}; use 1-{MAX_TAG_KEY_LENGTH} characters without "
+            "<>%&\\?/ (Azure's rules; storage accounts allow the fewest characters)"
+        )
+    long_values = [k for k, v in value.items() if len(v) > MAX_TAG_VALUE_LENGTH]
+    if long_values:
+        problems.append(
+            f"tag value(s) of {shown(long_values)} longer than {MAX_TAG_VALUE_LENGTH} "
+            f"characters; shorten them (Azure's limit is {MAX_TAG_VALUE_LENGTH})"
+        )
+    if len(value) > MAX_USER_TAGS:
+        problems.append(
+            f"{len(value)} tags; use at most {MAX_USER_TAGS} (Azure allows 50 per "
+            "resource and two are always added)"
+        )
+    if problems:
+        raise ValueError(" | ".join(problems))
+    return value
 
 
 class EnvironmentConfig(StrictModel):
@@ -567,20 +687,25 @@ class EnvironmentConfig(StrictModel):
     @field_validator("name")
     @classmethod
     def _name(cls, value: str) -> str:
+        from constructs_lib.config.errors import shown
+
         if not ENVIRONMENT_NAME.fullmatch(value):
             raise ValueError(
-                f"environment name {value!r} is invalid; rename the file to 2-10 lowercase "
+                f"environment name {shown(value)} is invalid; rename the file to 2-10 lowercase "
                 "letters or digits, starting with a letter (e.g. config/qa.yaml)"
+            )
+        taken = [f"{value}{s}" for s in STACK_SUFFIXES if f"{value}{s}" in RESERVED_STACK_NAMES]
+        if taken:
+            raise ValueError(
+                f"environment name {value!r} is reserved: the app's own stack {taken[0]!r} "
+                "(and its local state) uses it; rename the file (e.g. config/boot.yaml)"
             )
         return value
 
     @field_validator("tags")
     @classmethod
     def _tags(cls, value: dict[str, str]) -> dict[str, str]:
-        bad = [k for k in value if not k or len(k) > 512 or re.search(r"[<>%&\\?/]", k)]
-        if bad:
-            raise ValueError(f"invalid tag key(s) {bad}; Azure tag keys cannot contain <>%&\\?/")
-        return value
+        return check_tags(value)
 
     @model_validator(mode="after")
     def _tenant_specific_ids(self) -> EnvironmentConfig:
@@ -624,18 +749,30 @@ class EnvironmentConfig(StrictModel):
     @property
     def workspace_stack_name(self) -> str:
         """Name of the environment's workspace stack (its platform stack is `name`)."""
-        return f"{self.name}{WORKSPACE_STACK_SUFFIX}"
+        return self.stack_names[1]
+
+    @property
+    def stack_names(self) -> tuple[str, ...]:
+        """Names of this environment's stacks (`STACK_SUFFIXES`), in order."""
+        return tuple(f"{self.name}{suffix}" for suffix in STACK_SUFFIXES)
 
     @property
     def state_key(self) -> str:
-        """Blob name of the platform stack's remote state."""
+        """Blob name of this environment's remote state (its first stack)."""
+        return self.state_keys[0]
+
+    @property
+    def state_keys(self) -> tuple[str, ...]:
+        """Blob names of the remote state of each stack (`stack_names`, same order):
+        `<key stem><suffix>.tfstate`, e.g. `prod.tfstate`, `prod-workspace.tfstate`."""
         backend = self.state_backend
+        stem = self.name
         if isinstance(backend, AzurermStateBackend) and backend.key:
-            return backend.key
-        return f"{self.name}.tfstate"
+            stem = backend.key.removesuffix(".tfstate")
+        return tuple(f"{stem}{suffix}.tfstate" for suffix in STACK_SUFFIXES)
 
     @property
     def workspace_state_key(self) -> str:
-        """Blob name of the workspace stack's remote state: the platform's with `-workspace`
-        before `.tfstate` (same container, so one role on the container covers both)."""
-        return self.state_key.removesuffix(".tfstate") + f"{WORKSPACE_STACK_SUFFIX}.tfstate"
+        """Blob name of the workspace stack's remote state (same container as the platform's,
+        so one role on the container covers both)."""
+        return self.state_keys[1]

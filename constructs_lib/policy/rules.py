@@ -7,6 +7,7 @@ A *resource rule* looks at one resource (its Terraform type, construct path and 
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -42,6 +43,8 @@ class PolicyContext:
     deployer_principals: tuple[str, ...] = ()
     """Application IDs of the identities that deploy the environment (jobs must not run as
     them)."""
+    min_ip_rule_prefix_length: int = 24
+    """Widest IP range a firewall rule may allow in a protected environment (MLOPS-NET-2)."""
 
 
 @dataclass(frozen=True)
@@ -530,6 +533,113 @@ RULES: tuple[Rule, ...] = (
         _secret_acl_not_all_users,
     ),
 )
+
+
+# --- exposure rules: public network access, shared keys, open IP ranges -------------------------
+# Each a resource rule over the synthesized JSON. The Databricks workspace's own public access is
+# the lead's rule (a protected environment with a public workspace needs an IP access list);
+# Application Insights and Log Analytics stay public on purpose (no Azure Monitor Private Link
+# Scope exists here), so no rule covers them.
+
+_FIREWALL_BLOCK = {"azurerm_storage_account": "network_rules", "azurerm_key_vault": "network_acls"}
+
+
+def _no_public_network_access(view: ResourceView, ctx: PolicyContext) -> list[str]:
+    # azurerm defaults public_network_access_enabled to true for all three types.
+    if view.attrs.get("public_network_access_enabled", True) is False:
+        return []
+    if view.type == "azurerm_machine_learning_workspace":
+        return ["public_network_access_enabled is not false: studio and API face the internet"]
+    block = _FIREWALL_BLOCK[view.type]
+    action = _block(view.attrs.get(block)).get("default_action")
+    if action != "Deny":
+        return [
+            f"public network access is on and {block}.default_action is {action!r}, not "
+            "'Deny': reachable from the whole internet"
+        ]
+    return []
+
+
+def _storage_no_shared_keys(view: ResourceView, ctx: PolicyContext) -> list[str]:
+    # azurerm defaults shared_access_key_enabled to true.
+    if view.attrs.get("shared_access_key_enabled", True) is not False:
+        return [
+            "shared_access_key_enabled is not false: the account keys (and SAS tokens signed "
+            "with them) grant full access, bypassing Entra ID and RBAC"
+        ]
+    return []
+
+
+_IP_RULE_ARGUMENTS = {
+    "azurerm_storage_account": ("network_rules", "ip_rules"),
+    "azurerm_key_vault": ("network_acls", "ip_rules"),
+    "databricks_ip_access_list": (None, "ip_addresses"),
+}
+
+
+def _ip_rules_narrow(view: ResourceView, ctx: PolicyContext) -> list[str]:
+    block, argument = _IP_RULE_ARGUMENTS[view.type]
+    if view.type == "databricks_ip_access_list" and view.attrs.get("list_type") == "BLOCK":
+        return []
+    entries = (_block(view.attrs.get(block)) if block else view.attrs).get(argument) or []
+    if not isinstance(entries, list):
+        return []  # one Terraform reference for the whole list: nothing literal to judge
+    where = f"{block}.{argument}" if block else argument
+    problems = []
+    for entry in entries:
+        if not isinstance(entry, str) or entry.startswith("${"):
+            continue
+        try:
+            network = ipaddress.ip_network(entry.strip(), strict=False)
+        except ValueError:
+            problems.append(f"{where} entry {entry[:60]!r} is not an IP address or range")
+            continue
+        widest = ctx.min_ip_rule_prefix_length + (96 if network.version == 6 else 0)
+        if network.prefixlen == 0:
+            problems.append(f"{where} allows {entry!r}: every address on the internet")
+        elif ctx.protected and network.prefixlen < widest:
+            problems.append(
+                f"{where} allows {entry!r} ({network.num_addresses:,} addresses), wider than "
+                f"/{widest} in protected environment {ctx.environment}"
+            )
+    return problems
+
+
+EXPOSURE_RULES: tuple[Rule, ...] = (
+    Rule(
+        "MLOPS-NET-1",
+        "Key Vault, storage and Azure ML are not open to the whole internet",
+        "Turn public network access off, or keep it behind a firewall that denies by default "
+        "(network_rules / network_acls default_action = Deny); an Azure ML workspace needs "
+        "azure_ml.public_network_access_enabled: false.",
+        "error",
+        ("azurerm_storage_account", "azurerm_key_vault", "azurerm_machine_learning_workspace"),
+        _no_public_network_access,
+    ),
+    Rule(
+        "MLOPS-NET-2",
+        "Firewall IP rules are narrow (never 0.0.0.0/0)",
+        "An allow rule for 0.0.0.0/0 opens the firewall to everyone; in protected environments "
+        "no rule may be wider than policy.min_ip_rule_prefix_length (default /24). List the "
+        "egress addresses that need access instead.",
+        "error",
+        tuple(_IP_RULE_ARGUMENTS),
+        _ip_rules_narrow,
+    ),
+    Rule(
+        "MLOPS-ST-3",
+        "Storage accounts allow no shared key access",
+        "Set shared_access_key_enabled = false so that only Entra ID identities with RBAC "
+        "roles reach the data; account keys cannot be scoped, audited per user or revoked "
+        "without rotating them everywhere.",
+        "error",
+        ("azurerm_storage_account",),
+        _storage_no_shared_keys,
+    ),
+)
+RULES = (*RULES, *EXPOSURE_RULES)
+# --- end of exposure rules ----------------------------------------------------------------------
+
 RULES_BY_ID: Mapping[str, Rule] = {r.id: r for r in RULES}
 SECRET_SCAN_RULE = Rule(
     "MLOPS-LEAK-1",

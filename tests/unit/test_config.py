@@ -269,3 +269,58 @@ def test_bootstrap_rejects_unknown_keys(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError, match="repo: unknown key 'repo'"):
         load_bootstrap(path)
+
+
+def test_each_environment_has_a_stack_and_a_state_blob_per_suffix(tmp_path: Path) -> None:
+    config = load_environment(CONFIG / "prod.yaml")
+    assert config.stack_names == ("prod", "prod-workspace")
+    assert config.state_keys == ("prod.tfstate", "prod-workspace.tfstate")
+    custom = _dev_with(
+        tmp_path,
+        "protected: false\n",
+        "protected: false\nstate_backend: {type: azurerm, resource_group_name: rg, "
+        "storage_account_name: st01, key: envs/dev.tfstate}\n",
+    )
+    assert load_environment(custom).state_keys == ("envs/dev.tfstate", "envs/dev-workspace.tfstate")
+
+
+def test_a_stack_name_taken_by_the_app_is_refused(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The check is generic: any stack name of an environment that the app already uses."""
+    from constructs_lib.config import loader
+
+    monkeypatch.setattr(loader, "RESERVED_STACK_NAMES", frozenset({"bootstrap", "qa-workspace"}))
+    shutil.copy(CONFIG / "dev.yaml", tmp_path / "qa.yaml")
+    with pytest.raises(ConfigError) as info:
+        load_environments(tmp_path)
+    (problem,) = [str(p) for p in info.value.problems]
+    assert problem == (
+        f"{tmp_path / 'qa.yaml'}: environment 'qa' would create stack 'qa-workspace', which the "
+        "app itself already uses. Fix: rename the file to another environment name"
+    )
+
+
+def test_bootstrap_is_a_reserved_environment_name(tmp_path: Path) -> None:
+    path = tmp_path / "bootstrap.yaml"
+    shutil.copy(CONFIG / "dev.yaml", path)
+    (problem,) = _problems(path)
+    assert problem.startswith("bootstrap.yaml: environment name 'bootstrap' is reserved")
+
+
+def test_remote_state_values_are_validated() -> None:
+    from constructs_lib.config import with_remote_state
+
+    with pytest.raises(ConfigError) as info:
+        with_remote_state(
+            load_environments(CONFIG), storage_account_name="", resource_group_name="rg."
+        )
+    assert [str(p) for p in info.value.problems] == [
+        "environment variable TF_STATE_STORAGE_ACCOUNT: is set but empty. Fix: set it to the "
+        "bootstrap stack's output for this environment (README, Deploying), or unset "
+        "TF_STATE_STORAGE_ACCOUNT to keep local state",
+        "environment variable TF_STATE_RESOURCE_GROUP: got 'rg.': not a resource group name "
+        "(1-90 letters, digits, underscores, hyphens, periods and parentheses, not ending in a "
+        "period). Fix: set it to the state account's resource group, or unset "
+        "TF_STATE_RESOURCE_GROUP for the default mlops-tfstate-rg",
+    ]

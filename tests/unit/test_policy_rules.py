@@ -11,6 +11,7 @@ from constructs_lib.policy.rules import (
     evaluate,
 )
 from constructs_lib.policy.secret_scan import scan_text
+from tests.unit.exposure_cases import EXPOSURE_CASES, EXPOSURE_COMPLIANT
 
 DEV = PolicyContext(environment="dev", protected=False, max_autotermination_minutes=120)
 PROD = PolicyContext(environment="prod", protected=True, max_autotermination_minutes=120)
@@ -150,6 +151,9 @@ COMPLIANT = [
     ("MLOPS-JOB-2", "databricks_job", JOB_OK, PROD),
     ("MLOPS-SEC-1", "databricks_secret_acl", {"principal": "users", "permission": "READ"}, PROD),
 ]
+# The exposure rules (MLOPS-NET-1, MLOPS-NET-2, MLOPS-ST-3) keep their tables in exposure_cases.py.
+CASES += EXPOSURE_CASES
+COMPLIANT += EXPOSURE_COMPLIANT
 
 
 @pytest.mark.parametrize(("rule_id", "type_", "attrs", "ctx"), CASES)
