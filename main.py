@@ -87,8 +87,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     fast_synth.install(enabled=fast_synth.is_enabled(os.environ))
     from constructs_lib.config import ConfigError, load_environments, with_remote_state
     from constructs_lib.config.bootstrap import load_bootstrap_for
+    from constructs_lib.databricks.job_specs.wheel_artifact import locate_wheel
     from constructs_lib.staged_output import StagedOutput, print_warnings
-    from constructs_lib.wheel_artifact import locate_wheel
 
     output = StagedOutput(Path(os.environ.get("CDKTF_OUTDIR", "cdktf.out")))
     try:

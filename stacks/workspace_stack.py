@@ -26,6 +26,7 @@ from constructs_lib.databricks.ip_access_list import (
     WorkspaceIpAccessList,
     WorkspaceIpAccessListProps,
 )
+from constructs_lib.databricks.job_specs.wheel_artifact import WheelArtifact
 from constructs_lib.databricks.workspace_groups import (
     GROUP_REFERENCING_TYPES,
     WorkspaceGroups,
@@ -34,7 +35,6 @@ from constructs_lib.databricks.workspace_groups import (
 from constructs_lib.platform_outputs import PlatformOutputs
 from constructs_lib.policy.stack_policy import ProtectStatefulResources, StackPolicy
 from constructs_lib.state_backend import add_state_backend
-from constructs_lib.wheel_artifact import WheelArtifact
 
 
 class WorkspaceStack(TerraformStack):

@@ -179,7 +179,7 @@ def test_insecure_prod_fails_the_policy_pack_and_checkov(tmp_path: Path, checkov
         "from constructs_lib import fast_synth; fast_synth.install();"
         "import main;"
         "from constructs_lib.config import load_environments;"
-        "from constructs_lib.wheel_artifact import locate_wheel;"
+        "from constructs_lib.databricks.job_specs.wheel_artifact import locate_wheel;"
         "configs = load_environments(Path(sys.argv[2]));"
         "wheel = locate_wheel(Path(sys.argv[1]) / 'ml_src');"
         "app, _ = main.build_app(configs, wheel, sys.argv[3]); app.synth()"

@@ -11,7 +11,7 @@ the output's place) and runs it one of two ways:
   representative few of the rest.
 * `inprocess`: the same steps `main.py` takes before synthesis (output directory check,
   config loading, remote state, wheel, bootstrap config, rendering every template of every
-  environment through `constructs_lib.databricks_specs`), in this process, with `main.py`'s
+  environment through `constructs_lib.databricks.job_specs.specs`), in this process, with `main.py`'s
   mapping of `ConfigError` to exit status 2 and `error: ...` on stderr. Faithful for what
   fails before synthesis, and ~50 times faster than a process.
 
@@ -791,12 +791,12 @@ def run_inprocess(
     project: Path, outdir: Path, env: dict[str, str], args: tuple[str, ...] = ()
 ) -> Result:
     """What `main.main()` does before synthesis, with its exit status and error line."""
-    from constructs_lib import databricks_specs as specs
-    from constructs_lib import template_rendering
     from constructs_lib.config import ConfigError, load_environments, with_remote_state
     from constructs_lib.config.bootstrap import load_bootstrap_for
+    from constructs_lib.databricks.job_specs import rendering as template_rendering
+    from constructs_lib.databricks.job_specs import specs
+    from constructs_lib.databricks.job_specs.wheel_artifact import locate_wheel
     from constructs_lib.staged_output import StagedOutput
-    from constructs_lib.wheel_artifact import locate_wheel
 
     assert not args
     cwd = Path.cwd()

@@ -12,7 +12,7 @@ from cdktf_cdktf_provider_databricks.quality_monitor import (
 from cdktf_cdktf_provider_databricks.quality_monitor import QualityMonitorInferenceLog
 from taxi_fare_mlops.scoring import INFERENCE_SCHEMA
 
-from constructs_lib import databricks_specs as specs
+from constructs_lib.databricks.job_specs import specs
 from tests.conftest import ENVIRONMENTS, ref, resources
 
 META = {"//", "depends_on", "provider", "lifecycle", "count", "for_each"}

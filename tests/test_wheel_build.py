@@ -12,7 +12,7 @@ import sys
 import zipfile
 from pathlib import Path
 
-from constructs_lib.template_rendering import TEMPLATES_DIR
+from constructs_lib.databricks.job_specs.rendering import TEMPLATES_DIR
 from tests.conftest import ROOT
 
 EPOCH = "315532800"  # the Makefile's WHEEL_EPOCH

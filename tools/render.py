@@ -16,11 +16,11 @@ from pathlib import Path
 
 import yaml
 
-from constructs_lib import databricks_specs as specs
 from constructs_lib.config import ConfigError, Problem, load_environments
-from constructs_lib.databricks_specs import WorkspaceRefs
-from constructs_lib.job_settings import enforce_job_settings
-from constructs_lib.wheel_artifact import read_project_metadata
+from constructs_lib.databricks.job_specs import specs
+from constructs_lib.databricks.job_specs.job_settings import enforce_job_settings
+from constructs_lib.databricks.job_specs.specs import WorkspaceRefs
+from constructs_lib.databricks.job_specs.wheel_artifact import read_project_metadata
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -14,8 +14,8 @@ same job run. The query looks at failures that were ingested between two and one
 windows ago (a band that moves by exactly one window per evaluation, so every failure is
 judged once, however late it was ingested) and drops any task that logged a later event up to
 now; what remains are the final failures, one row per failed job run. A retry starts
-`min_retry_interval_millis` (one minute, `constructs_lib/job_settings.py`) after a failure,
-well inside the shortest window (five minutes).
+`min_retry_interval_millis` (one minute, `constructs_lib/databricks/job_specs/job_settings.py`)
+after a failure, well inside the shortest window (five minutes).
 """
 
 from __future__ import annotations

@@ -16,8 +16,8 @@ from cdktf_cdktf_provider_databricks.instance_pool import (
 from cdktf_cdktf_provider_databricks.permissions import Permissions, PermissionsAccessControl
 
 from constructs_lib.cdk import Construct
+from constructs_lib.databricks.job_specs.rendering import TemplateError
 from constructs_lib.databricks.spec_mapping import SpecMapper, to_provider_shape
-from constructs_lib.template_rendering import TemplateError
 
 
 def job_cluster_policy_definition(

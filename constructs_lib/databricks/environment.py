@@ -7,12 +7,13 @@ from typing import Any
 
 from cdktf_cdktf_provider_databricks.repo import Repo
 
-from constructs_lib import databricks_specs as specs
 from constructs_lib.cdk import Construct
 from constructs_lib.config.models import EnvironmentConfig
 from constructs_lib.databricks.compute import MlCompute, MlComputeProps
 from constructs_lib.databricks.deployment_folder import DeploymentFolder, DeploymentFolderProps
 from constructs_lib.databricks.job_principal import JobPrincipal, JobPrincipalProps
+from constructs_lib.databricks.job_specs import specs
+from constructs_lib.databricks.job_specs.wheel_artifact import WheelArtifact
 from constructs_lib.databricks.jobs import MlJob, MlJobProps
 from constructs_lib.databricks.mlflow_tracking import MlflowTracking, MlflowTrackingProps
 from constructs_lib.databricks.quality_monitor import QualityMonitor, QualityMonitorProps
@@ -20,7 +21,6 @@ from constructs_lib.databricks.secrets import SecretScope, SecretScopeProps
 from constructs_lib.databricks.unity_catalog import EnvironmentCatalog, EnvironmentCatalogProps
 from constructs_lib.databricks.wheel import WorkspaceWheel, WorkspaceWheelProps
 from constructs_lib.platform_outputs import PlatformOutputs
-from constructs_lib.wheel_artifact import WheelArtifact
 
 RETRAIN_TARGET_JOB = "ml_pipeline"
 """The job the monitoring job starts when it signals a retrain: the job principal may run it."""

@@ -20,7 +20,7 @@ from typing import Any
 
 from constructs_lib.cdk import Token
 from constructs_lib.config.errors import Problem
-from constructs_lib.template_rendering import TemplateError
+from constructs_lib.databricks.job_specs.rendering import TemplateError
 
 # API name -> provider name, by the kind of object the key appears in.
 _RENAMES: dict[str, dict[str, str]] = {

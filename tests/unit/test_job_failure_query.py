@@ -11,7 +11,7 @@ from constructs_lib.azure.job_failure_query import (
     iso_duration,
     window_duration_minutes,
 )
-from constructs_lib.job_settings import TASK_RETRY_INTERVAL_MILLIS
+from constructs_lib.databricks.job_specs.job_settings import TASK_RETRY_INTERVAL_MILLIS
 
 # azurerm 4.55.0 internal/services/monitor/monitor_scheduled_query_rules_alert_v2_resource.go
 PROVIDER_EVALUATION_FREQUENCIES = {

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from constructs_lib.databricks.job_specs.job_settings import (
+    JOB_DEFAULTS,
+    MlJobSettings,
+    enforce_job_settings,
+)
+from constructs_lib.databricks.job_specs.rendering import TemplateError
 from constructs_lib.databricks.spec_mapping import to_provider_shape
-from constructs_lib.job_settings import JOB_DEFAULTS, MlJobSettings, enforce_job_settings
-from constructs_lib.template_rendering import TemplateError
 
 JOB = {
     "name": "x",

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from constructs_lib import databricks_specs as specs
 from constructs_lib.config import load_environments
-from constructs_lib.template_rendering import (
+from constructs_lib.databricks.job_specs import specs
+from constructs_lib.databricks.job_specs.rendering import (
     TEMPLATES_DIR,
     TemplateError,
     leftover_template_syntax,

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from constructs_lib.config import ConfigError
-from constructs_lib.wheel_artifact import locate_wheel
+from constructs_lib.databricks.job_specs.wheel_artifact import locate_wheel
 
 
 def _project(tmp_path: Path, *, built: bool) -> Path:

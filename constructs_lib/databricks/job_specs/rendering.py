@@ -42,7 +42,7 @@ from constructs_lib.config import safe_yaml
 from constructs_lib.config.errors import ConfigError, Problem, shown
 from constructs_lib.policy.secret_scan import scan_text, walk_strings
 
-TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+TEMPLATES_DIR = Path(__file__).resolve().parents[3] / "templates"
 
 DYNAMIC_REFERENCE = re.compile(
     r"\{\{\s*(job|tasks|task|run|workspace|job_run)\.[A-Za-z0-9_.\-\[\]]+\s*\}\}"

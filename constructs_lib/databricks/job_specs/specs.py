@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from constructs_lib.config.models import EnvironmentConfig
-from constructs_lib.job_settings import MlJobSettings
-from constructs_lib.template_rendering import render_spec
+from constructs_lib.databricks.job_specs.job_settings import MlJobSettings
+from constructs_lib.databricks.job_specs.rendering import render_spec
 
 JOB_CLUSTER_TEMPLATE = "clusters/job_cluster.yaml.j2"
 INTERACTIVE_CLUSTER_TEMPLATE = "clusters/interactive_ml.yaml.j2"
