@@ -1,5 +1,7 @@
 # One entry point for people and CI. `make synth` and `make test` are the README's two commands;
-# both create what they need on first run and skip what is already done.
+# both create what they need on first run and skip what is already done. `make synth` installs
+# only what synthesis needs (.venv/.synth-installed); `make test` and `make ml-local` add the ML
+# libraries and test tools (.venv/.installed); only plan, deploy and test need the cdktf CLI.
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
@@ -26,23 +28,27 @@ ML_SOURCES := $(shell find ml_src/src -type f -not -path '*/__pycache__/*' 2>/de
 # A fixed timestamp makes the wheel byte-reproducible (same sources, same file hash).
 WHEEL_EPOCH := 315532800
 
-.PHONY: help setup venv node wheel synth test check lint fmt ml-local render bench clean checkov scan \
-	plan deploy env-arg
+.PHONY: help setup venv synth-venv node wheel synth test check lint fmt ml-local render bench \
+	clean checkov scan plan deploy env-arg FORCE
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-$(VENV)/.installed: pyproject.toml ml_src/pyproject.toml
+$(VENV)/.synth-installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade 'pip==25.3'
-	$(PY) -m pip install -q -e '.[dev]' -e './ml_src[local]'
+	$(PY) -m pip install -q -e '.[build]'
+	touch $@
+
+$(VENV)/.installed: $(VENV)/.synth-installed ml_src/pyproject.toml
+	$(PY) -m pip install -q -e '.[build,dev]' -e './ml_src[local]'
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 	touch $@
 
-$(WHEEL): $(VENV)/.installed $(ML_SOURCES)
+$(WHEEL): $(VENV)/.synth-installed $(ML_SOURCES)
 	rm -rf $(ML_DIST)
 	SOURCE_DATE_EPOCH=$(WHEEL_EPOCH) $(PY) -m build --wheel --no-isolation --outdir $(ML_DIST) ml_src >/dev/null
 	@echo "built $(WHEEL)"
@@ -53,19 +59,38 @@ $(CHECKOV_VENV)/.installed: tools/checkov-requirements.txt
 	$(CHECKOV_VENV)/bin/python -m pip install -q -r tools/checkov-requirements.txt
 	touch $@
 
-venv: $(VENV)/.installed ## Create .venv with the pinned Python packages
+synth-venv: $(VENV)/.synth-installed ## Create .venv with what synthesis needs (pinned)
+venv: $(VENV)/.installed ## Add the ML libraries and test tools to .venv (pinned)
 node: node_modules/.installed ## Install the pinned cdktf CLI (npm ci)
 wheel: $(WHEEL) ## Build the ML wheel that the jobs run
 checkov: $(CHECKOV_VENV)/.installed ## checkov in its own venv
-setup: venv node wheel ## Everything synth and test need
+setup: venv node wheel ## Everything test needs
 
 # main.py exits 2 for a problem in the user's input and 1 for a crash (a bug, with its
 # traceback). GNU make always exits 2 when a recipe fails, so the last line says which it was
 # (make's own "Error N" line shows main.py's status too).
 APP_FAILED = { status=$$?; if [ $$status -eq 2 ]; then echo "make: stopped by the input problems above (main.py exit status 2)" >&2; else echo "make: INTERNAL ERROR (main.py exit status $$status), not a problem in your input: please report it with the traceback above" >&2; fi; exit $$status; }
 
-synth: setup ## Synthesize every stack into cdktf.out/stacks/<stack>/cdk.tf.json
+# One run of main.py validates, synthesizes every stack and checks it (the cdktf CLI is not
+# involved: its `synth` would run the app a second time). A failure leaves cdktf.out untouched.
+synth: $(VENV)/.synth-installed $(WHEEL) .make/synth-env ## Synthesize every stack into cdktf.out/stacks/<stack>/cdk.tf.json
 	CDKTF_OUTDIR=cdktf.out $(PY) main.py || $(APP_FAILED)
+	@touch .make/synth.stamp
+
+# What plan and deploy reuse: cdktf.out is current when none of the synthesis inputs (config,
+# templates, code, the wheel, the variables main.py reads) changed since the last synthesis.
+SYNTH_INPUTS := main.py cdktf.json pyproject.toml $(shell find config templates stacks constructs_lib fast_synth -type f -not -path '*/__pycache__/*' 2>/dev/null)
+SYNTH_ENV_VARS := TF_STATE_STORAGE_ACCOUNT TF_STATE_RESOURCE_GROUP ARM_CLIENT_ID AZURE_CLIENT_ID \
+	MLOPS_CONFIG_DIR MLOPS_REFUSE_EXAMPLE_VALUES MLOPS_FAST_SYNTH MLOPS_SYNTH_WORKERS
+.make/synth-env: FORCE
+	@mkdir -p .make
+	@{ $(foreach v,$(SYNTH_ENV_VARS),echo "$(v)=$${$(v)-<unset>}";) } > $@.new
+	@cmp -s $@.new $@ && rm $@.new || mv $@.new $@
+.make/synth.stamp: $(VENV)/.synth-installed $(WHEEL) $(SYNTH_INPUTS) .make/synth-env \
+		$(if $(wildcard cdktf.out/manifest.json),,FORCE)
+	CDKTF_OUTDIR=cdktf.out $(PY) main.py || $(APP_FAILED)
+	@touch $@
+FORCE:
 
 env-arg:
 	@test -n "$(ENV)" || { echo "error: set ENV, e.g. make $(MAKECMDGOALS) ENV=dev" >&2; exit 2; }
@@ -73,11 +98,11 @@ env-arg:
 
 # An environment is two stacks: <env> (Azure platform) and <env>-workspace (inside the
 # Databricks workspace, reading the platform's outputs from its state), applied in that order.
-plan: env-arg synth ## terraform plan of one environment's two stacks: make plan ENV=dev
+plan: env-arg node .make/synth.stamp ## terraform plan of one environment's two stacks: make plan ENV=dev
 	npx --no-install cdktf diff $(ENV) --skip-synth --output cdktf.out
 	npx --no-install cdktf diff $(ENV)-workspace --skip-synth --output cdktf.out
 
-deploy: env-arg synth ## Deploy one environment (platform, then workspace stack): make deploy ENV=dev
+deploy: env-arg node .make/synth.stamp ## Deploy one environment (platform, then workspace stack): make deploy ENV=dev
 	npx --no-install cdktf deploy $(ENV) $(ENV)-workspace --skip-synth --output cdktf.out
 
 lint: venv ## Formatter check and linter
@@ -97,11 +122,11 @@ test: setup checkov lint ## Lint, then the whole test suite (what CI runs)
 ml-local: venv ## Run the whole ML pipeline locally on generated data (Spark + MLflow/SQLite)
 	$(PY) -m taxi_fare_mlops.local_pipeline --workdir .local/ml
 
-render: setup ## Print the rendered job and cluster specs of one environment: make render ENV=dev
+render: $(VENV)/.synth-installed $(WHEEL) ## Print the rendered job and cluster specs of one environment: make render ENV=dev
 	$(PY) -m tools.render $(or $(ENV),dev)
 
 clean: ## Remove build output (keeps .venv and node_modules)
-	rm -rf cdktf.out $(ML_DIST) .pytest_cache .local
+	rm -rf cdktf.out $(ML_DIST) .pytest_cache .local .make
 
 bench: setup ## Measure synthesis time and memory (writes .bench/results.json)
 	$(PY) -m tools.bench

@@ -143,7 +143,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     print_warnings(output)
     if args.check:
         print(f"ok: {len(configs)} environment(s): {', '.join(c.name for c in configs)}")
+    else:
+        print(_written_summary(output.requested, output.target))
     return 0
+
+
+def _written_summary(shown: Path, target: Path) -> str:
+    """What a synthesis wrote: every stack with its resource count, as `make synth` shows it."""
+    manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
+    rows = []
+    for name, entry in sorted(manifest["stacks"].items()):
+        stack = json.loads((target / entry["synthesizedStackPath"]).read_text(encoding="utf-8"))
+        rows.append((name, sum(len(items) for items in stack.get("resource", {}).values())))
+    width = max(len(name) for name, _ in rows)
+    lines = [f"wrote {shown}: {len(rows)} stacks, {sum(n for _, n in rows)} resources"]
+    lines += [f"  {name:<{width}}  {count:>4} resources" for name, count in rows]
+    return "\n".join(lines)
 
 
 REFUSE_EXAMPLES_VAR = "MLOPS_REFUSE_EXAMPLE_VALUES"

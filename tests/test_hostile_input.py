@@ -944,18 +944,28 @@ def test_make_synth_tells_a_crash_from_an_input_problem(
         shutil.copy(ROOT / name, project / name)
     (project / ".venv").symlink_to(ROOT / ".venv")
     broken(project)
-    proc = subprocess.run(
+    proc = make_synth(project, tmp_path)
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2  # GNU make's own status for any failed recipe
+    assert lines[-2] == last_line
+    assert lines[-1].endswith(f"synth] Error {status}")
+    assert ("Traceback" in proc.stderr) is (status == 1)
+    assert not (project / "cdktf.out").exists()
+
+
+def make_synth(project: Path, tmp_path: Path, *extra: str) -> subprocess.CompletedProcess:
+    """`make synth` in a copy of the project, with the installed .venv and the built wheel
+    taken as they are (`-o`: never rebuilt from the copy)."""
+    wheel = next((project / "ml_src" / "dist").glob("*.whl")).relative_to(project)
+    return subprocess.run(
         [
             "make",
             "--no-print-directory",
             "-o",
-            "setup",
+            ".venv/.synth-installed",
             "-o",
-            "venv",
-            "-o",
-            "node",
-            "-o",
-            "wheel",
+            str(wheel),
+            *extra,
             "synth",
         ],
         cwd=project,
@@ -965,12 +975,36 @@ def test_make_synth_tells_a_crash_from_an_input_problem(
         timeout=300,
         check=False,
     )
-    lines = proc.stderr.strip().splitlines()
-    assert proc.returncode == 2  # GNU make's own status for any failed recipe
-    assert lines[-2] == last_line
-    assert lines[-1].endswith(f"synth] Error {status}")
-    assert ("Traceback" in proc.stderr) is (status == 1)
-    assert not (project / "cdktf.out").exists()
+
+
+def test_make_synth_runs_the_app_once_and_lists_what_it_wrote(tmp_path: Path) -> None:
+    """One pass: validation, synthesis and checks in one run of main.py (no `cdktf synth`,
+    which would run the app again)."""
+    project = make_project(tmp_path)
+    for name in ("Makefile", "pyproject.toml"):
+        shutil.copy(ROOT / name, project / name)
+    (project / ".venv").symlink_to(ROOT / ".venv")
+    calls = tmp_path / "calls.log"
+    wrapper = tmp_path / "python"
+    wrapper.write_text(
+        f'#!/bin/sh\necho "$*" >> {calls}\nexec {ROOT / ".venv" / "bin" / "python"} "$@"\n'
+    )
+    wrapper.chmod(0o755)
+    proc = make_synth(project, tmp_path, f"PY={wrapper}")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert calls.read_text().splitlines() == ["main.py"]
+    assert "npx" not in proc.stdout and "cdktf synth" not in proc.stdout
+    summary = proc.stdout[proc.stdout.index("wrote cdktf.out: ") :].splitlines()
+    assert summary[0] == "wrote cdktf.out: 9 stacks, " + summary[0].split(", ")[1]
+    stacks = [line.split()[0] for line in summary[1:10]]
+    assert stacks == sorted(
+        [
+            "bootstrap",
+            *(f"{e}{x}" for e in ("dev", "prod", "sandbox", "uat") for x in ("", "-workspace")),
+        ]
+    )
+    assert all(line.split()[1].isdigit() and line.endswith(" resources") for line in summary[1:10])
+    assert (project / ".make" / "synth.stamp").is_file()
 
 
 def _kernel_processes(tmpdir: Path) -> list[int]:
