@@ -1481,3 +1481,19 @@ def test_deployments_refuse_example_values(workflows: dict[str, dict[str, Any]])
 
     synth = workflows["deploy.yml"]["jobs"]["synth"]
     assert synth["env"][main.REFUSE_EXAMPLES_VAR] == "1"
+
+
+def test_jobs_that_call_the_workspace_api_run_where_its_ip_access_list_allows(
+    workflows: dict[str, dict[str, Any]],
+) -> None:
+    """uat/prod workspaces admit only listed networks (rule MLOPS-DBW-2): the jobs that call
+    the workspace API run on the runner a repository variable names per environment, GitHub's
+    hosted runner by default (fine for dev and sandbox, which have no list)."""
+    jobs = workflows["deploy.yml"]["jobs"]
+    expected = (
+        "${{ fromJSON(vars.WORKSPACE_RUNNERS || '{}')[needs.route.outputs.environment]"
+        " || 'ubuntu-24.04' }}"
+    )
+    for name in ("apply-platform", "apply-workspace", "smoke"):
+        assert jobs[name]["runs-on"] == expected, name
+    assert jobs["synth"]["runs-on"] == "ubuntu-24.04"
