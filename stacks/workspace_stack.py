@@ -102,8 +102,11 @@ class WorkspaceStack(TerraformStack):
         output = TerraformOutput(self, "ml_pipeline_job_id", value=self.databricks.pipeline_job_id)
         output.override_logical_id("ml_pipeline_job_id")
 
+        rule_set = self.databricks.job_principal.rule_set
         aspects = [
             DependsOn(GROUP_REFERENCING_TYPES, list(self.groups.assignments.values())),
+            # Setting run_as needs Service Principal User, which the rule set grants.
+            DependsOn(("databricks_job",), [rule_set] if rule_set is not None else []),
             *([ProtectStatefulResources()] if config.protected else []),
         ]
         apply_aspects(self, *aspects)

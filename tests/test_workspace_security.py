@@ -62,9 +62,12 @@ def test_only_the_admin_group_may_use_the_job_principal(stacks, env: str) -> Non
 def test_every_job_runs_as_the_job_principal(stacks, env: str) -> None:
     stack = workspace(stacks, env)
     jobs = resources(stack, "databricks_job")
+    (rule_set_id,) = resources(stack, "databricks_access_control_rule_set")
     assert jobs
     for job in jobs.values():
         assert job["run_as"] == {"service_principal_name": job_principal(stack)}
+        # Only once the deployers' group may use the principal.
+        assert f"databricks_access_control_rule_set.{rule_set_id}" in job["depends_on"]
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)

@@ -38,6 +38,8 @@ class JobPrincipal(Construct):
     def __init__(self, scope: Construct, id_: str, props: JobPrincipalProps) -> None:
         super().__init__(scope, id_)
         self.principal: ServicePrincipal | None = None
+        self.rule_set: AccessControlRuleSet | None = None
+        """Who may use the principal; a job naming it as `run_as` must wait for it."""
         if props.existing_application_id:
             self.application_id: str = props.existing_application_id
             return
@@ -58,7 +60,7 @@ class JobPrincipal(Construct):
         group = f"groups/{props.user_group}"
         # Authoritative for this principal's rules: only the deployers' group may use or
         # manage it (docs/platform-assumptions.md).
-        AccessControlRuleSet(
+        self.rule_set = AccessControlRuleSet(
             self,
             "RuleSet",
             name=(
