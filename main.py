@@ -38,7 +38,7 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--check", action="store_true", help="validate inputs only; write nothing")
     # Internal: synthesize only these environments into $CDKTF_OUTDIR and report problems as
-    # JSON on stdout (a worker process of `synthesize`, see constructs_lib/fast_synth.py, M).
+    # JSON on stdout (a worker process of `synthesize`, see fast_synth/workers.py, M).
     parser.add_argument("--worker", metavar="ENV,ENV", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
@@ -82,7 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "Fix: set TMPDIR to a writable directory"
         )
     # Before anything imports cdktf or a provider package (MLOPS_FAST_SYNTH=0 turns it off).
-    from constructs_lib import fast_synth
+    import fast_synth
 
     fast_synth.install(enabled=fast_synth.is_enabled(os.environ))
     from constructs_lib.config import ConfigError, load_environments, with_remote_state
@@ -255,8 +255,8 @@ def synthesize(configs, wheel, staging: Path, bootstrap, *, config_dir: Path) ->
     A large platform is split into contiguous groups of environments: this process takes the
     first group (and the bootstrap stack), a worker process (`main.py --worker`) each other
     group, all at once; their stacks are then merged into `staging`, byte for byte what one
-    process writes (`constructs_lib/fast_synth.py`, M; `MLOPS_SYNTH_WORKERS` overrides)."""
-    from constructs_lib import fast_synth
+    process writes (`fast_synth/workers.py`, M; `MLOPS_SYNTH_WORKERS` overrides)."""
+    import fast_synth
     from constructs_lib.config import ConfigError, Problem
 
     weights = [fast_synth.environment_weight(len(c.databricks.jobs)) for c in configs]

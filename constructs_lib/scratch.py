@@ -4,8 +4,8 @@ removed at exit and swept by the next run if the run was killed.
 Why: the jsii kernel (node) unpacks every assembly into `$TMPDIR/jsii-kernel-XXXXXX` and removes
 it only in its `exit` handler, which does not run when node is stopped by a signal; the
 synthesis accelerator stops an unused kernel with SIGTERM after a config error
-(`fast_synth._abandon_unused_prefetch`), and Ctrl-C reaches node too: every such run left
-~100 MB in /tmp. jsii's Python runtime also writes its entry script into a
+(`_abandon_unused_prefetch` in `fast_synth/node_hooks.py`), and Ctrl-C reaches node too: every
+such run left ~100 MB in /tmp. jsii's Python runtime also writes its entry script into a
 `tempfile.TemporaryDirectory` that a killed app never removes. With `TMPDIR` (node, and every
 process the app starts) and `tempfile.tempdir` (Python) pointing into one directory of ours,
 whatever is left there goes with that directory.

@@ -176,7 +176,7 @@ def test_insecure_prod_fails_the_policy_pack_and_checkov(tmp_path: Path, checkov
     out = tmp_path / "ungated"
     script = (
         "import sys; from pathlib import Path; sys.path.insert(0, sys.argv[1]);"
-        "from constructs_lib import fast_synth; fast_synth.install();"
+        "import fast_synth; fast_synth.install();"
         "import main;"
         "from constructs_lib.config import load_environments;"
         "from constructs_lib.databricks.job_specs.wheel_artifact import locate_wheel;"

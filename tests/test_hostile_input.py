@@ -755,7 +755,7 @@ def make_project(tmp_path: Path) -> Path:
     for name in ("main.py", "cdktf.json"):
         shutil.copy(ROOT / name, project / name)
     ignore = shutil.ignore_patterns("__pycache__")
-    for name in ("constructs_lib", "stacks", "templates", "config"):
+    for name in ("constructs_lib", "fast_synth", "stacks", "templates", "config"):
         shutil.copytree(ROOT / name, project / name, ignore=ignore)
     (project / "ml_src").mkdir()
     shutil.copy(ROOT / "ml_src" / "pyproject.toml", project / "ml_src" / "pyproject.toml")

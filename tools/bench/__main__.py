@@ -9,11 +9,11 @@ app       `python main.py` at the repository root, all environments in config/, 
 baseline  `python -I tools/bench/baseline_app/main.py` from a temporary directory: a minimal
           ordinary CDKTF app (cdktf + both provider bindings imported the ordinary way, one
           small stack). Same interpreter and pinned packages as the app (so only the code path
-          differs), but a process that never imports constructs_lib; `-I` keeps the repository
-          off sys.path. It checks itself that no acceleration is active.
+          differs), but a process that never imports constructs_lib or fast_synth; `-I` keeps
+          the repository off sys.path. It checks itself that no acceleration is active.
 scale     like `app`, with 12 generated environments (copies of config/dev.yaml) of 20 jobs
           each, via `--config-dir` / MLOPS_CONFIG_DIR. As it ships, this is large enough for
-          main.py to hand part of the environments to a worker process (fast_synth, M).
+          main.py to hand part of the environments to a worker process (fast_synth/workers.py, M).
 scale-1p  `scale` with MLOPS_SYNTH_WORKERS=1: everything in one process, for comparison.
 make      `make synth` end to end (`main.py --check` + the cdktf CLI running `main.py`), set-up
           already done. Writes cdktf.out/ like the real thing. Skipped with --skip-make.
@@ -82,7 +82,7 @@ def _app_cmd(extra: list[str]) -> list[str]:
         return [_python(), "main.py", *extra]
     # main.py does not call fast_synth.install() yet: do it in a shim, then run main.py.
     shim = (
-        "import runpy, sys; from constructs_lib import fast_synth; fast_synth.install(); "
+        "import fast_synth, runpy, sys; fast_synth.install(); "
         f"sys.argv = ['main.py', *{extra!r}]; runpy.run_path('main.py', run_name='__main__')"
     )
     return [_python(), "-c", shim]

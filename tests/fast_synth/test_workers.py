@@ -1,5 +1,5 @@
-"""Synthesis in more than one process (constructs_lib/fast_synth.py, M): the same bytes as one
-process, the same user errors wherever they are found, and a crashed worker reported, not hung.
+"""Synthesis in more than one process (fast_synth/workers.py, M): the same bytes as one process,
+the same user errors wherever they are found, and a crashed worker reported, not hung.
 
 The end-to-end cases force workers with MLOPS_SYNTH_WORKERS (the four environments are below
 the automatic threshold); the pieces (planning, splitting, merging, the manifest format) are
@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from constructs_lib import fast_synth
+import fast_synth
+from fast_synth.workers import _cpu_count
 from tests.conftest import ROOT, run_main, synthesize_to
 from tests.test_synthesis import BROKEN_INPUTS, _copy_project, tree_digest
 
@@ -63,7 +64,7 @@ def test_a_bad_worker_setting_is_a_user_error(tmp_path: Path) -> None:
     "weights, value, enabled, expected",
     [
         ([1.15] * 4, "auto", True, 1),  # the four environments: one process
-        ([2.0] * 12, "auto", True, min(2, fast_synth._cpu_count())),  # 12 x 20 jobs
+        ([2.0] * 12, "auto", True, min(2, _cpu_count())),  # 12 x 20 jobs
         ([2.0] * 12, "1", True, 1),
         ([1.0] * 3, "8", True, 3),  # never more processes than environments
         ([2.0] * 12, "3", False, 1),  # MLOPS_FAST_SYNTH=0: one process, always
