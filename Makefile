@@ -79,7 +79,7 @@ synth: $(VENV)/.synth-installed $(WHEEL) .make/synth-env ## Synthesize every sta
 
 # What plan and deploy reuse: cdktf.out is current when none of the synthesis inputs (config,
 # templates, code, the wheel, the variables main.py reads) changed since the last synthesis.
-SYNTH_INPUTS := main.py cdktf.json pyproject.toml $(shell find config templates stacks constructs_lib fast_synth -type f -not -path '*/__pycache__/*' 2>/dev/null)
+SYNTH_INPUTS := main.py cdktf.json pyproject.toml $(shell find config templates stacks constructs_lib fast_synth synth_runtime -type f -not -path '*/__pycache__/*' 2>/dev/null)
 SYNTH_ENV_VARS := TF_STATE_STORAGE_ACCOUNT TF_STATE_RESOURCE_GROUP ARM_CLIENT_ID AZURE_CLIENT_ID \
 	MLOPS_CONFIG_DIR MLOPS_REFUSE_EXAMPLE_VALUES MLOPS_FAST_SYNTH MLOPS_SYNTH_WORKERS
 .make/synth-env: FORCE

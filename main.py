@@ -71,10 +71,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     templates, environment variables, output directory, disk), one line each, no traceback;
     1 an internal error (a bug), with its traceback."""
     args = _parse_args(argv)
-    from constructs_lib import scratch
+    from synth_runtime import scratch
 
     try:
-        # Before the jsii kernel starts: it unpacks into $TMPDIR (see constructs_lib/scratch.py).
+        # Before the jsii kernel starts: it unpacks into $TMPDIR (see synth_runtime/scratch.py).
         scratch.use_private_tmpdir(os.environ)
     except OSError as exc:
         return _user_error(
@@ -88,7 +88,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from constructs_lib.config import ConfigError, load_environments, with_remote_state
     from constructs_lib.config.bootstrap import load_bootstrap_for
     from constructs_lib.databricks.job_specs.wheel_artifact import locate_wheel
-    from constructs_lib.staged_output import StagedOutput, print_warnings
+    from synth_runtime.staged_output import StagedOutput, print_warnings
 
     output = StagedOutput(Path(os.environ.get("CDKTF_OUTDIR", "cdktf.out")))
     try:

@@ -41,7 +41,7 @@ F. *Early start* (Python). :func:`install_prefetch` starts the node process imme
    :func:`install_prefetch` for why the protocol order is preserved. A prefetch nobody uses (a
    config error) is stopped with SIGTERM, which skips the kernel's own removal of
    ``$TMPDIR/jsii-kernel-*``, so node gets a ``TMPDIR`` of its own that is removed at exit
-   (``constructs_lib/scratch.py``).
+   (``synth_runtime/scratch.py``).
 I. *Stack traces formatted on demand* (``js/stack-traces.js``). cdktf captures a full stack
    trace for every token and complex attribute it creates, to show it if that object later
    fails to resolve. The hook keeps the capture but formats the lines only when something reads
@@ -298,8 +298,8 @@ def install_prefetch() -> None:
     try:
         # The kernel unpacks into $TMPDIR/jsii-kernel-* and removes it only on a normal exit;
         # an abandoned prefetch is stopped with SIGTERM (below), so node gets a directory of
-        # its own, removed at exit (constructs_lib/scratch.py).
-        from constructs_lib import scratch
+        # its own, removed at exit (synth_runtime/scratch.py).
+        from synth_runtime import scratch
 
         process = _early_process(provider, node_process, start, tmpdir=scratch.private_dir())
         process._mlops_pending = []

@@ -37,7 +37,7 @@ from pathlib import Path
 
 import pytest
 
-from constructs_lib.staged_output import StagedOutput
+from synth_runtime.staged_output import StagedOutput
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.synth
@@ -755,7 +755,7 @@ def make_project(tmp_path: Path) -> Path:
     for name in ("main.py", "cdktf.json"):
         shutil.copy(ROOT / name, project / name)
     ignore = shutil.ignore_patterns("__pycache__")
-    for name in ("constructs_lib", "fast_synth", "stacks", "templates", "config"):
+    for name in ("constructs_lib", "fast_synth", "synth_runtime", "stacks", "templates", "config"):
         shutil.copytree(ROOT / name, project / name, ignore=ignore)
     (project / "ml_src").mkdir()
     shutil.copy(ROOT / "ml_src" / "pyproject.toml", project / "ml_src" / "pyproject.toml")
@@ -796,7 +796,7 @@ def run_inprocess(
     from constructs_lib.databricks.job_specs import rendering as template_rendering
     from constructs_lib.databricks.job_specs import specs
     from constructs_lib.databricks.job_specs.wheel_artifact import locate_wheel
-    from constructs_lib.staged_output import StagedOutput
+    from synth_runtime.staged_output import StagedOutput
 
     assert not args
     cwd = Path.cwd()

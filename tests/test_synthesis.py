@@ -194,7 +194,7 @@ def _copy_project(tmp_path: Path) -> Path:
             project.mkdir(),
             shutil.copy(ROOT / name, project / name),
         )
-    for name in ("constructs_lib", "fast_synth", "stacks", "templates", "config"):
+    for name in ("constructs_lib", "fast_synth", "synth_runtime", "stacks", "templates", "config"):
         shutil.copytree(ROOT / name, project / name, ignore=shutil.ignore_patterns("__pycache__"))
     (project / "ml_src").mkdir()
     shutil.copy(ROOT / "ml_src" / "pyproject.toml", project / "ml_src" / "pyproject.toml")

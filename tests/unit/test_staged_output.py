@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from constructs_lib.staged_output import MARKER, OutputError, StagedOutput
+from synth_runtime.staged_output import MARKER, OutputError, StagedOutput
 
 
 def _previous(tmp_path: Path, marker: bool = True) -> Path:
