@@ -15,8 +15,13 @@ scale     like `app`, with 12 generated environments (copies of config/dev.yaml)
           each, via `--config-dir` / MLOPS_CONFIG_DIR. As it ships, this is large enough for
           main.py to hand part of the environments to a worker process (fast_synth/workers.py, M).
 scale-1p  `scale` with MLOPS_SYNTH_WORKERS=1: everything in one process, for comparison.
-make      `make synth` end to end (`main.py --check` + the cdktf CLI running `main.py`), set-up
-          already done. Writes cdktf.out/ like the real thing. Skipped with --skip-make.
+make      `make synth` end to end, set-up done: one run of `main.py` (warm: nothing to install
+          or build). Writes cdktf.out/ like the real thing. Skipped with --skip-make.
+fresh     once, not repeated: `git clone` of the committed HEAD into a temporary directory and
+          `make synth` there, from nothing (venv, synthesis-only packages, wheel, synthesis);
+          also the size of the clone's .venv afterwards. Uses pip's download cache as the
+          machine has it. Skipped with --skip-fresh; with --fresh-test, `make test` runs in the
+          clone afterwards (minutes) and its wall time and pytest's own time are reported.
 ordinary  (only with --ordinary) `app` with MLOPS_FAST_SYNTH=0: the unaccelerated app.
 
 Per run: wall time and peak memory of the whole process tree (python + the jsii node parent
@@ -29,9 +34,11 @@ target of issue 7, and a JSON record in .bench/results.json (plus one line appen
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
@@ -49,6 +56,10 @@ TARGET_WALL_S = 2.0
 TARGET_RATIO = 0.2
 TARGET_PEAK_MB = 400.0
 TARGET_SCALE_FACTOR = 2.0
+TARGET_MAKE_FACTOR = 1.3
+TARGET_FRESH_S = 60.0
+TARGET_FRESH_VENV_MB = 600.0
+TARGET_TEST_S = 240.0
 SCALE_ENVS = 12
 SCALE_JOBS = 20
 JOB_TEMPLATES = ("ml_pipeline.yaml.j2", "batch_inference.yaml.j2", "monitoring.yaml.j2")
@@ -177,6 +188,49 @@ class MakeCase(Case):
         return ["make", "--no-print-directory", "synth"], env, str(ROOT), ROOT / "cdktf.out"
 
 
+def _dir_mb(path: Path) -> float:
+    """Disk usage of a directory tree in MB (allocated blocks, as `du` counts them)."""
+    total = 0
+    for dirpath, _, files in os.walk(path):
+        for name in files:
+            with contextlib.suppress(OSError):
+                total += os.lstat(os.path.join(dirpath, name)).st_blocks * 512
+    return total / 1e6
+
+
+def run_fresh(tmp: Path, with_test: bool) -> dict:
+    """Clone HEAD, `make synth` from nothing (and `make test` if asked); times and sizes."""
+    clone = tmp / "fresh"
+    subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True, timeout=300)
+    env = _base_env()
+    for name in ("MAKEFLAGS", "MAKELEVEL", "VIRTUAL_ENV"):
+        env.pop(name, None)
+    m = run_measured(["make", "--no-print-directory", "synth"], env=env, cwd=str(clone))
+    if m.returncode != 0:
+        sys.stderr.write(m.stderr[-3000:])
+        raise SystemExit(f"bench: fresh `make synth` failed (exit {m.returncode})")
+    result = {
+        "make_synth_s": round(m.wall_s, 2),
+        "make_synth_peak_mb": round(m.peak_rss_mb, 1),
+        "venv_mb": round(_dir_mb(clone / ".venv"), 1),
+    }
+    if with_test:
+        start = time.perf_counter()
+        proc = subprocess.run(
+            ["make", "--no-print-directory", "test"],
+            env=env,
+            cwd=clone,
+            capture_output=True,
+            text=True,
+            timeout=3600,
+        )
+        result["make_test_s"] = round(time.perf_counter() - start, 1)
+        result["make_test_exit"] = proc.returncode
+        found = re.findall(r" in ([0-9.]+)s", proc.stdout)
+        result["pytest_s"] = float(found[-1]) if found else None
+    return result
+
+
 def _summary(case: Case) -> dict:
     walls = [m.wall_s for m in case.runs]
     peaks = [m.peak_rss_mb for m in case.runs]
@@ -227,6 +281,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-make", action="store_true", help="do not time `make synth`")
     parser.add_argument("--skip-scale", action="store_true", help="do not run the scale case")
     parser.add_argument("--ordinary", action="store_true", help="also time the app unaccelerated")
+    parser.add_argument("--skip-fresh", action="store_true", help="do not time a fresh clone")
+    parser.add_argument(
+        "--fresh-test", action="store_true", help="also run `make test` in the fresh clone"
+    )
     parser.add_argument("--no-warmup", action="store_true", help="skip the untimed first runs")
     parser.add_argument("--out", type=Path, default=ROOT / ".bench" / "results.json")
     args = parser.parse_args(argv)
@@ -260,7 +318,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.ordinary:
             cases.append(AppCase("ordinary", "python main.py, MLOPS_FAST_SYNTH=0", 1, fast=False))
         if not args.skip_make:
-            cases.append(MakeCase("make", "make synth (end to end, set-up done)", 1))
+            cases.append(MakeCase("make", "make synth (end to end, set-up done, warm)", 1))
 
         print(f"bench: {args.reps} timed run(s) per case, interleaved; cwd {ROOT}", flush=True)
         if not _main_has_hook():
@@ -280,6 +338,11 @@ def main(argv: list[str] | None = None) -> int:
                     f" {m.peak_rss_mb:7.0f} MB",
                     flush=True,
                 )
+        fresh = None
+        if not args.skip_fresh:
+            print("  fresh clone: make synth from nothing ...", flush=True)
+            fresh = run_fresh(tmp, args.fresh_test)
+            print(f"  fresh {fresh}", flush=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -299,6 +362,39 @@ def main(argv: list[str] | None = None) -> int:
             f"{summary['app']['peak_rss_mb']['max']:.0f} MB",
         ),
     ]
+    if "make" in summary:
+        warm = summary["make"]["wall_s"]["median"]
+        checks.append(
+            (
+                "warm make synth median <= 1.3 x app",
+                warm <= TARGET_MAKE_FACTOR * app,
+                f"{warm / app:.2f} x ({warm:.2f} s)",
+            )
+        )
+    if fresh is not None:
+        checks.append(
+            (
+                "fresh clone to first make synth <= 60 s",
+                fresh["make_synth_s"] <= TARGET_FRESH_S,
+                f"{fresh['make_synth_s']:.1f} s",
+            )
+        )
+        checks.append(
+            (
+                ".venv after the first make synth <= 600 MB",
+                fresh["venv_mb"] <= TARGET_FRESH_VENV_MB,
+                f"{fresh['venv_mb']:.0f} MB",
+            )
+        )
+        if "make_test_s" in fresh:
+            checks.append(
+                (
+                    "make test in the fresh clone <= 4 min (and passes)",
+                    fresh["make_test_s"] <= TARGET_TEST_S and fresh["make_test_exit"] == 0,
+                    f"{fresh['make_test_s']:.0f} s (pytest {fresh['pytest_s']} s, "
+                    f"exit {fresh['make_test_exit']})",
+                )
+            )
     if "scale" in summary:
         scale = summary["scale"]["wall_s"]["median"]
         checks.append(
@@ -338,6 +434,7 @@ def main(argv: list[str] | None = None) -> int:
         },
         "main_has_hook": _main_has_hook(),
         "cases": summary,
+        "fresh": fresh,
         "ratio_app_baseline": app / base,
         "targets": [{"target": t, "pass": ok, "value": v} for t, ok, v in checks],
     }
