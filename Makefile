@@ -40,9 +40,13 @@ $(VENV)/.synth-installed: pyproject.toml
 	$(PY) -m pip install -q -e '.[build]'
 	touch $@
 
-$(VENV)/.installed: $(VENV)/.synth-installed ml_src/pyproject.toml
+# Everything in one pip run (faster than synthesis packages first, then the rest); it also
+# satisfies .synth-installed.
+$(VENV)/.installed: pyproject.toml ml_src/pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade 'pip==25.3'
 	$(PY) -m pip install -q -e '.[build,dev]' -e './ml_src[local]'
-	touch $@
+	touch $(VENV)/.synth-installed $@
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
@@ -116,8 +120,19 @@ fmt: venv ## Format the code in place
 scan: synth checkov ## checkov on every stack in cdktf.out (skips and reasons: .checkov.yaml)
 	$(PY) -m tools.security_scan --outdir cdktf.out --checkov $(CHECKOV_VENV)/bin/checkov
 
-test: setup checkov lint ## Lint, then the whole test suite (what CI runs)
-	$(PY) -m pytest
+# The three installs are independent downloads: run them side by side. The two suites share
+# nothing (the ML tests run Spark and MLflow, the others synthesize): they run side by side too,
+# each with its own temporary directory; the ML suite's output follows the other's.
+test: ## Lint, then the whole test suite (what CI runs)
+	$(MAKE) -j3 venv node checkov
+	$(MAKE) wheel lint
+	@mkdir -p .make
+	@set +e; \
+	$(PY) -m pytest ml_src/tests --basetemp=.make/pytest-ml > .make/pytest-ml.log 2>&1 & ml=$$!; \
+	$(PY) -m pytest tests --basetemp=.make/pytest-infra; infra=$$?; \
+	wait $$ml; mlrc=$$?; \
+	echo "--- ml_src/tests ---"; cat .make/pytest-ml.log; \
+	if [ $$infra -ne 0 ] || [ $$mlrc -ne 0 ]; then echo "make test: tests failed (tests: exit $$infra, ml_src/tests: exit $$mlrc)" >&2; exit 1; fi
 
 ml-local: venv ## Run the whole ML pipeline locally on generated data (Spark + MLflow/SQLite)
 	$(PY) -m taxi_fare_mlops.local_pipeline --workdir .local/ml
