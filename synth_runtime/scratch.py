@@ -28,9 +28,8 @@ PREFIX = "mlops-synth-"
 _NAME = re.compile(rf"{re.escape(PREFIX)}(\d+)-[A-Za-z0-9_]+")
 
 
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
+def process_alive(pid: int) -> bool:
+    """Whether a process with this ID exists (it may belong to another user)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -49,7 +48,7 @@ def sweep(base: Path) -> list[Path]:
         return removed
     for entry in entries:
         match = _NAME.fullmatch(entry.name)
-        if not match or _alive(int(match.group(1))):
+        if not match or process_alive(int(match.group(1))):
             continue
         try:
             if entry.is_symlink() or entry.stat().st_uid != os.getuid():

@@ -28,6 +28,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from constructs_lib.config.errors import ConfigError, Problem
+from synth_runtime.scratch import process_alive
 
 MARKER = ".mlops-cdktf-output"
 """File in every output directory this app writes: it may be replaced by the next synth."""
@@ -65,15 +66,8 @@ def filesystem_fix(error: OSError) -> str:
 
 
 def _pid_alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return False  # a leftover of an earlier process that had our pid
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    # Our own pid: a leftover of an earlier process that had it.
+    return pid != os.getpid() and process_alive(pid)
 
 
 class StagedOutput:
