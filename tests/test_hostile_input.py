@@ -937,12 +937,14 @@ def test_internal_crash_exits_1_with_its_traceback(tmp_path: Path, earlier_outpu
     ids=["crash", "input problem"],
 )
 def test_make_synth_tells_a_crash_from_an_input_problem(
-    tmp_path: Path, broken: Callable[[Path], None], status: int, last_line: str
+    tmp_path: Path, synth_dir: Path, broken: Callable[[Path], None], status: int, last_line: str
 ) -> None:
     project = make_project(tmp_path)
     for name in ("Makefile", "pyproject.toml"):
         shutil.copy(ROOT / name, project / name)
     (project / ".venv").symlink_to(ROOT / ".venv")
+    shutil.copytree(synth_dir, project / "cdktf.out")  # an earlier, good output
+    before = tree_digest(project / "cdktf.out")
     broken(project)
     proc = make_synth(project, tmp_path)
     lines = proc.stderr.strip().splitlines()
@@ -950,7 +952,7 @@ def test_make_synth_tells_a_crash_from_an_input_problem(
     assert lines[-2] == last_line
     assert lines[-1].endswith(f"synth] Error {status}")
     assert ("Traceback" in proc.stderr) is (status == 1)
-    assert not (project / "cdktf.out").exists()
+    assert tree_digest(project / "cdktf.out") == before
 
 
 def make_synth(project: Path, tmp_path: Path, *extra: str) -> subprocess.CompletedProcess:
