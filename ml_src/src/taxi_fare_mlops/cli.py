@@ -17,12 +17,15 @@ import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from taxi_fare_mlops.adapters import RUNTIME_CHOICES, detect_runtime
-from taxi_fare_mlops.datasets import DataSources
 from taxi_fare_mlops.errors import PipelineError
-from taxi_fare_mlops.platform import Platform
 from taxi_fare_mlops.windows import Window, parse_instant
+
+if TYPE_CHECKING:  # MLflow, pandas and Spark load only once a step runs, not to parse arguments
+    from taxi_fare_mlops.datasets import DataSources
+    from taxi_fare_mlops.platform import Platform
 
 DEFAULT_CATALOG = "main"
 DEFAULT_SCHEMA = "taxi_fare"
@@ -114,6 +117,8 @@ def build_platform(args: argparse.Namespace) -> Platform:
 
 def data_sources(platform: Platform, args: argparse.Namespace) -> DataSources:
     """Qualified source and feature table names for the parsed arguments."""
+    from taxi_fare_mlops.datasets import DataSources
+
     source = args.source_table
     if not source:
         if platform.runtime == "local":
