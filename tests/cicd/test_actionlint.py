@@ -49,23 +49,34 @@ def test_every_workflow_passes_actionlint(actionlint: list[str]) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_actionlint_catches_script_injection(actionlint: list[str], tmp_path: Path) -> None:
-    """Negative control: the linter really runs and flags untrusted input in a script."""
+def _lint_workflow(
+    actionlint: list[str], tmp_path: Path, trigger: str, steps: str
+) -> subprocess.CompletedProcess:
+    """actionlint on a one-job workflow with these `steps:` lines (a negative control)."""
     bad = tmp_path / ".github" / "workflows" / "bad.yml"
     bad.parent.mkdir(parents=True)
     bad.write_text(
-        "on: pull_request\n"
+        f"on: {trigger}\n"
         "permissions: {}\n"
         "jobs:\n"
         "  x:\n"
         "    runs-on: ubuntu-24.04\n"
         "    permissions: {}\n"
-        "    steps:\n"
-        "      - run: echo '${{ github.event.pull_request.title }}'\n",
+        "    steps:\n" + steps,
         encoding="utf-8",
     )
-    result = subprocess.run(
+    return subprocess.run(
         [*actionlint, str(bad)], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
+
+
+def test_actionlint_catches_script_injection(actionlint: list[str], tmp_path: Path) -> None:
+    """Negative control: the linter really runs and flags untrusted input in a script."""
+    result = _lint_workflow(
+        actionlint,
+        tmp_path,
+        "pull_request",
+        "      - run: echo '${{ github.event.pull_request.title }}'\n",
     )
     assert result.returncode != 0
     assert "potentially untrusted" in result.stdout
@@ -74,23 +85,11 @@ def test_actionlint_catches_script_injection(actionlint: list[str], tmp_path: Pa
 def test_shellcheck_runs_on_run_scripts(actionlint: list[str], tmp_path: Path) -> None:
     """Negative control: an unquoted variable in a `run:` script is reported (SC2086), so the
     clean result above includes shellcheck's checks."""
-    bad = tmp_path / ".github" / "workflows" / "bad.yml"
-    bad.parent.mkdir(parents=True)
-    bad.write_text(
-        "on: push\n"
-        "permissions: {}\n"
-        "jobs:\n"
-        "  x:\n"
-        "    runs-on: ubuntu-24.04\n"
-        "    permissions: {}\n"
-        "    steps:\n"
-        "      - run: |\n"
-        "          target=$1\n"
-        "          rm -rf $target/build\n",
-        encoding="utf-8",
-    )
-    result = subprocess.run(
-        [*actionlint, str(bad)], cwd=tmp_path, capture_output=True, text=True, check=False
+    result = _lint_workflow(
+        actionlint,
+        tmp_path,
+        "push",
+        "      - run: |\n          target=$1\n          rm -rf $target/build\n",
     )
     assert result.returncode != 0
     assert "SC2086" in result.stdout
