@@ -247,6 +247,17 @@ def test_azurerm_provider_settings_for_runners_outside_the_network(stacks, env: 
     assert provider["storage_use_azuread"] is True
 
 
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_a_destroyed_vault_is_recovered_not_purged(stacks, env: str) -> None:
+    """Recreating an environment within the vault's soft-delete retention recovers the vault
+    (the deploy identity may read deleted vaults: bootstrap custom role); nothing purges."""
+    (provider,) = stacks[env]["provider"]["azurerm"]
+    (features,) = provider["features"]
+    assert features["key_vault"] == [
+        {"purge_soft_delete_on_destroy": False, "recover_soft_deleted_key_vaults": True}
+    ]
+
+
 # Resources and arguments that need the storage data plane (blob/queue/file/table endpoints,
 # behind the storage firewall), at azurerm 4.55 (docs/platform-assumptions.md).
 DATA_PLANE_TYPES = {
@@ -265,9 +276,18 @@ DATA_PLANE_TYPES = {
 
 
 def test_nothing_needs_the_storage_data_plane(stacks) -> None:
+    """Except the bootstrap's initial state blobs (issue 19): written once by the admin, from
+    outside any firewall (the state account admits every network, Entra ID only); the
+    `data_plane_available` flag is read by `azurerm_storage_account` only, so it does not stop
+    them (azurerm v4.55.0 `storage_blob_resource.go` uses the blob API with Entra ID)."""
     for name, stack in stacks.items():
         found = stack.get("resource", {})
-        assert not set(found) & DATA_PLANE_TYPES, name
+        if name == "bootstrap":
+            assert set(found) & DATA_PLANE_TYPES == {"azurerm_storage_blob"}
+            _, account = only(stack, "azurerm_storage_account")
+            assert account.get("network_rules") is None
+        else:
+            assert not set(found) & DATA_PLANE_TYPES, name
         for account in resources(stack, "azurerm_storage_account").values():
             assert "queue_properties" not in account and "static_website" not in account
         for container in resources(stack, "azurerm_storage_container").values():

@@ -36,6 +36,7 @@ NAMESPACE_OF: Mapping[str, str] = MappingProxyType(
         "azurerm_key_vault": "Microsoft.KeyVault",
         "azurerm_storage_account": "Microsoft.Storage",
         "azurerm_storage_container": "Microsoft.Storage",
+        "azurerm_storage_blob": "Microsoft.Storage",
         "azurerm_log_analytics_workspace": "Microsoft.OperationalInsights",
         "azurerm_application_insights": "microsoft.insights",
         "azurerm_monitor_diagnostic_setting": "microsoft.insights",
@@ -43,6 +44,7 @@ NAMESPACE_OF: Mapping[str, str] = MappingProxyType(
         "azurerm_monitor_scheduled_query_rules_alert_v2": "microsoft.insights",
         "azurerm_machine_learning_workspace": "Microsoft.MachineLearningServices",
         "azurerm_role_assignment": "Microsoft.Authorization",
+        "azurerm_role_definition": "Microsoft.Authorization",
         "azurerm_user_assigned_identity": "Microsoft.ManagedIdentity",
         "azurerm_federated_identity_credential": "Microsoft.ManagedIdentity",
     }

@@ -13,6 +13,7 @@ STATEFUL_TYPES: tuple[str, ...] = (
     "azurerm_databricks_access_connector",  # a new one is a new managed identity (UC storage)
     "azurerm_storage_account",  # data lake, Unity Catalog root, Terraform state
     "azurerm_storage_container",  # the data inside a container goes with it
+    "azurerm_storage_blob",  # the bootstrap's state blobs: an environment's Terraform state
     "azurerm_key_vault",  # secrets (and the soft-delete/purge window of its name)
     "azurerm_log_analytics_workspace",  # audit and diagnostic logs
     "azurerm_application_insights",  # telemetry; its connection string is an identity
