@@ -253,6 +253,7 @@ class PlatformStack(TerraformStack):
             key_vault_uri=key_vault.vault.vault_uri,
             storage_account_name=storage.account.name,
             catalog_container_name=storage.catalog_container.name,
+            compute_egress_ip_address=network.egress_ip.ip_address,
         )
         """What the workspace stack of this environment reads from here (cross-stack)."""
 

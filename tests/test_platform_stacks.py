@@ -3,6 +3,7 @@ properties each environment must have."""
 
 from __future__ import annotations
 
+import copy
 import json
 
 import pytest
@@ -14,7 +15,8 @@ from constructs_lib.azure.resource_providers import (
     REQUIRED_RESOURCE_PROVIDERS,
 )
 from constructs_lib.config import load_environments
-from tests.conftest import ENVIRONMENTS, ROOT, only, ref, resources
+from constructs_lib.policy.rules import PolicyContext
+from tests.conftest import ENVIRONMENTS, ROOT, only, ref, remote_ref, resources
 
 pytestmark = pytest.mark.synth
 CONFIGS = {c.name: c for c in load_environments(ROOT / "config")}
@@ -328,9 +330,55 @@ def test_protected_public_workspaces_have_an_ip_access_list(stacks, env: str) ->
     )
     assert conf["custom_config"] == {"enableIpAccessLists": "true"}
     assert allow["list_type"] == "ALLOW" and allow["enabled"] is True
-    assert allow["ip_addresses"] == [str(r) for r in config.workspace.allowed_ip_ranges]
+    (egress_ip,) = resources(stacks[env], "azurerm_public_ip")
+    assert allow["ip_addresses"] == [
+        *(str(r) for r in config.workspace.allowed_ip_ranges),
+        # The clusters' egress, read from the platform stack's state (cross-stack reference).
+        remote_ref(stacks, env, "azurerm_public_ip", egress_ip, "ip_address"),
+    ]
     assert allow["depends_on"] == [f"databricks_workspace_conf.{conf_id}"]
     assert {e for e, c in CONFIGS.items() if c.workspace.allowed_ip_ranges} == {"uat", "prod"}
+
+
+@pytest.mark.parametrize("env", ["uat", "prod"])
+def test_egress_ip_is_the_nat_gateways_and_cannot_be_destroyed(stacks, env: str) -> None:
+    """The address in the allow list is the public IP of the NAT gateway of both cluster
+    subnets; protected environments cannot destroy or replace it (its address would change)."""
+    stack = stacks[env]
+    ip_id, ip = only(stack, "azurerm_public_ip")
+    assert ip["allocation_method"] == "Static" and ip["sku"] == "Standard"
+    assert ip["lifecycle"] == {"prevent_destroy": True}
+    nat_id, _ = only(stack, "azurerm_nat_gateway")
+    _, association = only(stack, "azurerm_nat_gateway_public_ip_association")
+    assert association == {
+        **association,
+        "nat_gateway_id": ref("azurerm_nat_gateway", nat_id, "id"),
+        "public_ip_address_id": ref("azurerm_public_ip", ip_id, "id"),
+    }
+    subnets = resources(stack, "azurerm_subnet_nat_gateway_association").values()
+    assert len(subnets) == 2
+    assert {s["nat_gateway_id"] for s in subnets} == {ref("azurerm_nat_gateway", nat_id, "id")}
+
+
+@pytest.mark.parametrize("env", ["uat", "prod"])
+def test_rule_refuses_the_synthesized_list_without_the_egress_ip(stacks, env: str) -> None:
+    """MLOPS-DBW-2 on the real stacks of the environment: compliant as synthesized, an error
+    once the egress IP is taken out of the ALLOW list."""
+    from constructs_lib.policy.rules import evaluate
+    from constructs_lib.policy.stack_policy import views_from_stack
+
+    ctx = PolicyContext(environment=env, protected=True)
+    platform, workspace_stack = stacks[env], copy.deepcopy(stacks[f"{env}-workspace"])
+
+    def dbw2(*jsons):
+        views = [v for j in jsons for v in views_from_stack(j)]
+        return [f for f in evaluate(views, ctx) if f.rule.id == "MLOPS-DBW-2"]
+
+    assert dbw2(platform, workspace_stack) == []
+    (allow,) = resources(workspace_stack, "databricks_ip_access_list").values()
+    allow["ip_addresses"] = [a for a in allow["ip_addresses"] if not a.startswith("${")]
+    (finding,) = dbw2(platform, workspace_stack)
+    assert "egress IP ${azurerm_public_ip." in finding.detail
 
 
 def test_azure_ml_only_where_enabled(stacks) -> None:

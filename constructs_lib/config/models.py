@@ -45,6 +45,9 @@ MAX_TAG_VALUE_LENGTH = 256
 MAX_TAG_KEY_LENGTH = 128
 """Azure's limit for a tag name on a storage account (512 on most other resources); the
 environment's tags reach every storage account."""
+MAX_LISTED_IP_RANGES = 999
+"""A workspace's IP access lists hold at most 1,000 entries; the stack adds one (the NAT
+gateway's public IP, the clusters' egress)."""
 MAX_USER_TAGS = 48
 """Azure allows 50 tags per resource; `environment` and `managed-by` are always added."""
 
@@ -164,7 +167,9 @@ class WorkspaceSettings(StrictModel):
     access list (`databricks_ip_access_list`, ALLOW) with IP access lists enabled. Required in
     protected environments whose workspace has public network access (rule MLOPS-DBW-2).
     Include the egress addresses of the runners that deploy (Databricks refuses a list that
-    would block the caller). At most 1,000 entries. Default: none (no IP restriction)."""
+    would block the caller). The compute plane's own egress (the NAT gateway's public IP) is
+    added by the stack, not listed here. At most 999 entries (a workspace holds 1,000, one is
+    the NAT IP). Default: none (no IP restriction)."""
 
     @field_validator("allowed_ip_ranges")
     @classmethod
@@ -173,8 +178,11 @@ class WorkspaceSettings(StrictModel):
             raise ValueError(
                 "0.0.0.0/0 allows every address; list the specific ranges that need access"
             )
-        if len(value) > 1000:
-            raise ValueError(f"{len(value)} ranges; a workspace IP access list holds at most 1000")
+        if len(value) > MAX_LISTED_IP_RANGES:
+            raise ValueError(
+                f"{len(value)} ranges; list at most {MAX_LISTED_IP_RANGES} (a workspace's IP "
+                "access lists hold 1000 entries and the stack adds the NAT gateway's IP)"
+            )
         return value
 
 

@@ -19,6 +19,7 @@ STATEFUL_TYPES: tuple[str, ...] = (
     "azurerm_application_insights",  # telemetry; its connection string is an identity
     "azurerm_machine_learning_workspace",  # Azure ML assets and registries
     "azurerm_user_assigned_identity",  # deployment identities: client IDs set in GitHub
+    "azurerm_public_ip",  # the clusters' egress address: IP access lists and firewalls allow it
     # Databricks: Unity Catalog objects and the registry.
     "databricks_catalog",
     "databricks_schema",
