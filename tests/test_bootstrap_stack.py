@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from constructs_lib.azure.deployment_identity import (
+    BUILT_IN_ROLE_IDS,
     KEY_VAULT_ADMINISTRATOR,
     PLAN_ROLES,
     delegable_roles,
@@ -437,3 +438,22 @@ def test_environment_stacks_read_the_bootstrap_resource_group(stacks) -> None:
         assert "azurerm_resource_group" not in stacks[env]["resource"]
         (group,) = stacks[env]["data"]["azurerm_resource_group"].values()
         assert group["name"] == f"mlops-{env}-databricks-rg"
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_every_role_the_platform_stack_assigns_is_delegated_to_its_deployer(
+    stacks, bootstrap, env: str
+) -> None:
+    """The deployer's conditioned role administrator can create every role assignment of its
+    platform stack (and the Azure ML one only where Azure ML is on)."""
+    limited = _by_path(
+        resources(bootstrap, "azurerm_role_assignment"), f"Deployer-{env}/RoleAssignmentsLimited"
+    )
+    assigned = {
+        a["role_definition_name"]
+        for a in resources(stacks[env], "azurerm_role_assignment").values()
+    }
+    assert assigned <= set(BUILT_IN_ROLE_IDS), assigned - set(BUILT_IN_ROLE_IDS)
+    for role in assigned:
+        assert BUILT_IN_ROLE_IDS[role] in limited["condition"], (env, role)
+    assert ("Key Vault Administrator" in assigned) is (env == "sandbox")

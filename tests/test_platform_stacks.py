@@ -260,6 +260,46 @@ def test_a_destroyed_vault_is_recovered_not_purged(stacks, env: str) -> None:
     ]
 
 
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_log_analytics_and_app_insights_accept_no_shared_keys(stacks, env: str) -> None:
+    """Local (shared key) authentication off: a key read into state cannot ingest records.
+    azurerm 4.55: `local_authentication_enabled` (the deprecated `..._disabled` conflicts)."""
+    _, workspace = only(stacks[env], "azurerm_log_analytics_workspace")
+    assert workspace["local_authentication_enabled"] is False
+    assert "local_authentication_disabled" not in workspace
+    _, insights = only(stacks[env], "azurerm_application_insights")
+    assert insights["local_authentication_disabled"] is True
+
+
+def test_azure_ml_identity_can_use_the_rbac_vault(stacks) -> None:
+    """The sandbox's Azure ML workspace keeps its secrets in the environment's RBAC vault:
+    its system-assigned identity has Key Vault Administrator there, and nothing else does."""
+    stack = stacks["sandbox"]
+    ws_id, _ = only(stack, "azurerm_machine_learning_workspace")
+    vault_id, _ = only(stack, "azurerm_key_vault")
+    principal = f"${{azurerm_machine_learning_workspace.{ws_id}.identity[0].principal_id}}"
+    mine = [
+        a
+        for a in resources(stack, "azurerm_role_assignment").values()
+        if a["principal_id"] == principal
+    ]
+    assert mine == [
+        {
+            **mine[0],
+            "role_definition_name": "Key Vault Administrator",
+            "scope": ref("azurerm_key_vault", vault_id, "id"),
+            "principal_type": "ServicePrincipal",
+        }
+    ]
+    admins = [
+        a
+        for env in ENVIRONMENTS
+        for a in resources(stacks[env], "azurerm_role_assignment").values()
+        if a["role_definition_name"] == "Key Vault Administrator"
+    ]
+    assert len(admins) == 1
+
+
 # Resources and arguments that need the storage data plane (blob/queue/file/table endpoints,
 # behind the storage firewall), at azurerm 4.55 (docs/platform-assumptions.md).
 DATA_PLANE_TYPES = {
