@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import shutil
 
 import pytest
 
@@ -16,7 +17,7 @@ from constructs_lib.azure.resource_providers import (
 )
 from constructs_lib.config import load_environments
 from constructs_lib.policy.rules import PolicyContext
-from tests.conftest import ENVIRONMENTS, ROOT, only, ref, remote_ref, resources
+from tests.conftest import ENVIRONMENTS, ROOT, only, ref, remote_ref, resources, synthesize_to
 
 pytestmark = pytest.mark.synth
 CONFIGS = {c.name: c for c in load_environments(ROOT / "config")}
@@ -300,6 +301,61 @@ def test_azure_ml_identity_can_use_the_rbac_vault(stacks) -> None:
     assert len(admins) == 1
 
 
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_every_environment_has_a_budget_that_alerts_its_people(stacks, env: str) -> None:
+    """One budget on the environment's resource group: the configured amount, one notification
+    per actual and forecast threshold, each to the environment's action group and receivers."""
+    config = CONFIGS[env]
+    stack = stacks[env]
+    _, budget = only(stack, "azurerm_consumption_budget_resource_group")
+    (group_id,) = stack["data"]["azurerm_resource_group"]
+    action_group_id, _ = only(stack, "azurerm_monitor_action_group")
+    assert budget["name"] == f"mlops-{env}-budget"
+    assert budget["resource_group_id"] == f"${{data.azurerm_resource_group.{group_id}.id}}"
+    assert budget["amount"] == config.budget.amount
+    assert budget["time_grain"] == config.budget.time_grain
+    expected = sorted(
+        [("Actual", t) for t in config.budget.actual_thresholds_percent]
+        + [("Forecasted", t) for t in config.budget.forecast_thresholds_percent]
+    )
+    notifications = budget["notification"]
+    assert sorted((n["threshold_type"], n["threshold"]) for n in notifications) == expected
+    for n in notifications:
+        assert n["enabled"] is True and n["operator"] == "GreaterThan"
+        assert n["contact_groups"] == [ref("azurerm_monitor_action_group", action_group_id, "id")]
+        assert n["contact_emails"] == [
+            r.email_address for r in config.monitoring.alert_email_receivers
+        ]
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_budget_start_is_computed_by_terraform_and_then_kept(stacks, env: str) -> None:
+    """No date in the JSON (deterministic synthesis): Terraform computes the first of the
+    month at plan time; `ignore_changes` keeps the first one, since the start date is ForceNew
+    and Azure refuses a past start beyond the current period on create."""
+    _, budget = only(stacks[env], "azurerm_consumption_budget_resource_group")
+    assert budget["time_period"] == {
+        "start_date": "${formatdate(\"YYYY-MM-01'T00:00:00Z'\", plantimestamp())}"
+    }
+    assert budget["lifecycle"] == {"ignore_changes": ["time_period"]}
+
+
+def test_a_configured_budget_start_is_written_as_is(tmp_path) -> None:
+    """`budget.start_date` set: that date (midnight UTC), no ignore_changes (changing it
+    replaces the budget, which Azure allows)."""
+    config_dir = tmp_path / "config"
+    shutil.copytree(ROOT / "config", config_dir)
+    dev = config_dir / "dev.yaml"
+    dev.write_text(
+        dev.read_text().replace("  amount: 1000\n", "  amount: 1000\n  start_date: 2025-01-01\n")
+    )
+    out = synthesize_to(tmp_path / "cdktf.out", env={"MLOPS_CONFIG_DIR": str(config_dir)})
+    stack = json.loads((out / "stacks" / "dev" / "cdk.tf.json").read_text())
+    _, budget = only(stack, "azurerm_consumption_budget_resource_group")
+    assert budget["time_period"] == {"start_date": "2025-01-01T00:00:00Z"}
+    assert "lifecycle" not in budget
+
+
 # Resources and arguments that need the storage data plane (blob/queue/file/table endpoints,
 # behind the storage firewall), at azurerm 4.55 (docs/platform-assumptions.md).
 DATA_PLANE_TYPES = {
@@ -444,6 +500,8 @@ def test_every_taggable_azure_resource_is_tagged(stacks, env: str) -> None:
         "azurerm_nat_gateway_public_ip_association",
         "azurerm_subnet_nat_gateway_association",
         "azurerm_private_dns_zone_virtual_network_link",
+        # No tags argument in azurerm 4.55.0 (consumption_budget_base.go arguments).
+        "azurerm_consumption_budget_resource_group",
     }
     for type_, items in stacks[env]["resource"].items():
         if not type_.startswith("azurerm_") or type_ in untagged_types:

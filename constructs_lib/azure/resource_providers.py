@@ -43,6 +43,7 @@ NAMESPACE_OF: Mapping[str, str] = MappingProxyType(
         "azurerm_monitor_action_group": "microsoft.insights",
         "azurerm_monitor_scheduled_query_rules_alert_v2": "microsoft.insights",
         "azurerm_machine_learning_workspace": "Microsoft.MachineLearningServices",
+        "azurerm_consumption_budget_resource_group": "Microsoft.Consumption",
         "azurerm_role_assignment": "Microsoft.Authorization",
         "azurerm_role_definition": "Microsoft.Authorization",
         "azurerm_user_assigned_identity": "Microsoft.ManagedIdentity",
