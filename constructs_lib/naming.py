@@ -76,6 +76,8 @@ class ResourceKind(Enum):
         2, 64, r"[A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9_]", "2-64 letters, digits, . _ -"
     )
     MANAGED_IDENTITY = NameRule(3, 128, r"[A-Za-z0-9][A-Za-z0-9_-]*", "3-128 letters, digits, _ -")
+    # azurerm 4.55.0 internal/services/consumption/validate/name.go
+    CONSUMPTION_BUDGET = NameRule(1, 63, r"[-_a-zA-Z0-9]+", "1-63 letters, digits, _ -")
 
 
 class InvalidNameError(ValueError):
@@ -122,6 +124,7 @@ class Names:
     action_group: str
     action_group_short: str
     job_failure_alert: str
+    budget: str
     workspace_private_endpoint: str
     machine_learning_workspace: str
     machine_learning_storage_account: str
@@ -163,6 +166,7 @@ class Names:
                 f"{prefix[:4]}{environment}"[:12],
             ),
             "job_failure_alert": (ResourceKind.ALERT_RULE, f"{base}-databricks-job-failed"),
+            "budget": (ResourceKind.CONSUMPTION_BUDGET, f"{base}-budget"),
             "workspace_private_endpoint": (ResourceKind.PRIVATE_ENDPOINT, f"{base}-dbxws-pe"),
             "machine_learning_workspace": (
                 ResourceKind.MACHINE_LEARNING_WORKSPACE,

@@ -39,6 +39,9 @@ class PlatformOutputs:
     """The data lake account."""
     catalog_container_name: str
     """Container that holds the catalog's managed storage."""
+    compute_egress_ip_address: str
+    """Public IP address of the NAT gateway: where the clusters (secure cluster connectivity,
+    no public IPs) reach the control plane from. A workspace IP access list must allow it."""
 
     def abfss_url(self, container: str, path: str = "") -> str:
         """`abfss://<container>@<account>.dfs.core.windows.net/<path>`."""

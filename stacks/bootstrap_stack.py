@@ -1,12 +1,17 @@
 """The one-off `bootstrap` stack (replaces the original accelerator's setup.ps1).
 
 Run once by an Azure admin with local state: `npx cdktf deploy bootstrap`. Per environment it
-creates the resource group, a state container, and two keyless GitHub identities: a deploy
-identity (roles on that group only, writes the state) federated only to the protected GitHub
-environment `<env>`, and a read-only plan identity federated only to `<env>-plan`. Its outputs
-are exactly the variables to set on each GitHub environment and on the repository.
-`prevent_destroy` protects every stateful resource here (state account and containers, the
-identities whose client IDs are set in GitHub).
+creates the resource group, a state container with an empty state in each of the environment's
+state blobs (so the read-only plan identity can plan a stack that was never applied), and two
+keyless GitHub identities: a deploy identity (roles on that group only, writes the state, plus
+one read-only custom role at subscription scope for the provider's soft-deleted-resource reads)
+federated only to the protected GitHub environment `<env>`, and a read-only plan identity
+federated only to `<env>-plan`. Its outputs are exactly the variables to set on each GitHub
+environment and on the repository. `prevent_destroy` protects every stateful resource here
+(state account, containers and blobs, the identities whose client IDs are set in GitHub).
+
+Not read-only itself: its provider registers the resource providers the platform needs while it
+starts, so even `terraform plan` of this stack registers any that are unregistered.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from cdktf_cdktf_provider_azurerm.provider import (
     AzurermProviderFeatures,
     AzurermProviderFeaturesStorage,
 )
+from cdktf_cdktf_provider_time.provider import TimeProvider
 
 from constructs_lib.aspects import apply_aspects
 from constructs_lib.aspects.tagging import TaggingAspect
@@ -26,6 +32,7 @@ from constructs_lib.azure.deployment_identity import (
     DeploymentIdentity,
     GitHubIdentityProps,
     PlanIdentity,
+    delegable_roles,
 )
 from constructs_lib.azure.resource_group import (
     EnvironmentResourceGroup,
@@ -33,6 +40,7 @@ from constructs_lib.azure.resource_group import (
 )
 from constructs_lib.azure.resource_providers import REQUIRED_RESOURCE_PROVIDERS
 from constructs_lib.azure.state_storage import StateStorage, StateStorageProps
+from constructs_lib.azure.subscription_reads import SubscriptionReadRole, SubscriptionReadRoleProps
 from constructs_lib.cdk import Construct, LocalBackend, TerraformOutput, TerraformStack
 from constructs_lib.config.bootstrap import BootstrapConfig
 from constructs_lib.config.models import EnvironmentConfig
@@ -73,6 +81,8 @@ class BootstrapStack(TerraformStack):
             resource_providers_to_register=list(REQUIRED_RESOURCE_PROVIDERS),
             storage_use_azuread=True,
         )
+        # Waits for the admin's data role on the state containers (StateStorage).
+        TimeProvider(self, "time")
         client = DataAzurermClientConfig(self, "Client")
         prefix = config.naming.prefix
         names = BootstrapNames.for_prefix(
@@ -89,8 +99,20 @@ class BootstrapStack(TerraformStack):
             StateStorageProps(
                 resource_group=home,
                 name=names.state_storage_account,
-                environments=[e.name for e in environments],
+                state_keys={
+                    e.name: dict(zip(e.stack_names, e.state_keys, strict=True))
+                    for e in environments
+                },
+                administrator_object_id=client.object_id,
                 account_replication_type=config.state_account_replication_type,
+            ),
+        )
+        subscription_reads = SubscriptionReadRole(
+            self,
+            "SubscriptionReads",
+            SubscriptionReadRoleProps(
+                name=f"{prefix} deployer subscription reads ({client.subscription_id})",
+                subscription_id=client.subscription_id,
             ),
         )
         self.identities: dict[str, DeploymentIdentity] = {}
@@ -123,9 +145,11 @@ class BootstrapStack(TerraformStack):
                 GitHubIdentityProps(
                     name=deployer_identity_name(prefix, env.name),
                     github_environment=env.name,
+                    delegable_role_ids=delegable_roles(azure_ml_enabled=env.azure_ml.enabled),
                     **common,
                 ),
             )
+            deployer.add_subscription_reads(subscription_reads)
             planner = PlanIdentity(
                 self,
                 f"Planner-{env.name}",

@@ -24,6 +24,7 @@ from cdktf_cdktf_provider_azurerm.provider import (
 
 from constructs_lib.aspects import apply_aspects
 from constructs_lib.aspects.tagging import TaggingAspect
+from constructs_lib.azure.budget import ResourceGroupBudget, ResourceGroupBudgetProps
 from constructs_lib.azure.key_vault import SecureKeyVault, SecureKeyVaultProps
 from constructs_lib.azure.machine_learning import AzureMlWorkspace, AzureMlWorkspaceProps
 from constructs_lib.azure.monitoring import (
@@ -201,7 +202,7 @@ class PlatformStack(TerraformStack):
             log_categories=["StorageRead", "StorageWrite", "StorageDelete"],
         )
         monitoring = config.monitoring
-        JobFailureAlert(
+        alerts = JobFailureAlert(
             self,
             "Alerts",
             JobFailureAlertProps(
@@ -215,6 +216,22 @@ class PlatformStack(TerraformStack):
                 ],
                 severity=monitoring.job_failure_alert_severity,
                 window_minutes=monitoring.job_failure_alert_window_minutes,
+            ),
+        )
+        budget = config.budget
+        ResourceGroupBudget(
+            self,
+            "Budget",
+            ResourceGroupBudgetProps(
+                resource_group=rg,
+                name=names.budget,
+                amount=budget.amount,
+                time_grain=budget.time_grain,
+                start_date=budget.start_date,
+                actual_thresholds_percent=budget.actual_thresholds_percent,
+                forecast_thresholds_percent=budget.forecast_thresholds_percent,
+                action_group_ids=[alerts.action_group.id],
+                contact_emails=config.budget_contact_emails,
             ),
         )
         if config.azure_ml.enabled:
@@ -253,6 +270,7 @@ class PlatformStack(TerraformStack):
             key_vault_uri=key_vault.vault.vault_uri,
             storage_account_name=storage.account.name,
             catalog_container_name=storage.catalog_container.name,
+            compute_egress_ip_address=network.egress_ip.ip_address,
         )
         """What the workspace stack of this environment reads from here (cross-stack)."""
 

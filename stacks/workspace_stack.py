@@ -69,6 +69,7 @@ class WorkspaceStack(TerraformStack):
                 WorkspaceIpAccessListProps(
                     label=f"{config.naming.prefix}-{config.name}-allowed",
                     allowed_ip_ranges=[str(r) for r in config.workspace.allowed_ip_ranges],
+                    compute_egress_ip_addresses=[platform.compute_egress_ip_address],
                 ),
             )
 

@@ -21,6 +21,8 @@ PLATFORM = [
     "azurerm_databricks_workspace.Databricks_Workspace_9F8FBBCD",
     "azurerm_key_vault.KeyVault_DE550064",
     "azurerm_log_analytics_workspace.Observability_LogAnalytics_C0C98C3C",
+    # The clusters' egress: the workspace IP access list and downstream firewalls allow it.
+    "azurerm_public_ip.Network_EgressIp_2A6E0FAB",
     "azurerm_storage_account.Storage_Account_C87105F1",
     "azurerm_storage_container.Storage_Container-bronze_200D1233",
     "azurerm_storage_container.Storage_Container-gold_FD8BA3D3",

@@ -8,16 +8,22 @@ from pathlib import Path
 import pytest
 
 from constructs_lib.azure.deployment_identity import (
-    DELEGABLE_ROLES,
+    BUILT_IN_ROLE_IDS,
+    KEY_VAULT_ADMINISTRATOR,
     PLAN_ROLES,
+    delegable_roles,
     delegation_condition,
     github_subject,
 )
+from constructs_lib.azure.subscription_reads import DELETED_RESOURCE_READS
+from constructs_lib.initial_state import TERRAFORM_VERSION, state_lineage
 from constructs_lib.policy.stack_policy import protected_addresses
 from tests.conftest import ENVIRONMENTS, only, ref, resources, synthesize_to
 
 pytestmark = pytest.mark.synth
 REPO = "your-org/databricks-mlops-cdktf"
+ADMIN = "${data.azurerm_client_config.Client.object_id}"
+SUBSCRIPTION = "/subscriptions/${data.azurerm_client_config.Client.subscription_id}"
 STATE_ACCOUNT = "mlopststatetest01"
 STATE_GROUP = "mlops-tfstate-rg"
 WRITING_ROLES = {
@@ -151,9 +157,11 @@ def test_only_deploy_identities_hold_writing_roles(bootstrap) -> None:
     writers = {
         a["principal_id"]
         for a in resources(bootstrap, "azurerm_role_assignment").values()
-        if a["role_definition_name"] in WRITING_ROLES
+        if a.get("role_definition_name") in WRITING_ROLES
     }
-    assert writers == deployers
+    # Besides the deployers, only the admin who applies the bootstrap: it writes the initial
+    # state blobs (test_every_state_key_starts_as_an_empty_state).
+    assert writers == deployers | {ADMIN}
 
 
 def test_no_subject_allows_any_branch_or_pull_request(bootstrap) -> None:
@@ -172,7 +180,9 @@ def test_roles_scoped_to_own_resource_group_and_state_container(bootstrap, env: 
     state = _by_path(assignments, f"Deployer-{env}/StateContainer")
     assert contributor["scope"] == ref("azurerm_resource_group", group_id, "id")
     assert limited["scope"] == ref("azurerm_resource_group", group_id, "id")
-    assert limited["condition"] == delegation_condition(DELEGABLE_ROLES)
+    assert limited["condition"] == delegation_condition(
+        delegable_roles(azure_ml_enabled=env == "sandbox")
+    )
     container_id = next(
         k for k, v in resources(bootstrap, "azurerm_storage_container").items() if v["name"] == env
     )
@@ -194,7 +204,7 @@ def test_state_roles_are_container_scoped_and_hold_both_state_keys(
         state_roles = [
             a
             for a in _roles_of(bootstrap, _identity_key(bootstrap, name))
-            if "Blob" in a["role_definition_name"]
+            if "Blob" in a.get("role_definition_name", "")
         ]
         assert [a["scope"] for a in state_roles] == [scope]
     stacks = sorted(s for s in remote_stacks if s == env or s.startswith(f"{env}-"))
@@ -224,10 +234,131 @@ def test_workspace_stacks_read_the_platform_state_from_the_same_container(
         assert {c["key"] for c in configs} == {f"{env}.tfstate"}
 
 
-def test_nothing_at_subscription_scope_and_no_owner(bootstrap) -> None:
+def test_no_owner_and_only_the_read_only_custom_role_at_subscription_scope(bootstrap) -> None:
+    """Nothing but the custom read role is assigned at subscription scope (issue 19 changed
+    "nothing at subscription scope": azurerm reads soft-deleted workspaces and vaults there)."""
+    (definition_id,) = resources(bootstrap, "azurerm_role_definition")
+    custom = ref("azurerm_role_definition", definition_id, "role_definition_resource_id")
+    at_subscription = []
     for assignment in resources(bootstrap, "azurerm_role_assignment").values():
-        assert assignment["role_definition_name"] not in ("Owner", "User Access Administrator")
-        assert not assignment["scope"].startswith("/subscriptions/")
+        assert assignment.get("role_definition_name") not in (
+            "Owner",
+            "User Access Administrator",
+        )
+        if assignment["scope"] == SUBSCRIPTION:
+            at_subscription.append(assignment)
+        else:
+            assert not assignment["scope"].startswith(SUBSCRIPTION + "/providers/")
+            assert "role_definition_id" not in assignment
+    assert len(at_subscription) == len(ENVIRONMENTS)
+    assert all(a["role_definition_id"] == custom for a in at_subscription)
+
+
+def test_the_subscription_read_role_holds_only_the_reads_azurerm_makes(bootstrap) -> None:
+    _, role = only(bootstrap, "azurerm_role_definition")
+    assert role["scope"] == SUBSCRIPTION
+    assert role["assignable_scopes"] == [SUBSCRIPTION]
+    (permissions,) = role["permissions"]
+    assert permissions == {"actions": list(DELETED_RESOURCE_READS)}
+    assert set(DELETED_RESOURCE_READS) == {
+        "Microsoft.OperationalInsights/deletedworkspaces/read",
+        "Microsoft.KeyVault/locations/deletedVaults/read",
+    }
+    assert all(action.endswith("/read") for action in permissions["actions"])
+    # Unique in the tenant: custom role names are.
+    assert role["name"].endswith("(${data.azurerm_client_config.Client.subscription_id})")
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_only_the_deploy_identity_gets_the_subscription_reads(bootstrap, env: str) -> None:
+    (definition_id,) = resources(bootstrap, "azurerm_role_definition")
+    custom = ref("azurerm_role_definition", definition_id, "role_definition_resource_id")
+    deployer = _roles_of(bootstrap, _identity_key(bootstrap, f"mlops-{env}-github-deployer"))
+    planner = _roles_of(bootstrap, _identity_key(bootstrap, f"mlops-{env}-github-planner"))
+    reads = [a for a in deployer if a.get("role_definition_id") == custom]
+    assert [(a["scope"], a["principal_type"]) for a in reads] == [
+        (SUBSCRIPTION, "ServicePrincipal")
+    ]
+    assert not [a for a in planner if a.get("role_definition_id") == custom]
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_deployer_may_assign_exactly_the_roles_its_platform_stack_assigns(
+    bootstrap, env: str
+) -> None:
+    """The ABAC condition lists the role IDs of the environment (Key Vault Administrator only
+    where an Azure ML workspace needs it: sandbox)."""
+    limited = _by_path(
+        resources(bootstrap, "azurerm_role_assignment"), f"Deployer-{env}/RoleAssignmentsLimited"
+    )
+    with_ml = env == "sandbox"
+    assert limited["condition"] == delegation_condition(delegable_roles(azure_ml_enabled=with_ml))
+    assert (KEY_VAULT_ADMINISTRATOR in limited["condition"]) is with_ml
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_every_state_key_starts_as_an_empty_state(bootstrap, env: str) -> None:
+    """Both state blobs of the environment exist before any stack runs, holding a state
+    document Terraform reads as "a state" (so a read-only plan writes nothing); the bootstrap
+    never touches them again and cannot destroy them."""
+    (account_id,) = resources(bootstrap, "azurerm_storage_account")
+    account = bootstrap["resource"]["azurerm_storage_account"][account_id]
+    (container_id,) = [
+        k for k, v in resources(bootstrap, "azurerm_storage_container").items() if v["name"] == env
+    ]
+    blobs = {
+        b["name"]: b
+        for b in resources(bootstrap, "azurerm_storage_blob").values()
+        if b["storage_container_name"] == ref("azurerm_storage_container", container_id, "name")
+    }
+    assert sorted(blobs) == [f"{env}-workspace.tfstate", f"{env}.tfstate"]
+    for key, blob in blobs.items():
+        assert blob["storage_account_name"] == ref("azurerm_storage_account", account_id, "name")
+        assert blob["type"] == "Block"
+        assert blob["content_type"] == "application/json"
+        assert blob["lifecycle"] == {"ignore_changes": "all", "prevent_destroy": True}
+        document = json.loads(blob["source_content"])
+        assert document == {
+            "version": 4,
+            "terraform_version": TERRAFORM_VERSION,
+            "serial": 1,
+            "lineage": state_lineage(account["name"], env, key),
+            "outputs": {},
+            "resources": [],
+            "check_results": None,
+        }
+        (sleep,) = blob["depends_on"]
+        assert sleep.startswith("time_sleep.")
+
+
+def test_state_lineages_are_unique(bootstrap) -> None:
+    lineages = [
+        json.loads(b["source_content"])["lineage"]
+        for b in resources(bootstrap, "azurerm_storage_blob").values()
+    ]
+    assert len(lineages) == 2 * len(ENVIRONMENTS) == len(set(lineages))
+
+
+def test_the_admin_may_write_the_state_containers_once_the_role_is_in_effect(bootstrap) -> None:
+    """The blobs are written with Entra ID (shared keys are off): the admin who applies the
+    bootstrap gets Storage Blob Data Contributor on each state container, and the blobs wait
+    for it to propagate."""
+    admin_roles = [
+        (k, a)
+        for k, a in resources(bootstrap, "azurerm_role_assignment").items()
+        if a["principal_id"] == ADMIN
+    ]
+    assert sorted(a["scope"] for _, a in admin_roles) == sorted(
+        _container_scope(bootstrap, env) for env in ENVIRONMENTS
+    )
+    assert {a["role_definition_name"] for _, a in admin_roles} == {"Storage Blob Data Contributor"}
+    _, sleep = only(bootstrap, "time_sleep")
+    assert sleep["create_duration"] == "300s"
+    assert sorted(sleep["triggers"].values()) == sorted(
+        ref("azurerm_role_assignment", k, "id") for k, _ in admin_roles
+    )
+    (provider,) = bootstrap["provider"]["azurerm"]
+    assert provider["storage_use_azuread"] is True
 
 
 def test_delegation_condition_allows_only_listed_roles() -> None:
@@ -272,6 +403,7 @@ def test_stateful_bootstrap_resources_are_pinned_and_protected(bootstrap) -> Non
     IDs are set in GitHub; the addresses are API (a rename would destroy them)."""
     assert protected_addresses(bootstrap) == [
         "azurerm_storage_account.State_Account_E60490F4",
+        *BLOB_ADDRESSES,
         "azurerm_storage_container.State_Container-dev_8CDF8830",
         "azurerm_storage_container.State_Container-prod_2CE66205",
         "azurerm_storage_container.State_Container-sandbox_667080D7",
@@ -287,8 +419,41 @@ def test_stateful_bootstrap_resources_are_pinned_and_protected(bootstrap) -> Non
     ]
 
 
+BLOB_ADDRESSES = [
+    "azurerm_storage_blob.State_Blob-dev-workspace_A588589A",
+    "azurerm_storage_blob.State_Blob-dev_91381D0A",
+    "azurerm_storage_blob.State_Blob-prod-workspace_45DD2E10",
+    "azurerm_storage_blob.State_Blob-prod_99909488",
+    "azurerm_storage_blob.State_Blob-sandbox-workspace_6F4D55EB",
+    "azurerm_storage_blob.State_Blob-sandbox_177B1374",
+    "azurerm_storage_blob.State_Blob-uat-workspace_8B67C17E",
+    "azurerm_storage_blob.State_Blob-uat_C524E089",
+]
+"""The initial state blob of every stack: a rename would plan a destroy of an environment's
+state (refused by prevent_destroy) and a new, empty blob."""
+
+
 def test_environment_stacks_read_the_bootstrap_resource_group(stacks) -> None:
     for env in ENVIRONMENTS:
         assert "azurerm_resource_group" not in stacks[env]["resource"]
         (group,) = stacks[env]["data"]["azurerm_resource_group"].values()
         assert group["name"] == f"mlops-{env}-databricks-rg"
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_every_role_the_platform_stack_assigns_is_delegated_to_its_deployer(
+    stacks, bootstrap, env: str
+) -> None:
+    """The deployer's conditioned role administrator can create every role assignment of its
+    platform stack (and the Azure ML one only where Azure ML is on)."""
+    limited = _by_path(
+        resources(bootstrap, "azurerm_role_assignment"), f"Deployer-{env}/RoleAssignmentsLimited"
+    )
+    assigned = {
+        a["role_definition_name"]
+        for a in resources(stacks[env], "azurerm_role_assignment").values()
+    }
+    assert assigned <= set(BUILT_IN_ROLE_IDS), assigned - set(BUILT_IN_ROLE_IDS)
+    for role in assigned:
+        assert BUILT_IN_ROLE_IDS[role] in limited["condition"], (env, role)
+    assert ("Key Vault Administrator" in assigned) is (env == "sandbox")

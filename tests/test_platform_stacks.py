@@ -3,7 +3,9 @@ properties each environment must have."""
 
 from __future__ import annotations
 
+import copy
 import json
+import shutil
 
 import pytest
 
@@ -14,7 +16,8 @@ from constructs_lib.azure.resource_providers import (
     REQUIRED_RESOURCE_PROVIDERS,
 )
 from constructs_lib.config import load_environments
-from tests.conftest import ENVIRONMENTS, ROOT, only, ref, resources
+from constructs_lib.policy.rules import PolicyContext
+from tests.conftest import ENVIRONMENTS, ROOT, only, ref, remote_ref, resources, synthesize_to
 
 pytestmark = pytest.mark.synth
 CONFIGS = {c.name: c for c in load_environments(ROOT / "config")}
@@ -247,6 +250,112 @@ def test_azurerm_provider_settings_for_runners_outside_the_network(stacks, env: 
     assert provider["storage_use_azuread"] is True
 
 
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_a_destroyed_vault_is_recovered_not_purged(stacks, env: str) -> None:
+    """Recreating an environment within the vault's soft-delete retention recovers the vault
+    (the deploy identity may read deleted vaults: bootstrap custom role); nothing purges."""
+    (provider,) = stacks[env]["provider"]["azurerm"]
+    (features,) = provider["features"]
+    assert features["key_vault"] == [
+        {"purge_soft_delete_on_destroy": False, "recover_soft_deleted_key_vaults": True}
+    ]
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_log_analytics_and_app_insights_accept_no_shared_keys(stacks, env: str) -> None:
+    """Local (shared key) authentication off: a key read into state cannot ingest records.
+    azurerm 4.55: `local_authentication_enabled` (the deprecated `..._disabled` conflicts)."""
+    _, workspace = only(stacks[env], "azurerm_log_analytics_workspace")
+    assert workspace["local_authentication_enabled"] is False
+    assert "local_authentication_disabled" not in workspace
+    _, insights = only(stacks[env], "azurerm_application_insights")
+    assert insights["local_authentication_disabled"] is True
+
+
+def test_azure_ml_identity_can_use_the_rbac_vault(stacks) -> None:
+    """The sandbox's Azure ML workspace keeps its secrets in the environment's RBAC vault:
+    its system-assigned identity has Key Vault Administrator there, and nothing else does."""
+    stack = stacks["sandbox"]
+    ws_id, _ = only(stack, "azurerm_machine_learning_workspace")
+    vault_id, _ = only(stack, "azurerm_key_vault")
+    principal = f"${{azurerm_machine_learning_workspace.{ws_id}.identity[0].principal_id}}"
+    mine = [
+        a
+        for a in resources(stack, "azurerm_role_assignment").values()
+        if a["principal_id"] == principal
+    ]
+    assert mine == [
+        {
+            **mine[0],
+            "role_definition_name": "Key Vault Administrator",
+            "scope": ref("azurerm_key_vault", vault_id, "id"),
+            "principal_type": "ServicePrincipal",
+        }
+    ]
+    admins = [
+        a
+        for env in ENVIRONMENTS
+        for a in resources(stacks[env], "azurerm_role_assignment").values()
+        if a["role_definition_name"] == "Key Vault Administrator"
+    ]
+    assert len(admins) == 1
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_every_environment_has_a_budget_that_alerts_its_people(stacks, env: str) -> None:
+    """One budget on the environment's resource group: the configured amount, one notification
+    per actual and forecast threshold, each to the environment's action group and receivers."""
+    config = CONFIGS[env]
+    stack = stacks[env]
+    _, budget = only(stack, "azurerm_consumption_budget_resource_group")
+    (group_id,) = stack["data"]["azurerm_resource_group"]
+    action_group_id, _ = only(stack, "azurerm_monitor_action_group")
+    assert budget["name"] == f"mlops-{env}-budget"
+    assert budget["resource_group_id"] == f"${{data.azurerm_resource_group.{group_id}.id}}"
+    assert budget["amount"] == config.budget.amount
+    assert budget["time_grain"] == config.budget.time_grain
+    expected = sorted(
+        [("Actual", t) for t in config.budget.actual_thresholds_percent]
+        + [("Forecasted", t) for t in config.budget.forecast_thresholds_percent]
+    )
+    notifications = budget["notification"]
+    assert sorted((n["threshold_type"], n["threshold"]) for n in notifications) == expected
+    for n in notifications:
+        assert n["enabled"] is True and n["operator"] == "GreaterThan"
+        assert n["contact_groups"] == [ref("azurerm_monitor_action_group", action_group_id, "id")]
+        assert n["contact_emails"] == [
+            r.email_address for r in config.monitoring.alert_email_receivers
+        ]
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_budget_start_is_computed_by_terraform_and_then_kept(stacks, env: str) -> None:
+    """No date in the JSON (deterministic synthesis): Terraform computes the first of the
+    month at plan time; `ignore_changes` keeps the first one, since the start date is ForceNew
+    and Azure refuses a past start beyond the current period on create."""
+    _, budget = only(stacks[env], "azurerm_consumption_budget_resource_group")
+    assert budget["time_period"] == {
+        "start_date": "${formatdate(\"YYYY-MM-01'T00:00:00Z'\", plantimestamp())}"
+    }
+    assert budget["lifecycle"] == {"ignore_changes": ["time_period"]}
+
+
+def test_a_configured_budget_start_is_written_as_is(tmp_path) -> None:
+    """`budget.start_date` set: that date (midnight UTC), no ignore_changes (changing it
+    replaces the budget, which Azure allows)."""
+    config_dir = tmp_path / "config"
+    shutil.copytree(ROOT / "config", config_dir)
+    dev = config_dir / "dev.yaml"
+    dev.write_text(
+        dev.read_text().replace("  amount: 1000\n", "  amount: 1000\n  start_date: 2025-01-01\n")
+    )
+    out = synthesize_to(tmp_path / "cdktf.out", env={"MLOPS_CONFIG_DIR": str(config_dir)})
+    stack = json.loads((out / "stacks" / "dev" / "cdk.tf.json").read_text())
+    _, budget = only(stack, "azurerm_consumption_budget_resource_group")
+    assert budget["time_period"] == {"start_date": "2025-01-01T00:00:00Z"}
+    assert "lifecycle" not in budget
+
+
 # Resources and arguments that need the storage data plane (blob/queue/file/table endpoints,
 # behind the storage firewall), at azurerm 4.55 (docs/platform-assumptions.md).
 DATA_PLANE_TYPES = {
@@ -265,9 +374,18 @@ DATA_PLANE_TYPES = {
 
 
 def test_nothing_needs_the_storage_data_plane(stacks) -> None:
+    """Except the bootstrap's initial state blobs (issue 19): written once by the admin, from
+    outside any firewall (the state account admits every network, Entra ID only); the
+    `data_plane_available` flag is read by `azurerm_storage_account` only, so it does not stop
+    them (azurerm v4.55.0 `storage_blob_resource.go` uses the blob API with Entra ID)."""
     for name, stack in stacks.items():
         found = stack.get("resource", {})
-        assert not set(found) & DATA_PLANE_TYPES, name
+        if name == "bootstrap":
+            assert set(found) & DATA_PLANE_TYPES == {"azurerm_storage_blob"}
+            _, account = only(stack, "azurerm_storage_account")
+            assert account.get("network_rules") is None
+        else:
+            assert not set(found) & DATA_PLANE_TYPES, name
         for account in resources(stack, "azurerm_storage_account").values():
             assert "queue_properties" not in account and "static_website" not in account
         for container in resources(stack, "azurerm_storage_container").values():
@@ -308,9 +426,55 @@ def test_protected_public_workspaces_have_an_ip_access_list(stacks, env: str) ->
     )
     assert conf["custom_config"] == {"enableIpAccessLists": "true"}
     assert allow["list_type"] == "ALLOW" and allow["enabled"] is True
-    assert allow["ip_addresses"] == [str(r) for r in config.workspace.allowed_ip_ranges]
+    (egress_ip,) = resources(stacks[env], "azurerm_public_ip")
+    assert allow["ip_addresses"] == [
+        *(str(r) for r in config.workspace.allowed_ip_ranges),
+        # The clusters' egress, read from the platform stack's state (cross-stack reference).
+        remote_ref(stacks, env, "azurerm_public_ip", egress_ip, "ip_address"),
+    ]
     assert allow["depends_on"] == [f"databricks_workspace_conf.{conf_id}"]
     assert {e for e, c in CONFIGS.items() if c.workspace.allowed_ip_ranges} == {"uat", "prod"}
+
+
+@pytest.mark.parametrize("env", ["uat", "prod"])
+def test_egress_ip_is_the_nat_gateways_and_cannot_be_destroyed(stacks, env: str) -> None:
+    """The address in the allow list is the public IP of the NAT gateway of both cluster
+    subnets; protected environments cannot destroy or replace it (its address would change)."""
+    stack = stacks[env]
+    ip_id, ip = only(stack, "azurerm_public_ip")
+    assert ip["allocation_method"] == "Static" and ip["sku"] == "Standard"
+    assert ip["lifecycle"] == {"prevent_destroy": True}
+    nat_id, _ = only(stack, "azurerm_nat_gateway")
+    _, association = only(stack, "azurerm_nat_gateway_public_ip_association")
+    assert association == {
+        **association,
+        "nat_gateway_id": ref("azurerm_nat_gateway", nat_id, "id"),
+        "public_ip_address_id": ref("azurerm_public_ip", ip_id, "id"),
+    }
+    subnets = resources(stack, "azurerm_subnet_nat_gateway_association").values()
+    assert len(subnets) == 2
+    assert {s["nat_gateway_id"] for s in subnets} == {ref("azurerm_nat_gateway", nat_id, "id")}
+
+
+@pytest.mark.parametrize("env", ["uat", "prod"])
+def test_rule_refuses_the_synthesized_list_without_the_egress_ip(stacks, env: str) -> None:
+    """MLOPS-DBW-2 on the real stacks of the environment: compliant as synthesized, an error
+    once the egress IP is taken out of the ALLOW list."""
+    from constructs_lib.policy.rules import evaluate
+    from constructs_lib.policy.stack_policy import views_from_stack
+
+    ctx = PolicyContext(environment=env, protected=True)
+    platform, workspace_stack = stacks[env], copy.deepcopy(stacks[f"{env}-workspace"])
+
+    def dbw2(*jsons):
+        views = [v for j in jsons for v in views_from_stack(j)]
+        return [f for f in evaluate(views, ctx) if f.rule.id == "MLOPS-DBW-2"]
+
+    assert dbw2(platform, workspace_stack) == []
+    (allow,) = resources(workspace_stack, "databricks_ip_access_list").values()
+    allow["ip_addresses"] = [a for a in allow["ip_addresses"] if not a.startswith("${")]
+    (finding,) = dbw2(platform, workspace_stack)
+    assert "egress IP ${azurerm_public_ip." in finding.detail
 
 
 def test_azure_ml_only_where_enabled(stacks) -> None:
@@ -336,6 +500,8 @@ def test_every_taggable_azure_resource_is_tagged(stacks, env: str) -> None:
         "azurerm_nat_gateway_public_ip_association",
         "azurerm_subnet_nat_gateway_association",
         "azurerm_private_dns_zone_virtual_network_link",
+        # No tags argument in azurerm 4.55.0 (consumption_budget_base.go arguments).
+        "azurerm_consumption_budget_resource_group",
     }
     for type_, items in stacks[env]["resource"].items():
         if not type_.startswith("azurerm_") or type_ in untagged_types:

@@ -249,7 +249,7 @@ BROKEN_INPUTS = {
             "  allowed_ip_ranges:\n    - 203.0.113.0/24    # example (RFC 5737 documentation range): your corporate egress\n    - 198.51.100.16/28  # example (RFC 5737 documentation range): your deploy runners' egress\n",
             "",
         ),
-        "prod/Databricks/Workspace (MLOPS-DBW-2): A protected environment's public workspace has an IP access list: ",
+        "prod/Databricks/Workspace (MLOPS-DBW-2): A protected environment's public workspace has an IP access list that admits its own compute plane: ",
     ),
     "IP access list entry that is not a CIDR": (
         lambda p: _replace(p / "config" / "uat.yaml", "- 203.0.113.0/24", "- 203.0.113.0/33"),

@@ -12,8 +12,9 @@ Two per environment, so that a job that only reads never holds a credential that
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 
 from cdktf_cdktf_provider_azurerm.federated_identity_credential import (
     FederatedIdentityCredential,
@@ -22,17 +23,38 @@ from cdktf_cdktf_provider_azurerm.role_assignment import RoleAssignment
 from cdktf_cdktf_provider_azurerm.user_assigned_identity import UserAssignedIdentity
 
 from constructs_lib.azure.resource_group import EnvironmentResourceGroup
+from constructs_lib.azure.subscription_reads import SubscriptionReadRole
 from constructs_lib.cdk import Construct
 
 GITHUB_OIDC_ISSUER = "https://token.actions.githubusercontent.com"
 AZURE_AD_TOKEN_AUDIENCE = "api://AzureADTokenExchange"
 
-# Built-in role definition IDs (the same in every tenant).
+# Built-in role definition IDs (the same in every tenant; Azure built-in roles reference).
 STORAGE_BLOB_DATA_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
 KEY_VAULT_SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6"
+KEY_VAULT_ADMINISTRATOR = "00482a5a-887f-4fb3-b363-3b7fe8e74483"
+BUILT_IN_ROLE_IDS: Mapping[str, str] = MappingProxyType(
+    {
+        "Storage Blob Data Contributor": STORAGE_BLOB_DATA_CONTRIBUTOR,
+        "Key Vault Secrets User": KEY_VAULT_SECRETS_USER,
+        "Key Vault Administrator": KEY_VAULT_ADMINISTRATOR,
+    }
+)
+"""Name -> ID of every built-in role a platform stack assigns (a test keeps it complete)."""
 DELEGABLE_ROLES = (STORAGE_BLOB_DATA_CONTRIBUTOR, KEY_VAULT_SECRETS_USER)
-"""The only roles the deployer may assign: to the Unity Catalog access connector (storage) and
-to Azure Databricks (Key Vault-backed secret scope)."""
+"""The roles every deployer may assign: to the Unity Catalog access connector (storage) and to
+Azure Databricks (Key Vault-backed secret scope)."""
+AZURE_ML_DELEGABLE_ROLES = (KEY_VAULT_ADMINISTRATOR,)
+"""Added for an environment with an Azure ML workspace: its system-assigned identity needs Key
+Vault Administrator on the environment's RBAC vault (Azure ML "Set up authentication between
+Azure Machine Learning and other services": Key Vault with the RBAC permission model)."""
+
+
+def delegable_roles(*, azure_ml_enabled: bool) -> tuple[str, ...]:
+    """Role definition IDs the deployer of an environment may assign: exactly the roles its
+    platform stack assigns."""
+    return DELEGABLE_ROLES + (AZURE_ML_DELEGABLE_ROLES if azure_ml_enabled else ())
+
 
 PLAN_ROLES = ("Reader", "Storage Blob Data Reader")
 """Every role the plan identity holds. Reader has `*/read` actions only and no data actions;
@@ -72,6 +94,9 @@ class GitHubIdentityProps:
     state_container_scope: str
     """ARM ID of the environment's state container: the only state it may reach. It holds both
     of the environment's state keys (`<env>.tfstate`, `<env>-workspace.tfstate`)."""
+    delegable_role_ids: Sequence[str] = DELEGABLE_ROLES
+    """Role definition IDs a deploy identity may assign on the resource group (its ABAC
+    condition); `delegable_roles(...)` of the environment. Ignored by the plan identity."""
 
 
 class _GitHubIdentity(Construct):
@@ -116,10 +141,12 @@ class DeploymentIdentity(_GitHubIdentity):
     """Applies reviewed plans: Contributor and a conditioned Role Based Access Control
     Administrator on the environment's resource group only; Storage Blob Data Contributor on its
     state container (state writes and the lock). Federated only to the protected GitHub
-    environment `<env>`."""
+    environment `<env>`. `add_subscription_reads` adds the custom read-only role the provider
+    needs at subscription scope."""
 
     def __init__(self, scope: Construct, id_: str, props: GitHubIdentityProps) -> None:
         super().__init__(scope, id_, props)
+        self.delegable_role_ids = tuple(props.delegable_role_ids)
         self.role_assignments = [
             self._role("Contributor", props.target.id, "Contributor"),
             self._role(
@@ -127,12 +154,19 @@ class DeploymentIdentity(_GitHubIdentity):
                 props.target.id,
                 "Role Based Access Control Administrator",
                 condition_version="2.0",
-                condition=delegation_condition(DELEGABLE_ROLES),
+                condition=delegation_condition(self.delegable_role_ids),
             ),
             self._role(
                 "StateContainer", props.state_container_scope, "Storage Blob Data Contributor"
             ),
         ]
+
+    def add_subscription_reads(self, role: SubscriptionReadRole) -> RoleAssignment:
+        """Assign `role` (soft-deleted Log Analytics workspaces and Key Vaults, read only) to
+        this identity at subscription scope."""
+        assignment = role.grant(self, "SubscriptionReads", self.identity.principal_id)
+        self.role_assignments.append(assignment)
+        return assignment
 
 
 class PlanIdentity(_GitHubIdentity):

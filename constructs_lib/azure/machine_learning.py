@@ -9,6 +9,7 @@ from cdktf_cdktf_provider_azurerm.machine_learning_workspace import (
     MachineLearningWorkspace,
     MachineLearningWorkspaceIdentity,
 )
+from cdktf_cdktf_provider_azurerm.role_assignment import RoleAssignment
 from cdktf_cdktf_provider_azurerm.storage_account import StorageAccount, StorageAccountSasPolicy
 
 from constructs_lib.azure.key_vault import SecureKeyVault
@@ -30,9 +31,17 @@ class AzureMlWorkspaceProps:
     """Default: reachable only through private networking."""
 
 
+KEY_VAULT_ROLE = "Key Vault Administrator"
+"""What the workspace's identity needs on a Key Vault with the RBAC permission model (the data
+plane; Azure ML "Set up authentication between Azure Machine Learning and other services",
+workspace identity table: "Contributor (control plane) + Key Vault Administrator (data
+plane)"). The control-plane roles of a system-assigned identity are created by the service."""
+
+
 class AzureMlWorkspace(Construct):
     """Azure ML workspace with a system-assigned identity, its own secure storage account,
-    the shared Key Vault and Application Insights."""
+    the shared Key Vault (an RBAC vault: the identity gets `KEY_VAULT_ROLE` on it) and
+    Application Insights."""
 
     def __init__(self, scope: Construct, id_: str, props: AzureMlWorkspaceProps) -> None:
         super().__init__(scope, id_)
@@ -72,4 +81,14 @@ class AzureMlWorkspace(Construct):
             storage_account_id=self.storage.id,
             public_network_access_enabled=props.public_network_access_enabled,
             identity=MachineLearningWorkspaceIdentity(type="SystemAssigned"),
+        )
+        # An RBAC vault ignores access policies: without a role the workspace cannot keep its
+        # secrets (connections, datastore credentials) in the environment's vault.
+        self.key_vault_access = RoleAssignment(
+            self,
+            "KeyVaultAccess",
+            scope=props.key_vault.vault.id,
+            role_definition_name=KEY_VAULT_ROLE,
+            principal_id=self.workspace.identity.principal_id,
+            principal_type="ServicePrincipal",
         )

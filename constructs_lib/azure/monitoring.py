@@ -59,8 +59,9 @@ class ObservabilityProps:
 
 
 class Observability(Construct):
-    """Log Analytics workspace plus workspace-based Application Insights. `add_diagnostics`
-    sends a resource's logs and metrics to the Log Analytics workspace."""
+    """Log Analytics workspace plus workspace-based Application Insights, both with local
+    (shared key) authentication off. `add_diagnostics` sends a resource's logs and metrics to
+    the Log Analytics workspace."""
 
     def __init__(self, scope: Construct, id_: str, props: ObservabilityProps) -> None:
         super().__init__(scope, id_)
@@ -74,6 +75,10 @@ class Observability(Construct):
             sku="PerGB2018",
             retention_in_days=props.retention_in_days,
             daily_quota_gb=props.daily_quota_gb,
+            # Shared keys cannot ingest (forge) records: agents and the HTTP Data Collector API
+            # would need them; diagnostic settings, App Insights and queries use Entra ID. At
+            # azurerm 4.x this attribute wins; `local_authentication_disabled` is deprecated.
+            local_authentication_enabled=False,
         )
         self.application_insights = ApplicationInsights(
             self,

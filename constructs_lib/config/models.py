@@ -8,6 +8,7 @@ differs. Field names follow the Azure and Databricks terms (`node_type_id`, `ret
 from __future__ import annotations
 
 import re
+from datetime import date
 from ipaddress import IPv4Network
 from typing import Annotated, Literal
 
@@ -45,6 +46,9 @@ MAX_TAG_VALUE_LENGTH = 256
 MAX_TAG_KEY_LENGTH = 128
 """Azure's limit for a tag name on a storage account (512 on most other resources); the
 environment's tags reach every storage account."""
+MAX_LISTED_IP_RANGES = 999
+"""A workspace's IP access lists hold at most 1,000 entries; the stack adds one (the NAT
+gateway's public IP, the clusters' egress)."""
 MAX_USER_TAGS = 48
 """Azure allows 50 tags per resource; `environment` and `managed-by` are always added."""
 
@@ -164,7 +168,9 @@ class WorkspaceSettings(StrictModel):
     access list (`databricks_ip_access_list`, ALLOW) with IP access lists enabled. Required in
     protected environments whose workspace has public network access (rule MLOPS-DBW-2).
     Include the egress addresses of the runners that deploy (Databricks refuses a list that
-    would block the caller). At most 1,000 entries. Default: none (no IP restriction)."""
+    would block the caller). The compute plane's own egress (the NAT gateway's public IP) is
+    added by the stack, not listed here. At most 999 entries (a workspace holds 1,000, one is
+    the NAT IP). Default: none (no IP restriction)."""
 
     @field_validator("allowed_ip_ranges")
     @classmethod
@@ -173,8 +179,11 @@ class WorkspaceSettings(StrictModel):
             raise ValueError(
                 "0.0.0.0/0 allows every address; list the specific ranges that need access"
             )
-        if len(value) > 1000:
-            raise ValueError(f"{len(value)} ranges; a workspace IP access list holds at most 1000")
+        if len(value) > MAX_LISTED_IP_RANGES:
+            raise ValueError(
+                f"{len(value)} ranges; list at most {MAX_LISTED_IP_RANGES} (a workspace's IP "
+                "access lists hold 1000 entries and the stack adds the NAT gateway's IP)"
+            )
         return value
 
 
@@ -270,6 +279,101 @@ class MonitoringSettings(StrictModel):
                 f"{', '.join(map(str, EVALUATION_FREQUENCY_MINUTES))}"
             )
         return value
+
+
+BUDGET_TIME_GRAINS = (
+    "Monthly",
+    "Quarterly",
+    "Annually",
+    "BillingMonth",
+    "BillingQuarter",
+    "BillingAnnual",
+)
+"""What `azurerm_consumption_budget_resource_group` accepts (azurerm 4.55.0
+`consumption_budget_base.go` 203-216)."""
+MAX_BUDGET_NOTIFICATIONS = 5
+"""Azure: up to five thresholds per budget (Cost Management, "Create and manage budgets")."""
+MAX_BUDGET_CONTACT_EMAILS = 5
+"""Azure: up to five e-mail addresses per budget (same page)."""
+EARLIEST_BUDGET_START = date(2017, 6, 1)
+"""Azure: a budget starts on or after June 1, 2017 (azurerm 4.55.0 `validate/time_period.go`)."""
+
+
+class BudgetSettings(StrictModel):
+    """Cost guardrail: an Azure budget on the environment's resource group that alerts the
+    environment's action group and e-mail receivers at the configured percentages of actual
+    and forecast cost. Budgets only notify; they never stop a resource."""
+
+    amount: float = Field(ge=1)
+    """Budget per time grain, in the subscription's billing currency (Azure accepts 1 or more).
+    Required: no amount suits every team."""
+    time_grain: Literal[BUDGET_TIME_GRAINS] = "Monthly"  # type: ignore[valid-type]
+    """The period after which the spend resets: `Monthly`, `Quarterly`, `Annually`, or the
+    invoice-aligned `BillingMonth`, `BillingQuarter`, `BillingAnnual` (pay-as-you-go and
+    similar subscriptions only). Changing it replaces the budget."""
+    start_date: str | None = None
+    """First day of the budget, `YYYY-MM-01`: the first of a month, on or after 2017-06-01.
+    Azure also refuses, when the budget is created, a start more than twelve months ahead or in
+    the past beyond the current period. Default: the first of the month in which the budget is
+    first planned, computed by Terraform (`plantimestamp()`) and then kept (`ignore_changes`),
+    so synthesis stays deterministic and a new environment never gets a stale date. Changing a
+    set date replaces the budget."""
+    actual_thresholds_percent: tuple[int, ...] = (80, 100)
+    """Alert when the actual cost reaches these percentages of `amount` (1-1000 each)."""
+    forecast_thresholds_percent: tuple[int, ...] = (100,)
+    """Alert when the forecast cost for the period reaches these percentages (1-1000 each).
+    With the actual ones at most five in all (Azure's limit)."""
+    contact_emails: tuple[EmailAddress, ...] | None = None
+    """Who is e-mailed besides the action group (at most five). Default: the addresses of
+    `monitoring.alert_email_receivers`."""
+
+    @field_validator("start_date")
+    @classmethod
+    def _start_date(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        try:
+            start = date.fromisoformat(value) if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value) else None
+        except ValueError:
+            start = None
+        if start is None:
+            raise ValueError(f"{value!r} is not a date; write it as YYYY-MM-01, e.g. 2025-01-01")
+        if start.day != 1:
+            raise ValueError(
+                f"{value} is not the first of a month; Azure budgets start on the first, "
+                f"e.g. {start.replace(day=1).isoformat()}"
+            )
+        if start < EARLIEST_BUDGET_START:
+            raise ValueError(f"{value} is before 2017-06-01, the earliest start Azure accepts")
+        return value
+
+    @field_validator("actual_thresholds_percent", "forecast_thresholds_percent")
+    @classmethod
+    def _thresholds(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        bad = [t for t in value if not 1 <= t <= 1000]
+        if bad:
+            raise ValueError(
+                f"{bad} out of range; a budget threshold is a percentage from 1 to 1000"
+            )
+        twice = sorted({t for t in value if value.count(t) > 1})
+        if twice:
+            raise ValueError(f"{twice} listed more than once; list each percentage once")
+        return value
+
+    @model_validator(mode="after")
+    def _notifications(self) -> BudgetSettings:
+        count = len(self.actual_thresholds_percent) + len(self.forecast_thresholds_percent)
+        if not 1 <= count <= MAX_BUDGET_NOTIFICATIONS:
+            raise ValueError(
+                f"{count} thresholds (actual and forecast together); Azure allows 1 to "
+                f"{MAX_BUDGET_NOTIFICATIONS} per budget"
+            )
+        if self.contact_emails is not None and len(self.contact_emails) > MAX_BUDGET_CONTACT_EMAILS:
+            raise ValueError(
+                f"contact_emails has {len(self.contact_emails)} addresses; Azure allows at most "
+                f"{MAX_BUDGET_CONTACT_EMAILS} per budget (use a distribution list)"
+            )
+        return self
 
 
 class AzureMlSettings(StrictModel):
@@ -679,6 +783,8 @@ class EnvironmentConfig(StrictModel):
     storage: StorageSettings = StorageSettings()
     log_analytics: LogAnalyticsSettings = LogAnalyticsSettings()
     monitoring: MonitoringSettings
+    budget: BudgetSettings
+    """The environment's cost budget (required: amount and thresholds are the team's call)."""
     azure_ml: AzureMlSettings = AzureMlSettings()
     databricks: DatabricksSettings = DatabricksSettings()
     policy: PolicySettings = PolicySettings()
@@ -732,6 +838,26 @@ class EnvironmentConfig(StrictModel):
         if problems:
             raise ValueError(" | ".join(problems))
         return self
+
+    @model_validator(mode="after")
+    def _budget_contacts(self) -> EnvironmentConfig:
+        if (
+            self.budget.contact_emails is None
+            and len(self.monitoring.alert_email_receivers) > MAX_BUDGET_CONTACT_EMAILS
+        ):
+            raise ValueError(
+                f"budget.contact_emails is not set, so the budget would e-mail all "
+                f"{len(self.monitoring.alert_email_receivers)} monitoring.alert_email_receivers; "
+                f"Azure allows at most {MAX_BUDGET_CONTACT_EMAILS}: set budget.contact_emails"
+            )
+        return self
+
+    @property
+    def budget_contact_emails(self) -> tuple[str, ...]:
+        """Who the budget e-mails: `budget.contact_emails`, or the alert receivers."""
+        if self.budget.contact_emails is not None:
+            return self.budget.contact_emails
+        return tuple(r.email_address for r in self.monitoring.alert_email_receivers)
 
     @model_validator(mode="after")
     def _private_endpoint_subnet(self) -> EnvironmentConfig:

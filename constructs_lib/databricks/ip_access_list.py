@@ -18,6 +18,11 @@ class WorkspaceIpAccessListProps:
     allowed_ip_ranges: Sequence[str]
     """IPv4 addresses or CIDR ranges allowed (at most 1,000 entries). Must include the
     deployer's egress address: Databricks refuses a list that would block the caller."""
+    compute_egress_ip_addresses: Sequence[str] = ()
+    """The public IPs the workspace's own compute plane reaches the control plane from (the NAT
+    gateway's, usually a platform-stack reference). With secure cluster connectivity, classic
+    compute cannot launch unless they are allowed (Azure Databricks, "Configure IP access lists
+    for workspaces"; rule MLOPS-DBW-2). Added to the list after `allowed_ip_ranges`."""
 
 
 class WorkspaceIpAccessList(Construct):
@@ -37,7 +42,7 @@ class WorkspaceIpAccessList(Construct):
             "Allow",
             label=props.label,
             list_type="ALLOW",
-            ip_addresses=list(props.allowed_ip_ranges),
+            ip_addresses=[*props.allowed_ip_ranges, *props.compute_egress_ip_addresses],
             enabled=True,
             depends_on=[self.conf],
         )

@@ -206,22 +206,47 @@ def _diagnostics_present(
     ]
 
 
+_REMOTE_OUTPUT = re.compile(r"\$\{data\.terraform_remote_state\.[^.}]+\.outputs\.([^.}]+)\}")
+
+
+def _resolved(entry: str, outputs: Mapping[str, str]) -> str:
+    """An IP access list entry with a cross-stack reference (`terraform_remote_state` output of
+    the platform stack) replaced by the output's own value (`${azurerm_public_ip.X.ip_address}`)."""
+    match = _REMOTE_OUTPUT.fullmatch(entry)
+    return outputs.get(match.group(1), entry) if match else entry
+
+
+def _compute_egress_ips(views: Sequence[ResourceView]) -> list[str]:
+    """References to the addresses the compute plane leaves the VNet from: the public IPs of
+    every NAT gateway associated with a subnet."""
+    gateways_in_use = {
+        v.attrs.get("nat_gateway_id")
+        for v in views
+        if v.type == "azurerm_subnet_nat_gateway_association"
+    }
+    ip_ids = sorted(
+        str(v.attrs.get("public_ip_address_id"))
+        for v in views
+        if v.type == "azurerm_nat_gateway_public_ip_association"
+        and v.attrs.get("nat_gateway_id") in gateways_in_use
+    )
+    return [i.removesuffix(".id}") + ".ip_address}" for i in ip_ids if i.endswith(".id}")]
+
+
 def _public_workspace_has_ip_access_list(
     views: Sequence[ResourceView], ctx: PolicyContext
 ) -> list[tuple[str, str]]:
     """A protected environment whose workspace is reachable from the internet restricts the
     UI and REST API to known addresses: IP access lists switched on, one enabled ALLOW list
-    with at least one range, none of them 0.0.0.0/0."""
-    if not ctx.protected:
-        return []
+    with at least one range, none of them 0.0.0.0/0. And in any environment, once IP access
+    lists are on, a workspace with secure cluster connectivity has the compute plane's egress
+    addresses (its NAT gateway's public IPs) in an enabled ALLOW list: otherwise classic
+    compute cannot reach the control plane and no cluster starts (Azure Databricks, "Configure
+    IP access lists for workspaces", requirements)."""
+    workspaces = [v for v in views if v.type == "azurerm_databricks_workspace"]
     public = [
-        v
-        for v in views
-        if v.type == "azurerm_databricks_workspace"
-        and v.attrs.get("public_network_access_enabled", True) is not False
+        v for v in workspaces if v.attrs.get("public_network_access_enabled", True) is not False
     ]
-    if not public:
-        return []
     switched_on = any(
         str(_block(v.attrs.get("custom_config")).get("enableIpAccessLists", "")).lower() == "true"
         for v in views
@@ -235,27 +260,69 @@ def _public_workspace_has_ip_access_list(
         and v.attrs.get("enabled", True) is not False
         and v.attrs.get("ip_addresses")
     ]
-    open_ranges = [
-        f"{v.address} allows {addr}"
-        for v in allow_lists
-        for addr in v.attrs.get("ip_addresses", [])
-        if str(addr).endswith("/0")
+    findings: list[tuple[str, str]] = []
+    if ctx.protected and public:
+        open_ranges = [
+            f"{v.address} allows {addr}"
+            for v in allow_lists
+            for addr in v.attrs.get("ip_addresses", [])
+            if str(addr).endswith("/0")
+        ]
+        problems = []
+        if not switched_on:
+            problems.append("IP access lists are not enabled (databricks_workspace_conf)")
+        if not allow_lists:
+            problems.append("no enabled ALLOW list with at least one range")
+        problems += open_ranges
+        findings += [
+            (
+                v.path,
+                f"{v.address} has public network access; " + "; ".join(problems) + " "
+                f"(config/{ctx.environment}.yaml: workspace.allowed_ip_ranges)",
+            )
+            for v in public
+            if problems
+        ]
+    secure_connectivity = [
+        v
+        for v in workspaces
+        if _block(v.attrs.get("custom_parameters")).get("no_public_ip") is True
     ]
-    problems = []
-    if not switched_on:
-        problems.append("IP access lists are not enabled (databricks_workspace_conf)")
-    if not allow_lists:
-        problems.append("no enabled ALLOW list with at least one range")
-    problems += open_ranges
-    return [
-        (
-            v.path,
-            f"{v.address} has public network access; " + "; ".join(problems) + " "
-            f"(config/{ctx.environment}.yaml: workspace.allowed_ip_ranges)",
-        )
-        for v in public
-        if problems
-    ]
+    if switched_on and secure_connectivity:
+        outputs = {
+            v.address.removeprefix("output."): str(v.attrs.get("value", ""))
+            for v in views
+            if v.type == "output"
+        }
+        allowed = {
+            _resolved(str(addr), outputs)
+            for v in allow_lists
+            for addr in v.attrs.get("ip_addresses", [])
+        }
+        egress = _compute_egress_ips(views)
+        if not egress:
+            problem = (
+                "IP access lists are on, but the compute plane has no stable egress IP (a NAT "
+                "gateway's public IP) that an ALLOW list could hold"
+            )
+        else:
+            missing = [e for e in egress if e not in allowed]
+            problem = (
+                f"IP access lists are on, but no enabled ALLOW list holds the compute plane's "
+                f"egress IP {', '.join(missing)} (clusters could not reach the control plane)"
+                if missing
+                else ""
+            )
+        if problem:
+            findings += [
+                (
+                    v.path,
+                    f"{problem}; the workspace stack adds it from the platform stack's outputs "
+                    f"(config/{ctx.environment}.yaml: workspace.allowed_ip_ranges)",
+                )
+                for v in secure_connectivity
+            ]
+    return findings
 
 
 _DEPLOYER_REFERENCES = (
@@ -433,10 +500,13 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "MLOPS-DBW-2",
-        "A protected environment's public workspace has an IP access list",
+        "A protected environment's public workspace has an IP access list that admits its "
+        "own compute plane",
         "With public network access, anyone on the internet can reach the workspace sign-in "
         "and REST API; set workspace.allowed_ip_ranges (your networks and the deploying "
-        "runners' egress addresses), or turn workspace.public_network_access_enabled off.",
+        "runners' egress addresses), or turn workspace.public_network_access_enabled off. "
+        "Whenever IP access lists are on, the NAT gateway's public IP (the clusters' egress "
+        "with secure cluster connectivity) must be in an ALLOW list, or no cluster starts.",
         "error",
         (),
         _public_workspace_has_ip_access_list,

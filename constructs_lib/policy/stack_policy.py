@@ -72,7 +72,8 @@ def suppress(construct: IConstruct, rule_id: str, reason: str) -> None:
 
 
 def views_from_stack(stack_json: Mapping[str, Any]) -> list[ResourceView]:
-    """One view per resource of a synthesized stack."""
+    """One view per resource of a synthesized stack, then one of type `output` per output (so
+    a rule can follow a cross-stack reference of the other stack to the value behind it)."""
     return [
         ResourceView(
             type=rtype,
@@ -82,6 +83,14 @@ def views_from_stack(stack_json: Mapping[str, Any]) -> list[ResourceView]:
         )
         for rtype, items in sorted(stack_json.get("resource", {}).items())
         for name, body in sorted(items.items())
+    ] + [
+        ResourceView(
+            type="output",
+            path=f"output.{name}",
+            address=f"output.{name}",
+            attrs={k: v for k, v in body.items() if k != "//"},
+        )
+        for name, body in sorted(stack_json.get("output", {}).items())
     ]
 
 

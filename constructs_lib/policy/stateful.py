@@ -13,11 +13,13 @@ STATEFUL_TYPES: tuple[str, ...] = (
     "azurerm_databricks_access_connector",  # a new one is a new managed identity (UC storage)
     "azurerm_storage_account",  # data lake, Unity Catalog root, Terraform state
     "azurerm_storage_container",  # the data inside a container goes with it
+    "azurerm_storage_blob",  # the bootstrap's state blobs: an environment's Terraform state
     "azurerm_key_vault",  # secrets (and the soft-delete/purge window of its name)
     "azurerm_log_analytics_workspace",  # audit and diagnostic logs
     "azurerm_application_insights",  # telemetry; its connection string is an identity
     "azurerm_machine_learning_workspace",  # Azure ML assets and registries
     "azurerm_user_assigned_identity",  # deployment identities: client IDs set in GitHub
+    "azurerm_public_ip",  # the clusters' egress address: IP access lists and firewalls allow it
     # Databricks: Unity Catalog objects and the registry.
     "databricks_catalog",
     "databricks_schema",

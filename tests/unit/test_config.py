@@ -41,6 +41,8 @@ def test_secure_defaults_when_a_file_says_nothing(tmp_path: Path) -> None:
         "network: {vnet_cidr: 10.9.0.0/20, host_subnet_cidr: 10.9.0.0/22,"
         " container_subnet_cidr: 10.9.4.0/22, private_endpoint_subnet_cidr: 10.9.8.0/26}\n"
         "monitoring: {alert_email_receivers: [{name: a, email_address: a@example.com}]}\n"
+        # A budget has no default amount (issue 19: every environment has one).
+        "budget: {amount: 100}\n"
         # Tenant-specific IDs have no default (the Key Vault scope and the job principal).
         "databricks: {azure_databricks_principal_object_id: 11111111-2222-3333-4444-555555555555,"
         " account_id: 66666666-7777-8888-9999-000000000000}\n"

@@ -248,7 +248,44 @@ def test_references_and_ordinary_values_are_not_secrets() -> None:
 
 PUBLIC_WS = {**WORKSPACE_OK, "public_network_access_enabled": True}
 IP_LISTS_ON = {"custom_config": {"enableIpAccessLists": "true"}}
-ALLOW = {"label": "l", "list_type": "ALLOW", "ip_addresses": ["203.0.113.0/24"], "enabled": True}
+EGRESS_OUTPUT = "cross-stack-output-azurerm_public_ipNetwork_EgressIpip_address"
+EGRESS_REF = (
+    f"${{data.terraform_remote_state.cross-stack-reference-input-dev.outputs.{EGRESS_OUTPUT}}}"
+)
+# The platform stack's NAT gateway egress, as the rule sees it (resources and the output the
+# workspace stack's cross-stack reference points to).
+NAT_EGRESS = [
+    view("azurerm_public_ip", {"sku": "Standard"}, name="ip"),
+    view("azurerm_nat_gateway", {}, name="nat"),
+    view(
+        "azurerm_nat_gateway_public_ip_association",
+        {
+            "nat_gateway_id": "${azurerm_nat_gateway.nat.id}",
+            "public_ip_address_id": "${azurerm_public_ip.ip.id}",
+        },
+        name="natip",
+    ),
+    view(
+        "azurerm_subnet_nat_gateway_association",
+        {
+            "nat_gateway_id": "${azurerm_nat_gateway.nat.id}",
+            "subnet_id": "${azurerm_subnet.host.id}",
+        },
+        name="hostnat",
+    ),
+    ResourceView(
+        type="output",
+        path=f"output.{EGRESS_OUTPUT}",
+        address=f"output.{EGRESS_OUTPUT}",
+        attrs={"value": "${azurerm_public_ip.ip.ip_address}", "sensitive": True},
+    ),
+]
+ALLOW = {
+    "label": "l",
+    "list_type": "ALLOW",
+    "ip_addresses": ["203.0.113.0/24", EGRESS_REF],
+    "enabled": True,
+}
 
 IP_ACCESS_CASES = {
     # name: (views, context, found?)
@@ -297,14 +334,124 @@ IP_ACCESS_CASES = {
         PROD,
         True,
     ),
-    "compliant: enabled ALLOW list": (
+    "compliant: enabled ALLOW list with the compute plane's egress IP": (
+        [
+            view("azurerm_databricks_workspace", PUBLIC_WS, name="ws"),
+            view("databricks_workspace_conf", IP_LISTS_ON, name="conf"),
+            view("databricks_ip_access_list", ALLOW, name="allow"),
+            *NAT_EGRESS,
+        ],
+        PROD,
+        False,
+    ),
+    "compliant: the egress IP referenced within one stack": (
+        [
+            view("azurerm_databricks_workspace", PUBLIC_WS, name="ws"),
+            view("databricks_workspace_conf", IP_LISTS_ON, name="conf"),
+            view(
+                "databricks_ip_access_list",
+                {**ALLOW, "ip_addresses": ["${azurerm_public_ip.ip.ip_address}"]},
+                name="allow",
+            ),
+            *NAT_EGRESS,
+        ],
+        PROD,
+        False,
+    ),
+    "compliant: the egress IP in a second ALLOW list": (
+        [
+            view("azurerm_databricks_workspace", PUBLIC_WS, name="ws"),
+            view("databricks_workspace_conf", IP_LISTS_ON, name="conf"),
+            view(
+                "databricks_ip_access_list",
+                {**ALLOW, "ip_addresses": ["203.0.113.0/24"]},
+                name="people",
+            ),
+            view(
+                "databricks_ip_access_list",
+                {**ALLOW, "ip_addresses": [EGRESS_REF]},
+                name="compute",
+            ),
+            *NAT_EGRESS,
+        ],
+        PROD,
+        False,
+    ),
+    "list without the compute plane's egress IP (clusters cannot start)": (
+        [
+            view("azurerm_databricks_workspace", PUBLIC_WS, name="ws"),
+            view("databricks_workspace_conf", IP_LISTS_ON, name="conf"),
+            view(
+                "databricks_ip_access_list",
+                {**ALLOW, "ip_addresses": ["203.0.113.0/24"]},
+                name="allow",
+            ),
+            *NAT_EGRESS,
+        ],
+        PROD,
+        True,
+    ),
+    "egress IP only in a disabled list": (
+        [
+            view("azurerm_databricks_workspace", PUBLIC_WS, name="ws"),
+            view("databricks_workspace_conf", IP_LISTS_ON, name="conf"),
+            view(
+                "databricks_ip_access_list",
+                {**ALLOW, "ip_addresses": ["203.0.113.0/24"]},
+                name="people",
+            ),
+            view(
+                "databricks_ip_access_list",
+                {**ALLOW, "ip_addresses": [EGRESS_REF], "enabled": False},
+                name="compute",
+            ),
+            *NAT_EGRESS,
+        ],
+        PROD,
+        True,
+    ),
+    "a reference to another output is not the egress IP": (
+        [
+            view("azurerm_databricks_workspace", PUBLIC_WS, name="ws"),
+            view("databricks_workspace_conf", IP_LISTS_ON, name="conf"),
+            view(
+                "databricks_ip_access_list",
+                {
+                    **ALLOW,
+                    "ip_addresses": [
+                        "${data.terraform_remote_state.cross-stack-reference-input-dev"
+                        ".outputs.cross-stack-output-other}"
+                    ],
+                },
+                name="allow",
+            ),
+            *NAT_EGRESS,
+        ],
+        PROD,
+        True,
+    ),
+    "lists on but no NAT gateway egress to allow": (
         [
             view("azurerm_databricks_workspace", PUBLIC_WS, name="ws"),
             view("databricks_workspace_conf", IP_LISTS_ON, name="conf"),
             view("databricks_ip_access_list", ALLOW, name="allow"),
         ],
         PROD,
-        False,
+        True,
+    ),
+    "unprotected environment with lists on must allow its egress too": (
+        [
+            view("azurerm_databricks_workspace", PUBLIC_WS, name="ws"),
+            view("databricks_workspace_conf", IP_LISTS_ON, name="conf"),
+            view(
+                "databricks_ip_access_list",
+                {**ALLOW, "ip_addresses": ["203.0.113.0/24"]},
+                name="allow",
+            ),
+            *NAT_EGRESS,
+        ],
+        DEV,
+        True,
     ),
     "compliant: private workspace needs no list": (
         [
@@ -333,6 +480,15 @@ def test_public_workspace_ip_access_list_rule(case: str) -> None:
     for finding in findings:
         assert finding.path == "dev/ws"
         assert f"config/{ctx.environment}.yaml: workspace.allowed_ip_ranges" in finding.detail
+
+
+def test_the_missing_egress_ip_is_named() -> None:
+    views, ctx, _ = IP_ACCESS_CASES[
+        "list without the compute plane's egress IP (clusters cannot start)"
+    ]
+    (finding,) = [f for f in evaluate(views, ctx) if f.rule.id == "MLOPS-DBW-2"]
+    assert "${azurerm_public_ip.ip.ip_address}" in finding.detail
+    assert "no enabled ALLOW list holds the compute plane's egress IP" in finding.detail
 
 
 # --- MLOPS-JOB-4 (a stack rule: what a job executes lives where only admins write) ------------

@@ -1,0 +1,89 @@
+"""A cost budget on the environment's resource group (Azure Cost Management)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from cdktf_cdktf_provider_azurerm.consumption_budget_resource_group import (
+    ConsumptionBudgetResourceGroup,
+    ConsumptionBudgetResourceGroupNotification,
+    ConsumptionBudgetResourceGroupTimePeriod,
+)
+
+from constructs_lib.azure.resource_group import EnvironmentResourceGroup
+from constructs_lib.cdk import Construct, Fn, TerraformResourceLifecycle
+
+START_OF_MONTH_FORMAT = "YYYY-MM-01'T00:00:00Z'"
+"""Terraform `formatdate` spec: the first of the month, midnight UTC (RFC 3339)."""
+
+
+def first_of_this_month() -> str:
+    """The first of the month in which Terraform plans the budget: an expression Terraform
+    evaluates (`plantimestamp()` is known at plan time), so the JSON holds no date."""
+    return Fn.formatdate(START_OF_MONTH_FORMAT, Fn.plantimestamp())
+
+
+@dataclass(frozen=True, kw_only=True)
+class ResourceGroupBudgetProps:
+    resource_group: EnvironmentResourceGroup
+    name: str
+    amount: float
+    """Budget per time grain, in the subscription's billing currency (at least 1)."""
+    time_grain: str = "Monthly"
+    start_date: str | None = None
+    """`YYYY-MM-01`. Default: the first of the month of the first plan, kept afterwards."""
+    actual_thresholds_percent: Sequence[int] = (80, 100)
+    forecast_thresholds_percent: Sequence[int] = (100,)
+    action_group_ids: Sequence[str] = ()
+    """Action groups alerted at every threshold."""
+    contact_emails: Sequence[str] = ()
+    """Addresses e-mailed at every threshold (at most five)."""
+
+
+class ResourceGroupBudget(Construct):
+    """`azurerm_consumption_budget_resource_group` with one notification per threshold
+    (`GreaterThan`, actual or forecast cost), each to the action groups and the addresses.
+
+    The start date is ForceNew and Azure refuses, on create, a start in the past beyond the
+    current period: a fixed date would break every later re-creation of the environment, and a
+    date computed at synthesis would not be deterministic. So by default Terraform computes it
+    (`plantimestamp()`) and `ignore_changes` keeps the date of the first create."""
+
+    def __init__(self, scope: Construct, id_: str, props: ResourceGroupBudgetProps) -> None:
+        super().__init__(scope, id_)
+        notifications = [
+            ConsumptionBudgetResourceGroupNotification(
+                enabled=True,
+                operator="GreaterThan",
+                threshold=threshold,
+                threshold_type=threshold_type,
+                contact_groups=list(props.action_group_ids) or None,
+                contact_emails=list(props.contact_emails) or None,
+            )
+            for threshold_type, thresholds in (
+                ("Actual", props.actual_thresholds_percent),
+                ("Forecasted", props.forecast_thresholds_percent),
+            )
+            for threshold in thresholds
+        ]
+        computed_start = props.start_date is None
+        self.budget = ConsumptionBudgetResourceGroup(
+            self,
+            "Budget",
+            name=props.name,
+            resource_group_id=props.resource_group.id,
+            amount=props.amount,
+            time_grain=props.time_grain,
+            time_period=ConsumptionBudgetResourceGroupTimePeriod(
+                start_date=(
+                    first_of_this_month() if computed_start else f"{props.start_date}T00:00:00Z"
+                )
+            ),
+            notification=notifications,
+            lifecycle=(
+                TerraformResourceLifecycle(ignore_changes=["time_period"])
+                if computed_start
+                else None
+            ),
+        )
