@@ -32,6 +32,10 @@ from constructs_lib.databricks.workspace_groups import (
     WorkspaceGroups,
     WorkspaceGroupsProps,
 )
+from constructs_lib.databricks.workspace_settings import (
+    RestrictWorkspaceAdmins,
+    RestrictWorkspaceAdminsProps,
+)
 from constructs_lib.platform_outputs import PlatformOutputs
 from constructs_lib.policy.stack_policy import ProtectStatefulResources, StackPolicy
 from constructs_lib.state_backend import add_state_backend
@@ -71,6 +75,11 @@ class WorkspaceStack(TerraformStack):
                     allowed_ip_ranges=[str(r) for r in config.workspace.allowed_ip_ranges],
                 ),
             )
+
+        if config.databricks.restrict_workspace_admins:
+            # Only an account admin may write this setting: adopted, never written by the
+            # deploying identity (README, "Deploying").
+            RestrictWorkspaceAdmins(self, "RestrictWorkspaceAdmins", RestrictWorkspaceAdminsProps())
 
         groups = config.databricks.groups
         # Account-level groups become known to the workspace before anything names them.
