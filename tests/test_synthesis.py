@@ -241,7 +241,8 @@ BROKEN_INPUTS = {
     ),
     "policy violation (interactive cluster idles too long)": (
         lambda p: _replace(p / "config" / "dev.yaml", "protected: false\n", POLICY_LIMIT),
-        "dev-workspace/Dbx/Compute/InteractiveCluster (MLOPS-CL-1): Interactive clusters autoterminate",
+        "dev-workspace/Dbx/Compute/InteractiveCluster-data-scientist-example-com (MLOPS-CL-1): "
+        "Interactive clusters autoterminate",
     ),
     "protected public workspace without an IP access list": (
         lambda p: _replace(
