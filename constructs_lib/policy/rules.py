@@ -381,9 +381,20 @@ def _job_code_only_admins_write(
                 )
                 continue
             _, acl = max(covering, key=lambda item: len(item[0]))
+            # The folder's ACL, and any ACL on the file itself (e.g. a person's read grant for
+            # an interactive cluster): neither may let anyone but the admin groups write.
+            own = [
+                v
+                for v in views
+                if v.type == "databricks_permissions"
+                and "workspace_file_path" in v.attrs
+                and (target := _resolve(v.attrs["workspace_file_path"], by_address)) is not None
+                and _workspace_path(target) == local
+            ]
             writers = [
                 str(a.get("group_name") or a.get("user_name") or a.get("service_principal_name"))
-                for a in _blocks(acl.attrs.get("access_control"))
+                for entry in (acl, *own)
+                for a in _blocks(entry.attrs.get("access_control"))
                 if a.get("permission_level") in _WRITE_LEVELS
                 and not (a.get("group_name") and a["group_name"] in ctx.admin_groups)
             ]

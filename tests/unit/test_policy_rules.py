@@ -453,6 +453,44 @@ CODE_LOCATION_CASES = {
         ],
         True,
     ),
+    "a person may edit the wheel file itself": (
+        [
+            view("databricks_job", WHEEL_JOB, name="job"),
+            FOLDER,
+            WHEEL_FILE,
+            _folder_acl(ADMINS_MANAGE, JOB_READS),
+            view(
+                "databricks_permissions",
+                {
+                    "workspace_file_path": "${databricks_workspace_file.wheel.path}",
+                    "access_control": [
+                        {"user_name": "someone@example.com", "permission_level": "CAN_EDIT"}
+                    ],
+                },
+                name="wheel_acl",
+            ),
+        ],
+        True,
+    ),
+    "compliant: a person reads the wheel file (an interactive cluster installs it)": (
+        [
+            view("databricks_job", WHEEL_JOB, name="job"),
+            FOLDER,
+            WHEEL_FILE,
+            _folder_acl(ADMINS_MANAGE, JOB_READS),
+            view(
+                "databricks_permissions",
+                {
+                    "workspace_file_path": "${databricks_workspace_file.wheel.path}",
+                    "access_control": [
+                        {"user_name": "someone@example.com", "permission_level": "CAN_READ"}
+                    ],
+                },
+                name="wheel_acl",
+            ),
+        ],
+        False,
+    ),
     "compliant: deployment folder, admins manage, job principal reads": (
         [
             view("databricks_job", WHEEL_JOB, name="job"),
