@@ -200,13 +200,23 @@ def _example_values(configs, config_dir: Path, bootstrap) -> list:
     """Example values the repository ships with that are still in a config
     (`constructs_lib/config/examples.py`): synthesis works, deploying would not."""
     from constructs_lib.config import Problem
-    from constructs_lib.config.examples import warnings_for
+    from constructs_lib.config.examples import EXAMPLE_OBJECT_ID, warnings_for
 
     def shown(path: Path) -> str:
         path = path.resolve()
         return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
 
     found = warnings_for(configs, {c.name: shown(config_dir / f"{c.name}.yaml") for c in configs})
+    if bootstrap is not None and bootstrap.databricks_account_id == EXAMPLE_OBJECT_ID:
+        found.append(
+            Problem(
+                shown(config_dir / "shared" / "bootstrap.yaml"),
+                "databricks_account_id",
+                "is the example all-zero account ID (creating the network connectivity "
+                "configurations would fail)",
+                "copy your Databricks account ID from the account console (top right)",
+            )
+        )
     if bootstrap is not None and bootstrap.github_repository.startswith("your-org/"):
         found.append(
             Problem(

@@ -6,9 +6,12 @@ state blobs (so the read-only plan identity can plan a stack that was never appl
 keyless GitHub identities: a deploy identity (roles on that group only, writes the state, plus
 one read-only custom role at subscription scope for the provider's soft-deleted-resource reads)
 federated only to the protected GitHub environment `<env>`, and a read-only plan identity
-federated only to `<env>-plan`. Its outputs are exactly the variables to set on each GitHub
-environment and on the repository. `prevent_destroy` protects every stateful resource here
-(state account, containers and blobs, the identities whose client IDs are set in GitHub).
+federated only to `<env>-plan`. With `databricks_account_id` it also creates each environment's
+network connectivity configuration (the admin must be a Databricks account admin too) and binds
+it to the environment's workspace on the first run after that workspace exists. Its outputs are
+exactly the variables to set on each GitHub environment and on the repository.
+`prevent_destroy` protects every stateful resource here (state account, containers and blobs,
+the identities whose client IDs are set in GitHub, the network connectivity configurations).
 
 Not read-only itself: its provider registers the resource providers the platform needs while it
 starts, so even `terraform plan` of this stack registers any that are unregistered.
@@ -24,6 +27,10 @@ from cdktf_cdktf_provider_azurerm.provider import (
     AzurermProviderFeatures,
     AzurermProviderFeaturesStorage,
 )
+from cdktf_cdktf_provider_databricks.data_databricks_mws_workspaces import (
+    DataDatabricksMwsWorkspaces,
+)
+from cdktf_cdktf_provider_databricks.provider import DatabricksProvider
 from cdktf_cdktf_provider_time.provider import TimeProvider
 
 from constructs_lib.aspects import apply_aspects
@@ -44,6 +51,11 @@ from constructs_lib.azure.subscription_reads import SubscriptionReadRole, Subscr
 from constructs_lib.cdk import Construct, LocalBackend, TerraformOutput, TerraformStack
 from constructs_lib.config.bootstrap import BootstrapConfig
 from constructs_lib.config.models import EnvironmentConfig
+from constructs_lib.databricks.serverless_network import (
+    ServerlessNetwork,
+    ServerlessNetworkProps,
+    ncc_name,
+)
 from constructs_lib.naming import (
     BootstrapNames,
     Names,
@@ -54,6 +66,8 @@ from constructs_lib.policy.rules import PolicyContext
 from constructs_lib.policy.stack_policy import ProtectStatefulResources, StackPolicy, suppress
 
 STACK_NAME = "bootstrap"
+DATABRICKS_ACCOUNTS_HOST = "https://accounts.azuredatabricks.net"
+"""The Azure Databricks account console API (account-level provider)."""
 
 
 class BootstrapStack(TerraformStack):
@@ -117,6 +131,13 @@ class BootstrapStack(TerraformStack):
         )
         self.identities: dict[str, DeploymentIdentity] = {}
         self.plan_identities: dict[str, PlanIdentity] = {}
+        self.serverless: dict[str, ServerlessNetwork] = {}
+        account = self._account_provider(config)
+        workspaces = (
+            DataDatabricksMwsWorkspaces(self, "AccountWorkspaces", provider=account)
+            if account is not None
+            else None
+        )
         for env in environments:
             env_names = Names.for_environment(
                 prefix=env.naming.prefix,
@@ -163,6 +184,8 @@ class BootstrapStack(TerraformStack):
             self.plan_identities[env.name] = planner
             for identity in (deployer, planner):
                 self._github_environment_output(identity, client)
+            if account is not None and workspaces is not None:
+                self._serverless_network(env, env_names, account, workspaces)
         repository_variables = TerraformOutput(
             self,
             "github_repository_variables",
@@ -192,6 +215,56 @@ class BootstrapStack(TerraformStack):
             ProtectStatefulResources(),
         )
         self.policy = StackPolicy(STACK_NAME, PolicyContext(environment=STACK_NAME, protected=True))
+
+    def _account_provider(self, config: BootstrapConfig) -> DatabricksProvider | None:
+        """The account-level databricks provider (the admin's Azure CLI login), if the config
+        names the Databricks account."""
+        if not config.databricks_account_id:
+            return None
+        return DatabricksProvider(
+            self,
+            "databricks_account",
+            alias="account",
+            host=DATABRICKS_ACCOUNTS_HOST,
+            account_id=config.databricks_account_id,
+        )
+
+    def _serverless_network(
+        self,
+        env: EnvironmentConfig,
+        env_names: Names,
+        account: DatabricksProvider,
+        workspaces: DataDatabricksMwsWorkspaces,
+    ) -> None:
+        """The environment's NCC, bound to its workspace once that exists, and the output
+        `serverless_network_<env>`: the subnets to copy into `storage.serverless_subnet_ids`."""
+        network = ServerlessNetwork(
+            self,
+            f"Serverless-{env.name}",
+            ServerlessNetworkProps(
+                name=ncc_name(env.naming.prefix, env.name),
+                region=env.azure.location,
+                workspace_name=env_names.databricks_workspace,
+                provider=account,
+                workspaces=workspaces,
+            ),
+        )
+        self.serverless[env.name] = network
+        name = f"serverless_network_{env.name}"
+        output = TerraformOutput(
+            self,
+            name,
+            description=(
+                f"Serverless egress of {env.name}: copy storage_subnet_ids into "
+                f"config/{env.name}.yaml (storage.serverless_subnet_ids); re-run the bootstrap "
+                "after the environment's first deploy to bind the NCC to its workspace"
+            ),
+            value={
+                "network_connectivity_config_id": network.ncc_id,
+                "storage_subnet_ids": network.storage_subnet_ids,
+            },
+        )
+        output.override_logical_id(name)
 
     def _github_environment_output(
         self, identity: DeploymentIdentity | PlanIdentity, client: DataAzurermClientConfig

@@ -32,6 +32,10 @@ from constructs_lib.databricks.workspace_groups import (
     WorkspaceGroups,
     WorkspaceGroupsProps,
 )
+from constructs_lib.databricks.workspace_settings import (
+    RestrictWorkspaceAdmins,
+    RestrictWorkspaceAdminsProps,
+)
 from constructs_lib.platform_outputs import PlatformOutputs
 from constructs_lib.policy.stack_policy import ProtectStatefulResources, StackPolicy
 from constructs_lib.state_backend import add_state_backend
@@ -72,6 +76,11 @@ class WorkspaceStack(TerraformStack):
                     compute_egress_ip_addresses=[platform.compute_egress_ip_address],
                 ),
             )
+
+        if config.databricks.restrict_workspace_admins:
+            # Only an account admin may write this setting: adopted, never written by the
+            # deploying identity (README, "Deploying").
+            RestrictWorkspaceAdmins(self, "RestrictWorkspaceAdmins", RestrictWorkspaceAdminsProps())
 
         groups = config.databricks.groups
         # Account-level groups become known to the workspace before anything names them.

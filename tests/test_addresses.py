@@ -31,7 +31,12 @@ PLATFORM = [
 ]
 WORKSPACE = [
     "databricks_catalog.Dbx_Catalog_8CD9B60E",
+    # The deployment folder (wheel, experiment) and the jobs: what production runs (issue 19).
+    "databricks_directory.Dbx_DeploymentFolder_Directory_F556B4FD",
     "databricks_external_location.Dbx_Catalog_ExternalLocation_B98F0DFF",
+    "databricks_job.Dbx_Job-batch_inference_Job_E23E60A3",
+    "databricks_job.Dbx_Job-ml_pipeline_Job_3D2EAFAC",
+    "databricks_job.Dbx_Job-monitoring_Job_9A27AC08",
     "databricks_mlflow_experiment.Dbx_Mlflow_Experiment_4E467838",
     "databricks_registered_model.Dbx_Mlflow_RegisteredModel_BC8B4924",
     "databricks_schema.Dbx_Catalog_Schema-features_AF679CA1",

@@ -416,6 +416,11 @@ def test_stateful_bootstrap_resources_are_pinned_and_protected(bootstrap) -> Non
         "azurerm_user_assigned_identity.Planner-prod_Identity_34EF25B4",
         "azurerm_user_assigned_identity.Planner-sandbox_Identity_D22C8568",
         "azurerm_user_assigned_identity.Planner-uat_Identity_E5A2E269",
+        # Their stable subnets are in every data lake firewall (storage.serverless_subnet_ids).
+        "databricks_mws_network_connectivity_config.Serverless-dev_Ncc_F6C83792",
+        "databricks_mws_network_connectivity_config.Serverless-prod_Ncc_EDA2B47F",
+        "databricks_mws_network_connectivity_config.Serverless-sandbox_Ncc_51C5F4B5",
+        "databricks_mws_network_connectivity_config.Serverless-uat_Ncc_46A87E46",
     ]
 
 
@@ -457,3 +462,87 @@ def test_every_role_the_platform_stack_assigns_is_delegated_to_its_deployer(
     for role in assigned:
         assert BUILT_IN_ROLE_IDS[role] in limited["condition"], (env, role)
     assert ("Key Vault Administrator" in assigned) is (env == "sandbox")
+
+
+# --- Serverless egress: each environment's network connectivity configuration (issue 19) -------
+
+ACCOUNT_ID = "00000000-0000-0000-0000-000000000000"  # config/shared/bootstrap.yaml (example)
+
+
+def _ncc_of(bootstrap: dict, env: str) -> tuple[str, dict]:
+    (match,) = [
+        (k, v)
+        for k, v in resources(bootstrap, "databricks_mws_network_connectivity_config").items()
+        if v["//"]["metadata"]["path"] == f"bootstrap/Serverless-{env}/Ncc"
+    ]
+    return match
+
+
+def test_account_objects_use_the_account_level_provider(bootstrap) -> None:
+    """NCCs and bindings are account objects: an account-level provider (the admin's login),
+    never a workspace's; the bootstrap's own azurerm provider is unchanged."""
+    assert bootstrap["provider"]["databricks"] == [
+        {
+            "alias": "account",
+            "host": "https://accounts.azuredatabricks.net",
+            "account_id": ACCOUNT_ID,
+        }
+    ]
+    account_types = (
+        "databricks_mws_network_connectivity_config",
+        "databricks_mws_ncc_binding",
+    )
+    for rtype in account_types:
+        for body in resources(bootstrap, rtype).values():
+            assert body["provider"] == "databricks.account", rtype
+    (workspaces,) = bootstrap["data"]["databricks_mws_workspaces"].values()
+    assert workspaces["provider"] == "databricks.account"
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_every_environment_has_a_network_connectivity_config_in_its_region(
+    bootstrap, env: str
+) -> None:
+    _, ncc = _ncc_of(bootstrap, env)
+    assert ncc["name"] == f"mlops-{env}-ncc"
+    assert ncc["region"] == "westeurope"
+    assert ncc["lifecycle"] == {"prevent_destroy": True}
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_the_ncc_is_bound_to_the_environments_workspace_once_it_exists(
+    bootstrap, stacks, env: str
+) -> None:
+    """The bootstrap runs before the platform stack creates the workspace: the binding is
+    created only once the account lists a workspace of the environment's name (a later run)."""
+    ncc_id, _ = _ncc_of(bootstrap, env)
+    (binding,) = [
+        v
+        for v in resources(bootstrap, "databricks_mws_ncc_binding").values()
+        if v["//"]["metadata"]["path"] == f"bootstrap/Serverless-{env}/Binding"
+    ]
+    _, workspace = only(stacks[env], "azurerm_databricks_workspace")
+    name = workspace["name"]
+    ids = "data.databricks_mws_workspaces.AccountWorkspaces.ids"
+    assert binding["count"] == f'${{contains(keys({ids}), "{name}") ? 1 : 0}}'
+    assert binding["workspace_id"] == f'${{lookup({ids}, "{name}", 0)}}'
+    assert binding["network_connectivity_config_id"] == ref(
+        "databricks_mws_network_connectivity_config", ncc_id, "network_connectivity_config_id"
+    )
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_output_names_the_subnets_to_put_in_the_data_lake_firewall(bootstrap, env: str) -> None:
+    ncc_id, _ = _ncc_of(bootstrap, env)
+    ncc = f"databricks_mws_network_connectivity_config.{ncc_id}"
+    output = bootstrap["output"][f"serverless_network_{env}"]
+    assert output["value"] == {
+        "network_connectivity_config_id": ref(
+            "databricks_mws_network_connectivity_config", ncc_id, "network_connectivity_config_id"
+        ),
+        "storage_subnet_ids": (
+            f"${{flatten({ncc}.egress_config[*].default_rules[*]"
+            ".azure_service_endpoint_rule[*].subnets)}"
+        ),
+    }
+    assert f"config/{env}.yaml (storage.serverless_subnet_ids)" in output["description"]

@@ -164,8 +164,8 @@ def test_interactive_cluster_only_where_enabled(stacks) -> None:
     for env in ENVIRONMENTS:
         stack = workspace(stacks, env)
         clusters = resources(stack, "databricks_cluster")
-        enabled = CONFIGS[env].databricks.interactive_cluster.enabled
-        assert len(clusters) == int(enabled), env
+        ic = CONFIGS[env].databricks.interactive_cluster
+        assert len(clusters) == (len(ic.users) if ic.enabled else 0), env
         for cluster in clusters.values():
             assert 10 <= cluster["autotermination_minutes"] <= 120
     assert sorted(e for e, c in CONFIGS.items() if c.databricks.interactive_cluster.enabled) == [
@@ -271,6 +271,7 @@ def test_permissions_from_config_groups(stacks, env: str) -> None:
                 "experiment_id",
                 "registered_model_id",
                 "directory_path",
+                "workspace_file_path",
             )
             if k in perm
         )
@@ -280,8 +281,9 @@ def test_permissions_from_config_groups(stacks, env: str) -> None:
     assert ("ml-engineers", "CAN_MANAGE_RUN") in levels["job_id"]
     assert ("data-scientists", "CAN_VIEW") in levels["job_id"]
     assert ("ml-engineers", "CAN_USE") in levels["cluster_policy_id"]
-    assert ("data-scientists", "CAN_EDIT") in levels["experiment_id"]
+    people = CONFIGS[env].databricks.ml.group_permissions
+    assert ("data-scientists", people.data_scientists.experiment) in levels["experiment_id"]
+    assert ("ml-engineers", people.ml_engineers.experiment) in levels["experiment_id"]
     if CONFIGS[env].databricks.interactive_cluster.enabled:
-        assert {("data-scientists", "CAN_RESTART"), ("ml-engineers", "CAN_ATTACH_TO")} <= levels[
-            "cluster_id"
-        ]
+        # Dedicated clusters: each person's own (tests/test_workspace_security.py), no group.
+        assert levels["cluster_id"] == {(None, "CAN_RESTART"), ("ml-platform-admins", "CAN_MANAGE")}

@@ -202,7 +202,7 @@ CASES: dict[str, Case] = {
     ),
     "NaN": Case(
         "config",
-        dev_extra("  ml: {psi_threshold: .nan}\n"),
+        dev("  ml:\n", "  ml:\n    psi_threshold: .nan\n"),
         "config/dev.yaml: line ",
         detail="NaN is not a usable value",
     ),
@@ -318,7 +318,7 @@ CASES: dict[str, Case] = {
     ),
     "path-like experiment name": Case(
         "config",
-        dev("databricks:\n", "databricks:\n  ml: {experiment_name: ../../Users/someone/x}\n"),
+        dev("  ml:\n", "  ml:\n    experiment_name: ../../Users/someone/x\n"),
         "config/dev.yaml: databricks.ml.experiment_name: '../../Users/someone/x' is not an experiment name",
     ),
     "e-mail address without a domain": Case(

@@ -547,3 +547,33 @@ def test_providers_pinned(stacks) -> None:
             "databricks": {"source": "databricks/databricks", "version": "1.99.0"},
             "time": {"source": "hashicorp/time", "version": "0.13.1"},
         }
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_the_data_lake_firewall_admits_the_serverless_subnets(stacks, env: str) -> None:
+    """Quality monitor refreshes run on serverless compute, which reaches the data lake from the
+    stable subnets of the environment's NCC (config, copied from the bootstrap's output); the
+    cluster subnets stay, and nothing else is added."""
+    platform = stacks[env]
+    config = CONFIGS[env]
+    (account,) = [
+        v
+        for v in resources(platform, "azurerm_storage_account").values()
+        if v.get("is_hns_enabled")
+    ]
+    rules = account["network_rules"]
+    by_name = {v["name"]: k for k, v in resources(platform, "azurerm_subnet").items()}
+    cluster = [
+        ref("azurerm_subnet", by_name[n], "id") for n in ("databricks-host", "databricks-container")
+    ]
+    assert rules["default_action"] == "Deny"
+    assert rules["virtual_network_subnet_ids"] == [
+        *cluster,
+        *config.storage.serverless_subnet_ids,
+    ]
+    assert config.storage.serverless_subnet_ids
+    # Only the data lake: the Key Vault is not read from serverless compute.
+    _, vault = only(platform, "azurerm_key_vault")
+    assert not set(config.storage.serverless_subnet_ids) & set(
+        vault["network_acls"]["virtual_network_subnet_ids"]
+    )

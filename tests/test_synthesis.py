@@ -241,7 +241,8 @@ BROKEN_INPUTS = {
     ),
     "policy violation (interactive cluster idles too long)": (
         lambda p: _replace(p / "config" / "dev.yaml", "protected: false\n", POLICY_LIMIT),
-        "dev-workspace/Dbx/Compute/InteractiveCluster (MLOPS-CL-1): Interactive clusters autoterminate",
+        "dev-workspace/Dbx/Compute/InteractiveCluster-data-scientist-example-com (MLOPS-CL-1): "
+        "Interactive clusters autoterminate",
     ),
     "protected public workspace without an IP access list": (
         lambda p: _replace(
@@ -420,6 +421,52 @@ def test_example_values_warn_after_success_and_fail_a_deployment() -> None:
     assert strict.stderr.startswith("error: ")
     assert "config/dev.yaml: databricks.azure_databricks_principal_object_id: is the example" in (
         strict.stderr
+    )
+
+
+def test_example_values_of_issue_19_warn() -> None:
+    """The serverless subnets, the interactive clusters' people and the bootstrap's account ID
+    ship as examples: synthesis names each, a deployment refuses them."""
+    result = run_main("--check")
+    assert result.returncode == 0, result.stderr
+    lines = result.stderr.splitlines()
+    warnings = "\n".join(line for line in lines if line.startswith("warning: "))
+    assert "config/prod.yaml: storage.serverless_subnet_ids: holds an example subnet" in warnings
+    assert (
+        "config/dev.yaml: databricks.interactive_cluster.users: data.scientist@example.com is "
+        "an example user"
+    ) in warnings
+    assert "config/shared/bootstrap.yaml: databricks_account_id: is the example" in warnings
+
+
+def test_people_editing_production_runs_are_refused(tmp_path: Path) -> None:
+    """Environments are data, and rule MLOPS-ML-1 keeps a protected one read-only for people:
+    prod with CAN_EDIT on the experiment or on the model (APPLY_TAG) stops synthesis."""
+    project = _copy_project(tmp_path)
+    _replace(
+        project / "config" / "prod.yaml",
+        "databricks:\n",
+        "databricks:\n  ml:\n    group_permissions:\n"
+        "      data_scientists: {experiment: CAN_EDIT, model: CAN_EDIT}\n",
+    )
+    refused = run_main("--check", cwd=project)
+    assert refused.returncode == 2, refused.stderr
+    assert "(MLOPS-ML-1)" in refused.stderr
+    assert "data-scientists has CAN_EDIT (experiment)" in refused.stderr
+    assert "data-scientists has APPLY_TAG on the registered model or its parent" in (refused.stderr)
+
+
+def test_bootstrap_and_environment_must_name_the_same_databricks_account(tmp_path: Path) -> None:
+    project = _copy_project(tmp_path)
+    _replace(
+        project / "config" / "shared" / "bootstrap.yaml",
+        "databricks_account_id: 00000000-0000-0000-0000-000000000000",
+        "databricks_account_id: 12345678-1234-1234-1234-123456789012",
+    )
+    refused = run_main("--check", cwd=project)
+    assert refused.returncode == 2, refused.stderr
+    assert "config/dev.yaml: databricks.account_id: is 00000000-0000-0000-0000-000000000000" in (
+        refused.stderr
     )
 
 

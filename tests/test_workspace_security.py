@@ -97,19 +97,27 @@ def test_job_principal_grants_are_exactly_what_the_jobs_need(stacks, env: str) -
         ),
         f"volume:{ref('databricks_volume', vol_id, 'id')}": list(JOB_VOLUME_PRIVILEGES),
     }
-    # Schema and volume grants name the job principal only (the groups' come from the catalog).
+    # Schema and volume grants name the job principal only (the groups' come from the
+    # catalog), except on the models schema: what people may do to the registered model.
+    models = f"schema:{ref('databricks_schema', schemas['models'], 'id')}"
     for target, principals in by_securable.items():
-        if target.startswith(("schema:", "volume:")):
+        if target.startswith(("schema:", "volume:")) and target != models:
             assert list(principals) == [sp], target
+    assert set(by_securable[models]) - {sp} <= {ADMINS, "ml-engineers", "data-scientists"}
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_job_principal_owns_the_registered_model_and_nothing_else(stacks, env: str) -> None:
     """Creating versions and moving aliases is reserved to a Unity Catalog model's owner."""
     stack = workspace(stacks, env)
-    _, model = only(stack, "databricks_registered_model")
+    model_id, model = only(stack, "databricks_registered_model")
     assert model["owner"] == job_principal(stack)
-    assert model["lifecycle"]["ignore_changes"] == ["aliases"]
+    # Once the job principal owns it, only its owner (or a metastore admin) may change the
+    # model's comment or its grants: the deployer never has to (docs/platform-assumptions.md).
+    assert model["lifecycle"]["ignore_changes"] == ["aliases", "comment"]
+    full_name = ref("databricks_registered_model", model_id, "full_name")
+    assert not [g for g in resources(stack, "databricks_grants").values() if "model" in g]
+    assert full_name not in json.dumps(resources(stack, "databricks_grants"))
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
@@ -223,3 +231,149 @@ def test_a_missing_metastore_fails_the_plan_before_any_catalog_object(stacks, en
     assert "no Unity Catalog metastore" in condition["error_message"]
     _, cred = only(stack, "databricks_storage_credential")
     assert f"data.databricks_current_metastore.{meta_id}" in cred["depends_on"]
+
+
+# --- 4. People cannot change what production trusts (issue 19) ----------------------------------
+
+PEOPLE = {"ml_engineers": "ml-engineers", "data_scientists": "data-scientists"}
+
+
+def _experiment_levels(stack: dict) -> dict[str, str]:
+    (acl,) = [
+        b for b in resources(stack, "databricks_permissions").values() if "experiment_id" in b
+    ]
+    return {
+        a.get("group_name") or a.get("service_principal_name"): a["permission_level"]
+        for a in acl["access_control"]
+    }
+
+
+def _models_schema_grants(stack: dict) -> dict[str, list[str]]:
+    schemas = {s["name"]: k for k, s in resources(stack, "databricks_schema").items()}
+    target = ref("databricks_schema", schemas["models"], "id")
+    (grants,) = [
+        g for g in resources(stack, "databricks_grants").values() if g.get("schema") == target
+    ]
+    return {g["principal"]: g["privileges"] for g in grants["grant"]}
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_peoples_experiment_and_model_permissions_come_from_config(stacks, env: str) -> None:
+    stack = workspace(stacks, env)
+    people = CONFIGS[env].databricks.ml.group_permissions
+    assert _experiment_levels(stack) == {
+        ADMINS: "CAN_MANAGE",
+        job_principal(stack): "CAN_EDIT",
+        **{group: getattr(people, key).experiment for key, group in PEOPLE.items()},
+    }
+    grants = _models_schema_grants(stack)
+    assert grants[ADMINS] == ["ALL_PRIVILEGES"]
+    for key, group in PEOPLE.items():
+        may_tag = getattr(people, key).model == "CAN_EDIT"
+        assert (grants.get(group) == ["APPLY_TAG"]) is may_tag, group
+        assert may_tag or group not in grants, group
+
+
+@pytest.mark.parametrize(
+    ("env", "edits"),
+    [("sandbox", True), ("dev", True), ("uat", False), ("prod", False)],
+)
+def test_people_only_read_runs_and_the_model_in_protected_environments(
+    stacks, env: str, edits: bool
+) -> None:
+    """uat/prod: CAN_READ on the experiment (CAN_EDIT deletes or retags runs, the champion's
+    baseline included) and no APPLY_TAG on the model (the gate's verdict is a tag)."""
+    stack = workspace(stacks, env)
+    levels = _experiment_levels(stack)
+    grants = _models_schema_grants(stack)
+    assert CONFIGS[env].protected is not edits
+    if edits:
+        assert levels["ml-engineers"] == "CAN_EDIT" and grants["ml-engineers"] == ["APPLY_TAG"]
+        return
+    assert {levels[g] for g in PEOPLE.values()} == {"CAN_READ"}
+    assert not set(PEOPLE.values()) & set(grants)
+    catalog = next(g for g in resources(stack, "databricks_grants").values() if "catalog" in g)
+    for grant in catalog["grant"]:
+        assert not {"APPLY_TAG", "ALL_PRIVILEGES", "MANAGE"} & set(grant["privileges"])
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_protected_environments_restrict_workspace_admins(stacks, env: str) -> None:
+    """RESTRICT_TOKENS_AND_JOB_RUN_AS in uat and prod, adopted (an `import` block), so the
+    deploying identity, no account admin, never has to write it."""
+    stack = workspace(stacks, env)
+    settings = resources(stack, "databricks_restrict_workspace_admins_setting")
+    expected = env in ("uat", "prod")
+    assert CONFIGS[env].databricks.restrict_workspace_admins is expected
+    if not expected:
+        assert not settings and "import" not in stack
+        return
+    ((setting_id, setting),) = settings.items()
+    assert setting["restrict_workspace_admins"] == {"status": "RESTRICT_TOKENS_AND_JOB_RUN_AS"}
+    assert stack["import"] == [
+        {"id": "global", "to": f"databricks_restrict_workspace_admins_setting.{setting_id}"}
+    ]
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_job_principals_sql_entitlement_is_only_not_granted_directly(stacks, env: str) -> None:
+    """`databricks_sql_access = false` removes no entitlement the `users` group grants (every
+    principal is a member): the stack states it, and manages no `users` entitlements, so the
+    README says the job principal keeps SQL access through `users`."""
+    stack = workspace(stacks, env)
+    _, sp = only(stack, "databricks_service_principal")
+    assert sp["databricks_sql_access"] is False
+    assert "databricks_entitlements" not in stack["resource"]
+
+
+# --- 5. Interactive clusters: one per person, each able to install the wheel (issue 19) ---------
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_each_person_gets_a_dedicated_cluster_that_can_read_the_wheel(stacks, env: str) -> None:
+    stack = workspace(stacks, env)
+    ic = CONFIGS[env].databricks.interactive_cluster
+    users = list(ic.users) if ic.enabled else []
+    clusters = resources(stack, "databricks_cluster")
+    assert sorted(c["single_user_name"] for c in clusters.values()) == sorted(users)
+    wheel_id, _ = only(stack, "databricks_workspace_file")
+    acls = [
+        b for b in resources(stack, "databricks_permissions").values() if "workspace_file_path" in b
+    ]
+    if not users:
+        assert not acls  # uat/prod: nobody but the job principal (folder) reads the wheel
+        return
+    ((acl_id, acl),) = [
+        (k, b)
+        for k, b in resources(stack, "databricks_permissions").items()
+        if "workspace_file_path" in b
+    ]
+    assert acl["workspace_file_path"] == ref("databricks_workspace_file", wheel_id, "path")
+    assert sorted((a["user_name"], a["permission_level"]) for a in acl["access_control"]) == [
+        (u, "CAN_READ") for u in sorted(users)
+    ]
+    for cluster in clusters.values():
+        assert cluster["data_security_mode"] == "SINGLE_USER"
+        assert cluster["library"] == [
+            {"whl": ref("databricks_workspace_file", wheel_id, "workspace_path")}
+        ]
+        # A library that fails to install fails the create: start only after the grant.
+        assert f"databricks_permissions.{acl_id}" in cluster["depends_on"]
+        assert 10 <= cluster["autotermination_minutes"] <= 120
+
+
+@pytest.mark.parametrize("env", ["sandbox", "dev"])
+def test_each_person_may_restart_only_their_own_cluster(stacks, env: str) -> None:
+    stack = workspace(stacks, env)
+    clusters = resources(stack, "databricks_cluster")
+    by_cluster = {
+        b["cluster_id"]: b["access_control"]
+        for b in resources(stack, "databricks_permissions").values()
+        if "cluster_id" in b
+    }
+    assert len(by_cluster) == len(clusters) >= 1
+    for cluster_id, cluster in clusters.items():
+        entries = by_cluster[ref("databricks_cluster", cluster_id, "cluster_id")]
+        assert sorted(
+            (a.get("user_name") or a.get("group_name"), a["permission_level"]) for a in entries
+        ) == sorted([(cluster["single_user_name"], "CAN_RESTART"), (ADMINS, "CAN_MANAGE")])

@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def render_environment(env: str, config_dir: Path, job: str | None = None) -> str:
-    """YAML documents: the job cluster, the interactive cluster (if enabled), each job."""
+    """YAML documents: the job cluster, the interactive clusters (if enabled), each job."""
     configs = {c.name: c for c in load_environments(config_dir, root=ROOT)}
     if env not in configs:
         raise ConfigError(
@@ -46,9 +46,10 @@ def render_environment(env: str, config_dir: Path, job: str | None = None) -> st
         (specs.JOB_CLUSTER_TEMPLATE, specs.job_cluster_spec(config, refs))
     ]
     if config.databricks.interactive_cluster.enabled:
-        docs.append(
-            (specs.INTERACTIVE_CLUSTER_TEMPLATE, specs.interactive_cluster_spec(config, refs))
-        )
+        docs += [
+            (specs.INTERACTIVE_CLUSTER_TEMPLATE, specs.interactive_cluster_spec(config, refs, u))
+            for u in config.databricks.interactive_cluster.users
+        ]
     for key in config.databricks.jobs:
         if job and key != job:
             continue

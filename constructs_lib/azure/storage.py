@@ -70,6 +70,9 @@ class DataLakeStorageProps:
     """Medallion containers; the Unity Catalog container is always added."""
     allowed_subnet_ids: list[str] = field(default_factory=list)
     """Subnets (with the Microsoft.Storage service endpoint) allowed through the firewall."""
+    serverless_subnet_ids: list[str] = field(default_factory=list)
+    """The stable subnets of the environment's network connectivity configuration (Databricks'
+    serverless compute plane), also allowed through the firewall. Default: none."""
     allowed_ip_ranges: list[str] = field(default_factory=list)
     soft_delete_retention_days: int = 7
     """Days deleted blobs and containers can be restored."""
@@ -104,7 +107,12 @@ class DataLakeStorage(Construct):
                 default_action="Deny",
                 bypass=["AzureServices", "Logging", "Metrics"],
                 ip_rules=list(props.allowed_ip_ranges),
-                virtual_network_subnet_ids=list(props.allowed_subnet_ids),
+                # Cluster subnets, and the serverless plane's stable subnets (quality monitor
+                # refreshes run there, docs/platform-assumptions.md).
+                virtual_network_subnet_ids=[
+                    *props.allowed_subnet_ids,
+                    *props.serverless_subnet_ids,
+                ],
                 # Unity Catalog reaches the account as the access connector (resource instance
                 # rule), not from the cluster subnets.
                 private_link_access=[

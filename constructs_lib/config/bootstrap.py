@@ -37,6 +37,13 @@ class BootstrapConfig(StrictModel):
     state_account_replication_type: str = Field(
         default="ZRS", pattern=r"^(LRS|ZRS|GRS|RAGRS|GZRS|RAGZRS)$"
     )
+    databricks_account_id: str | None = Field(
+        default=None, pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+    )
+    """Databricks account (account console, top right) of every environment's workspace. With
+    it, the bootstrap also creates each environment's network connectivity configuration
+    (serverless egress) and binds it to the environment's workspace once that exists: the admin
+    who runs the bootstrap must then be an account admin too. Default: none (no NCC)."""
 
     @field_validator("environments")
     @classmethod
@@ -94,6 +101,21 @@ def load_bootstrap_for(
                     "environments",
                     f"environment {name!r} has no config file",
                     f"add config/{name}.yaml or remove {name!r} from the list",
+                )
+            )
+        elif (
+            config.databricks_account_id
+            and env.databricks.account_id
+            and env.databricks.account_id != config.databricks_account_id
+        ):
+            problems.append(
+                Problem(
+                    f"config/{name}.yaml",
+                    "databricks.account_id",
+                    f"is {env.databricks.account_id}, but config/shared/bootstrap.yaml names "
+                    f"account {config.databricks_account_id} (the bootstrap binds this "
+                    "environment's workspace to a network connectivity configuration there)",
+                    "use the same Databricks account ID in both files",
                 )
             )
         elif not env.azure.use_existing_resource_group:

@@ -79,6 +79,33 @@ def example_values(config, source: str) -> list[Problem]:
                 "set your team's address or distribution list",
             )
         )
+    examples = [
+        s for s in config.storage.serverless_subnet_ids if f"/{EXAMPLE_OBJECT_ID}/" in s.lower()
+    ]
+    if examples:
+        found.append(
+            Problem(
+                source,
+                "storage.serverless_subnet_ids",
+                "holds an example subnet in the all-zero subscription (serverless compute, and "
+                "so every quality monitor refresh, would still be refused by the firewall)",
+                f"copy the subnets from the bootstrap output serverless_network_{config.name}",
+            )
+        )
+    people = [
+        u
+        for u in db.interactive_cluster.users
+        if db.interactive_cluster.enabled and u.lower().endswith("@example.com")
+    ]
+    if people:
+        found.append(
+            Problem(
+                source,
+                "databricks.interactive_cluster.users",
+                f"{', '.join(people)} is an example user (creating the cluster would fail)",
+                "list the people who get an interactive cluster (their Databricks user names)",
+            )
+        )
     return found
 
 

@@ -214,6 +214,17 @@ class CustomerManagedKey(StrictModel):
     """ARM ID of an identity with Key Vault Crypto Service Encryption User on the key."""
 
 
+SubnetId = Annotated[
+    str,
+    Field(
+        pattern=r"^/subscriptions/[0-9a-fA-F-]{36}/resource[Gg]roups/[-A-Za-z0-9_.()]{1,90}/"
+        r"providers/Microsoft\.Network/virtualNetworks/[-A-Za-z0-9_.]{1,80}/subnets/"
+        r"[-A-Za-z0-9_.]{1,80}$"
+    ),
+]
+"""The ARM ID of a subnet (`/subscriptions/.../virtualNetworks/<vnet>/subnets/<subnet>`)."""
+
+
 class StorageSettings(StrictModel):
     """The ADLS Gen2 account holding the medallion layers and the Unity Catalog root."""
 
@@ -227,6 +238,13 @@ class StorageSettings(StrictModel):
     customer_managed_key: CustomerManagedKey | None = None
     """Encrypt the data lake with your own Key Vault key (e.g. in prod). Default: Microsoft-managed
     keys with infrastructure (double) encryption."""
+    serverless_subnet_ids: tuple[SubnetId, ...] = ()
+    """The stable Azure subnets of the environment's network connectivity configuration (NCC):
+    Databricks serverless compute (Lakehouse Monitoring refreshes, serverless jobs and SQL
+    warehouses) reaches the data lake from them, so its firewall admits them. Copy them from
+    the bootstrap stack's output `serverless_network_<env>` (README, "From zero to deployed").
+    Required with a quality monitor (`databricks.ml.quality_monitor.enabled` and Unity
+    Catalog): without them every monitor refresh is refused by the firewall."""
 
     @field_validator("containers")
     @classmethod
@@ -472,14 +490,34 @@ class JobClusterSettings(StrictModel):
 
 
 class InteractiveClusterSettings(JobClusterSettings):
-    """The data scientists' interactive ML cluster (the original's `ml_cluster`)."""
+    """Interactive ML clusters (the original's `ml_cluster`): one dedicated (single-user)
+    cluster per listed person, each running the environment's ML wheel as a library."""
 
     enabled: bool = False
     """Default off (production has no interactive compute); sandbox and dev turn it on."""
+    users: tuple[EmailAddress, ...] = ()
+    """The people who get a cluster of their own (Databricks user names, i.e. their e-mail
+    addresses), each a member of one of `databricks.groups` so that the workspace knows them.
+    Each cluster runs with its user's own identity and Unity Catalog grants (dedicated access
+    mode, generally available), and its user may read the wheel it installs. Required when
+    `enabled` (README, "Interactive clusters: one per person")."""
     autotermination_minutes: int = Field(default=30, ge=10, le=120)
     """Idle minutes before the cluster stops. Always on: 10-120."""
     min_workers: int = Field(default=1, ge=0)
     max_workers: int = Field(default=3, ge=1)
+
+    @model_validator(mode="after")
+    def _users(self) -> InteractiveClusterSettings:
+        if self.enabled and not self.users:
+            raise ValueError(
+                "enabled is true but users is empty; list the people who get a cluster "
+                "(their Databricks user names), or set enabled: false"
+            )
+        lowered = [u.lower() for u in self.users]
+        twice = sorted({u for u in self.users if lowered.count(u.lower()) > 1})
+        if twice:
+            raise ValueError(f"users lists {', '.join(twice)} more than once; list each once")
+        return self
 
 
 class InstancePoolSettings(StrictModel):
@@ -553,6 +591,31 @@ class QualityMonitorSettings(StrictModel):
     none: no dashboard, and the provider creates the table on a temporary cluster."""
 
 
+MlAccessLevel = Literal["CAN_READ", "CAN_EDIT"]
+
+
+class MlAssetAccess(StrictModel):
+    """What one group of people may do to the environment's MLflow experiment and model."""
+
+    experiment: MlAccessLevel = "CAN_READ"
+    """CAN_READ: see runs, metrics and artifacts. CAN_EDIT: also log, delete and retag runs,
+    which includes the champion's baseline profile that monitoring compares against.
+    Default: CAN_READ."""
+    model: MlAccessLevel = "CAN_READ"
+    """CAN_READ: load and inspect versions (Unity Catalog EXECUTE). CAN_EDIT: also set tags
+    (APPLY_TAG), which includes the validation gate's verdict that promotion trusts.
+    Default: CAN_READ."""
+
+
+class MlGroupPermissions(StrictModel):
+    """People's access to the MLflow experiment and the registered model, per group. The admin
+    group always has CAN_MANAGE and the job principal what the jobs need; in a protected
+    environment rule MLOPS-ML-1 refuses CAN_EDIT for anyone else."""
+
+    ml_engineers: MlAssetAccess = MlAssetAccess()
+    data_scientists: MlAssetAccess = MlAssetAccess()
+
+
 class MlSettings(StrictModel):
     """Names and thresholds the ML jobs get as parameters."""
 
@@ -574,6 +637,9 @@ class MlSettings(StrictModel):
     metrics_table: str = Field(default="taxi_fare_monitoring", pattern=r"^[a-z][a-z0-9_]*$")
     """The monitoring job's verdicts (in the inference schema); the retrain task reads it."""
     quality_monitor: QualityMonitorSettings = QualityMonitorSettings()
+    group_permissions: MlGroupPermissions = MlGroupPermissions()
+    """People's access to the experiment and the model. Default: read only, for both groups
+    (what production needs); sandbox and dev let them edit."""
 
     @field_validator("experiment_name")
     @classmethod
@@ -658,6 +724,14 @@ class DatabricksSettings(StrictModel):
     """Key Vault-backed scope (secrets stay in Key Vault) or the Databricks-backed fallback."""
     git_folder: GitFolderSettings | None = None
     """Default: no Git folder."""
+    restrict_workspace_admins: bool = True
+    """Workspace setting `RestrictWorkspaceAdmins` = `RESTRICT_TOKENS_AND_JOB_RUN_AS`:
+    workspace admins (every deploying identity, anyone with Contributor on the workspace) may
+    then create tokens, and set a job's run_as, only for service principals on which they hold
+    the Service Principal User role, and change a job's owner only to themselves. Only an
+    account admin can change the setting: one enables it once per environment and the stack
+    adopts it (an `import`) and keeps checking it; the deploying identity never holds an
+    account role (README, "Deploying"). Default on; sandbox and dev turn it off."""
 
     @model_validator(mode="after")
     def _principals(self) -> DatabricksSettings:
@@ -858,6 +932,24 @@ class EnvironmentConfig(StrictModel):
         if self.budget.contact_emails is not None:
             return self.budget.contact_emails
         return tuple(r.email_address for r in self.monitoring.alert_email_receivers)
+
+    @model_validator(mode="after")
+    def _serverless_reaches_the_data_lake(self) -> EnvironmentConfig:
+        db = self.databricks
+        if (
+            db.unity_catalog.enabled
+            and db.ml.quality_monitor.enabled
+            and not self.storage.serverless_subnet_ids
+        ):
+            raise ValueError(
+                "databricks.ml.quality_monitor is on but storage.serverless_subnet_ids is empty: "
+                "monitor refreshes run on serverless compute, which the data lake's firewall "
+                "refuses unless it admits the subnets of the environment's network "
+                "connectivity configuration; copy them from the bootstrap output "
+                f"serverless_network_{self.name} (or set "
+                "databricks.ml.quality_monitor.enabled: false)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _private_endpoint_subnet(self) -> EnvironmentConfig:

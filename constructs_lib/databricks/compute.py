@@ -17,6 +17,7 @@ from cdktf_cdktf_provider_databricks.permissions import Permissions, Permissions
 
 from constructs_lib.cdk import Construct
 from constructs_lib.databricks.job_specs.rendering import TemplateError
+from constructs_lib.databricks.job_specs.specs import user_slug
 from constructs_lib.databricks.spec_mapping import SpecMapper, to_provider_shape
 
 
@@ -60,13 +61,16 @@ def job_cluster_policy_definition(
 
 
 def access_controls(
-    levels: Mapping[str, str], service_principals: Sequence[str] = ()
+    levels: Mapping[str, str], service_principals: Sequence[str] = (), users: Sequence[str] = ()
 ) -> list[PermissionsAccessControl]:
     """`databricks_permissions` entries from principal -> level. Principals listed in
-    `service_principals` are application IDs; all others are group names."""
+    `service_principals` are application IDs, those in `users` user names; all others are
+    group names."""
     return [
         PermissionsAccessControl(service_principal_name=p, permission_level=lvl)
         if p in service_principals
+        else PermissionsAccessControl(user_name=p, permission_level=lvl)
+        if p in users
         else PermissionsAccessControl(group_name=p, permission_level=lvl)
         for p, lvl in sorted(levels.items())
     ]
@@ -92,8 +96,8 @@ class MlComputeProps:
 
 
 class MlCompute(Construct):
-    """The job cluster policy (and optional pool) that every ML job cluster uses. Add the
-    interactive cluster with `add_interactive_cluster`."""
+    """The job cluster policy (and optional pool) that every ML job cluster uses. Add each
+    person's interactive cluster with `add_interactive_cluster`."""
 
     def __init__(self, scope: Construct, id_: str, props: MlComputeProps) -> None:
         super().__init__(scope, id_)
@@ -133,7 +137,8 @@ class MlCompute(Construct):
                 {p: "CAN_USE" for p in props.policy_users}, props.service_principals
             ),
         )
-        self.interactive_cluster: Cluster | None = None
+        self.interactive_clusters: dict[str, Cluster] = {}
+        """Assigned user -> their interactive cluster."""
 
     def job_cluster_compute(self) -> dict[str, str]:
         """What the job cluster template gets as `compute`: the pool or the VM size."""
@@ -148,9 +153,16 @@ class MlCompute(Construct):
         source: str,
         environment: str,
         permissions: Mapping[str, str],
+        users: Sequence[str] = (),
+        depends_on: Sequence[Any] = (),
     ) -> Cluster:
-        """Create the interactive cluster from a Clusters API-shaped spec (a rendered template)
-        and grant `permissions` (group -> CAN_ATTACH_TO / CAN_RESTART / CAN_MANAGE)."""
+        """Create an interactive cluster from a Clusters API-shaped spec (a rendered template),
+        dedicated to its `single_user_name`, and grant `permissions` (principal -> CAN_ATTACH_TO
+        / CAN_RESTART / CAN_MANAGE; `users` are user names, the rest groups or the service
+        principals of the props). `depends_on`: what must exist before the cluster starts and
+        installs its libraries (the grant that lets its user read the wheel). Its construct ID
+        is derived from the assigned user, so a cluster keeps its address when others are
+        added or removed."""
         if not spec.get("autotermination_minutes"):
             raise TemplateError.single(
                 source,
@@ -158,14 +170,19 @@ class MlCompute(Construct):
                 "an interactive cluster must set autotermination_minutes",
                 "set it to 10-120 minutes",
             )
+        user = str(spec.get("single_user_name", ""))
         kwargs = SpecMapper(source=source, environment=environment).build(
             Cluster, to_provider_shape(spec, "cluster")
         )
-        self.interactive_cluster = Cluster(self, "InteractiveCluster", **kwargs)
+        suffix = user_slug(user)
+        cluster = Cluster(
+            self, f"InteractiveCluster-{suffix}", depends_on=list(depends_on) or None, **kwargs
+        )
         Permissions(
             self,
-            "InteractiveClusterPermissions",
-            cluster_id=self.interactive_cluster.cluster_id,
-            access_control=access_controls(permissions, self._props.service_principals),
+            f"InteractiveClusterPermissions-{suffix}",
+            cluster_id=cluster.cluster_id,
+            access_control=access_controls(permissions, self._props.service_principals, users),
         )
-        return self.interactive_cluster
+        self.interactive_clusters[user] = cluster
+        return cluster

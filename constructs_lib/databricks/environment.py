@@ -15,7 +15,11 @@ from constructs_lib.databricks.job_principal import JobPrincipal, JobPrincipalPr
 from constructs_lib.databricks.job_specs import specs
 from constructs_lib.databricks.job_specs.wheel_artifact import WheelArtifact
 from constructs_lib.databricks.jobs import MlJob, MlJobProps
-from constructs_lib.databricks.mlflow_tracking import MlflowTracking, MlflowTrackingProps
+from constructs_lib.databricks.mlflow_tracking import (
+    MlflowTracking,
+    MlflowTrackingProps,
+    model_schema_privileges,
+)
 from constructs_lib.databricks.quality_monitor import QualityMonitor, QualityMonitorProps
 from constructs_lib.databricks.secrets import SecretScope, SecretScopeProps
 from constructs_lib.databricks.unity_catalog import EnvironmentCatalog, EnvironmentCatalogProps
@@ -75,11 +79,31 @@ class DatabricksEnvironment(Construct):
                 service_principals=sp,
             ),
         )
+        # Each person with an interactive cluster installs the wheel with their own identity
+        # (dedicated access mode), so each may read the wheel file, and nothing else there.
+        ic = db.interactive_cluster
+        cluster_users = list(ic.users) if ic.enabled else []
         self.wheel = WorkspaceWheel(
             self,
             "Wheel",
-            WorkspaceWheelProps(wheel=props.wheel, workspace_dir=self.folder.path),
+            WorkspaceWheelProps(
+                wheel=props.wheel, workspace_dir=self.folder.path, readers=cluster_users
+            ),
         )
+
+        # People's access to the experiment and the model, per environment (config); the admin
+        # group manages both, the job principal logs runs and owns the model.
+        people = db.ml.group_permissions
+        experiment_permissions = {
+            groups.admins: "CAN_MANAGE",
+            groups.ml_engineers: people.ml_engineers.experiment,
+            groups.data_scientists: people.data_scientists.experiment,
+        }
+        model_permissions = {
+            groups.admins: "CAN_MANAGE",
+            groups.ml_engineers: people.ml_engineers.model,
+            groups.data_scientists: people.data_scientists.model,
+        }
 
         uc = db.unity_catalog
         self.catalog: EnvironmentCatalog | None = None
@@ -98,6 +122,7 @@ class DatabricksEnvironment(Construct):
                     job_principal=job_sp,
                     writers=[groups.ml_engineers],
                     readers=[groups.data_scientists],
+                    model_schema_grants=model_schema_privileges(model_permissions),
                     metastore_id=uc.metastore_id,
                     verify_metastore=props.verify_metastore,
                     force_destroy=not config.protected,
@@ -140,16 +165,9 @@ class DatabricksEnvironment(Construct):
                 catalog=self.catalog,
                 model_schema=uc.model_schema,
                 job_principal=job_sp,
-                experiment_permissions={
-                    groups.admins: "CAN_MANAGE",
-                    groups.ml_engineers: "CAN_EDIT",
-                    groups.data_scientists: "CAN_EDIT",
-                    job_sp: "CAN_EDIT",
-                },
+                experiment_permissions={**experiment_permissions, job_sp: "CAN_EDIT"},
                 model_permissions={
-                    groups.admins: "CAN_MANAGE",
-                    groups.ml_engineers: "CAN_EDIT",
-                    groups.data_scientists: "CAN_READ",
+                    **model_permissions,
                     # Workspace registry: tags and stage transitions need CAN_MANAGE. In Unity
                     # Catalog the principal owns the model instead (no grant).
                     job_sp: "CAN_MANAGE",
@@ -181,16 +199,16 @@ class DatabricksEnvironment(Construct):
             model_name=self.mlflow.model_name,
             run_as=job_sp,
         )
-        if db.interactive_cluster.enabled:
+        for user in cluster_users:
+            # A library that fails to install fails the cluster's create (provider 1.99), so
+            # the cluster starts only once its user may read the wheel.
             self.compute.add_interactive_cluster(
-                specs.interactive_cluster_spec(config, refs),
+                specs.interactive_cluster_spec(config, refs, user),
                 source=f"templates/{specs.INTERACTIVE_CLUSTER_TEMPLATE}",
                 environment=config.name,
-                permissions={
-                    groups.admins: "CAN_MANAGE",
-                    groups.data_scientists: "CAN_RESTART",
-                    groups.ml_engineers: "CAN_ATTACH_TO",
-                },
+                permissions={groups.admins: "CAN_MANAGE", user: "CAN_RESTART"},
+                users=[user],
+                depends_on=[self.wheel.permissions],
             )
 
         self.jobs: dict[str, MlJob] = {}

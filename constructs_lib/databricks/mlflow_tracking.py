@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from cdktf_cdktf_provider_databricks.grants import Grants, GrantsGrant
 from cdktf_cdktf_provider_databricks.mlflow_experiment import MlflowExperiment
 from cdktf_cdktf_provider_databricks.mlflow_model import MlflowModel
 from cdktf_cdktf_provider_databricks.permissions import Permissions
@@ -31,16 +30,29 @@ class MlflowTrackingProps:
     experiment_permissions: Mapping[str, str] = field(default_factory=dict)
     """Principal -> CAN_READ / CAN_EDIT / CAN_MANAGE on the experiment."""
     model_permissions: Mapping[str, str] = field(default_factory=dict)
-    """Principal -> CAN_READ / CAN_EDIT / CAN_MANAGE (workspace registry), or READ / EDIT
-    mapped to Unity Catalog privileges."""
+    """Workspace registry only: principal -> CAN_READ / CAN_EDIT / CAN_MANAGE on the model. In
+    Unity Catalog people's access to the model comes from grants on its schema
+    (`model_schema_privileges`), which its owner group manages."""
     service_principals: Sequence[str] = ()
 
 
-_UC_MODEL_PRIVILEGES = {
-    "CAN_READ": ["EXECUTE"],
-    "CAN_EDIT": ["APPLY_TAG", "EXECUTE"],
-    "CAN_MANAGE": ["ALL_PRIVILEGES"],
+UC_MODEL_SCHEMA_PRIVILEGES: Mapping[str, tuple[str, ...]] = {
+    "CAN_READ": (),
+    "CAN_EDIT": ("APPLY_TAG",),
+    "CAN_MANAGE": ("ALL_PRIVILEGES",),
 }
+"""What a model permission level adds on the models schema (inherited by the registered
+model) in Unity Catalog. CAN_READ adds nothing: the catalog grants give EXECUTE (load a
+version) to every group that reads the catalog."""
+
+
+def model_schema_privileges(levels: Mapping[str, str]) -> dict[str, tuple[str, ...]]:
+    """Principal -> Unity Catalog privileges on the models schema for model permission
+    `levels` (principals whose level adds nothing are left out). Granted on the schema, not
+    on the model: after the job principal takes the model over, only its owner (or a
+    metastore admin) may change grants on the model itself (docs/platform-assumptions.md),
+    while the schema stays the owner group's."""
+    return {p: UC_MODEL_SCHEMA_PRIVILEGES[lvl] for p, lvl in levels.items() if lvl != "CAN_READ"}
 
 
 class MlflowTracking(Construct):
@@ -65,6 +77,10 @@ class MlflowTracking(Construct):
         # The jobs move aliases (UC) and tags (workspace registry); Terraform does not own them,
         # and the provider reads them back into state (docs/platform-assumptions.md).
         if props.catalog is not None:
+            # The deployer creates the model (comment included) and hands it to the job
+            # principal in the same create call; afterwards only the owner or a metastore admin
+            # may change its comment, so a later comment edit is not applied (ignored), and
+            # people's access is granted on the models schema, never on the model itself.
             model = RegisteredModel(
                 self,
                 "RegisteredModel",
@@ -75,19 +91,9 @@ class MlflowTracking(Construct):
                     "Taxi fare regressor; the ML jobs move its `champion` and `challenger` aliases."
                 ),
                 owner=props.job_principal,
-                lifecycle=TerraformResourceLifecycle(ignore_changes=["aliases"]),
+                lifecycle=TerraformResourceLifecycle(ignore_changes=["aliases", "comment"]),
             )
             self.model_name: str = model.full_name
-            Grants(
-                self,
-                "ModelGrants",
-                model=model.full_name,
-                grant=[
-                    GrantsGrant(principal=p, privileges=_UC_MODEL_PRIVILEGES[lvl])
-                    for p, lvl in sorted(props.model_permissions.items())
-                    if p != props.job_principal
-                ],
-            )
         else:
             legacy = MlflowModel(
                 self,

@@ -76,6 +76,10 @@ class EnvironmentCatalogProps:
     """Groups that read and write the whole catalog."""
     readers: Sequence[str] = ()
     """Groups that only read."""
+    model_schema_grants: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    """Further principal -> privileges on the models schema, inherited by the registered model
+    (e.g. the admin group's ALL_PRIVILEGES, APPLY_TAG where people may tag the model).
+    Default: none (the job principal's are always there)."""
     metastore_id: str | None = None
     """Assign the workspace to this metastore first. Default: already assigned."""
     verify_metastore: Any = True
@@ -210,19 +214,24 @@ class EnvironmentCatalog(Construct):
                 | {job: JOB_CATALOG_PRIVILEGES}
             ),
         )
-        # One authoritative grants resource per schema: only the job principal's privileges
-        # (the groups' come from the catalog).
+        # One authoritative grants resource per schema: the job principal's privileges (the
+        # groups' come from the catalog), and on the models schema what people may do to the
+        # registered model (its owner is the job principal: grants on the schema stay within
+        # the owner group's rights).
         schema_privileges = {
-            props.feature_schema: JOB_TABLE_SCHEMA_PRIVILEGES,
-            props.inference_schema: JOB_TABLE_SCHEMA_PRIVILEGES,
-            props.model_schema: JOB_MODEL_SCHEMA_PRIVILEGES,
+            props.feature_schema: {job: JOB_TABLE_SCHEMA_PRIVILEGES},
+            props.inference_schema: {job: JOB_TABLE_SCHEMA_PRIVILEGES},
+            props.model_schema: {
+                **{p: tuple(privs) for p, privs in props.model_schema_grants.items() if privs},
+                job: JOB_MODEL_SCHEMA_PRIVILEGES,
+            },
         }
         for name, privileges in schema_privileges.items():
             Grants(
                 self,
                 f"SchemaGrants-{name}",
                 schema=self.schemas[name].id,
-                grant=_grants({job: privileges}),
+                grant=_grants(privileges),
             )
         Grants(
             self,

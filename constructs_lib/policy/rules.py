@@ -448,9 +448,20 @@ def _job_code_only_admins_write(
                 )
                 continue
             _, acl = max(covering, key=lambda item: len(item[0]))
+            # The folder's ACL, and any ACL on the file itself (e.g. a person's read grant for
+            # an interactive cluster): neither may let anyone but the admin groups write.
+            own = [
+                v
+                for v in views
+                if v.type == "databricks_permissions"
+                and "workspace_file_path" in v.attrs
+                and (target := _resolve(v.attrs["workspace_file_path"], by_address)) is not None
+                and _workspace_path(target) == local
+            ]
             writers = [
                 str(a.get("group_name") or a.get("user_name") or a.get("service_principal_name"))
-                for a in _blocks(acl.attrs.get("access_control"))
+                for entry in (acl, *own)
+                for a in _blocks(entry.attrs.get("access_control"))
                 if a.get("permission_level") in _WRITE_LEVELS
                 and not (a.get("group_name") and a["group_name"] in ctx.admin_groups)
             ]
@@ -475,6 +486,148 @@ def _volume_writers(job, where, path, grants, by_address, ctx) -> list[tuple[str
                 return [(job.path, f"{where}: {', '.join(sorted(writers))} can write the volume")]
             return []
     return [(job.path, f"{where}: no grants on volume {volume} in this stack")]
+
+
+_READ_LEVELS = frozenset({"CAN_READ", "CAN_RUN", "CAN_EDIT", "CAN_MANAGE"})
+_DEDICATED_MODES = frozenset({"SINGLE_USER", "DATA_SECURITY_MODE_DEDICATED"})
+_PRINCIPAL_KEYS = ("user_name", "group_name", "service_principal_name")
+
+
+def _reference_address(value: Any) -> str | None:
+    """`type.name` of the resource a `${type.name.attr}` reference points to, else None."""
+    match = _REFERENCE.fullmatch(str(value)) if isinstance(value, str) else None
+    return f"{match.group(1)}.{match.group(2)}" if match else None
+
+
+def _interactive_libraries_readable(
+    views: Sequence[ResourceView], ctx: PolicyContext
+) -> list[tuple[str, str]]:
+    """A dedicated cluster installs its libraries with its assigned principal's identity, and a
+    library that fails to install fails the cluster's create (provider 1.99): every workspace
+    library of such a cluster is readable by that principal through explicit permissions in
+    the stack, and the cluster waits for them (`depends_on`)."""
+    by_address = {v.address: v for v in views}
+    acls = []
+    for v in views:
+        if v.type != "databricks_permissions":
+            continue
+        for key, exact in (("workspace_file_path", True), ("directory_path", False)):
+            if key in v.attrs:
+                target = _resolve(v.attrs[key], by_address)
+                if target is not None:
+                    acls.append((_workspace_path(target), exact, v))
+    findings = []
+    for cluster in (v for v in views if v.type == "databricks_cluster"):
+        owner = cluster.attrs.get("single_user_name")
+        if cluster.attrs.get("data_security_mode") not in _DEDICATED_MODES or not owner:
+            continue
+        waits_for = set(cluster.attrs.get("depends_on") or [])
+        for library in _blocks(cluster.attrs.get("library")):
+            for kind in ("whl", "jar", "requirements"):
+                raw = library.get(kind)
+                if not raw:
+                    continue
+                path = _resolve(raw, by_address)
+                if path is None:
+                    findings.append((cluster.path, f"{kind} {raw} cannot be resolved"))
+                    continue
+                if not path.startswith("/") or path.startswith("/Volumes/"):
+                    continue  # object storage or a volume: Unity Catalog grants apply
+                if owner in ctx.admin_groups:
+                    continue
+                local = _workspace_path(path)
+                granting = [
+                    v
+                    for target, exact, v in acls
+                    if (local == target if exact else local.startswith(target.rstrip("/") + "/"))
+                    and any(
+                        owner in (a.get(k) for k in _PRINCIPAL_KEYS)
+                        and a.get("permission_level") in _READ_LEVELS
+                        for a in _blocks(v.attrs.get("access_control"))
+                    )
+                ]
+                if not granting:
+                    findings.append(
+                        (cluster.path, f"{owner} cannot read {kind} {local} (no explicit grant)")
+                    )
+                elif not any(v.address in waits_for for v in granting):
+                    findings.append(
+                        (
+                            cluster.path,
+                            f"the cluster does not depend on the grant that lets {owner} read "
+                            f"{local} ({granting[0].address})",
+                        )
+                    )
+    return findings
+
+
+_PEOPLE_EXPERIMENT_WRITE = frozenset({"CAN_EDIT", "CAN_MANAGE"})
+_PEOPLE_LEGACY_MODEL_WRITE = frozenset(
+    {"CAN_EDIT", "CAN_MANAGE", "CAN_MANAGE_STAGING_VERSIONS", "CAN_MANAGE_PRODUCTION_VERSIONS"}
+)
+_PEOPLE_MODEL_WRITE = frozenset({"APPLY_TAG", "ALL_PRIVILEGES", "MANAGE"})
+_APPLICATION_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+def _is_person(principal: Any, ctx: PolicyContext) -> bool:
+    """A user or group other than the admin groups (service principals are application IDs,
+    literal or a reference to a created principal)."""
+    text = str(principal)
+    return not (
+        text in ctx.admin_groups
+        or _APPLICATION_ID.match(text)
+        or text.startswith("${databricks_service_principal.")
+    )
+
+
+def _people_read_what_production_trusts(
+    views: Sequence[ResourceView], ctx: PolicyContext
+) -> list[tuple[str, str]]:
+    """Protected environments: people (anyone but the admin groups and service principals)
+    only read the MLflow experiment and the registered model. CAN_EDIT on the experiment lets
+    them delete or retag runs, including the champion's baseline profile monitoring compares
+    against; APPLY_TAG (or more) on the model, its schema or its catalog lets them set the
+    validation gate's verdict that promotion trusts."""
+    if not ctx.protected:
+        return []
+    findings = []
+    for v in views:
+        if v.type != "databricks_permissions":
+            continue
+        for key, levels in (
+            ("experiment_id", _PEOPLE_EXPERIMENT_WRITE),
+            ("registered_model_id", _PEOPLE_LEGACY_MODEL_WRITE),
+        ):
+            if key not in v.attrs:
+                continue
+            for a in _blocks(v.attrs.get("access_control")):
+                who = a.get("user_name") or a.get("group_name")
+                if who and a.get("permission_level") in levels and _is_person(who, ctx):
+                    findings.append(
+                        (v.path, f"{who} has {a['permission_level']} ({key.removesuffix('_id')})")
+                    )
+    models = [v for v in views if v.type == "databricks_registered_model"]
+    targets = {m.address for m in models}
+    for m in models:
+        targets |= {_reference_address(m.attrs.get(k)) for k in ("schema_name", "catalog_name")}
+    targets.discard(None)
+    for v in views:
+        if v.type != "databricks_grants":
+            continue
+        securable = next((v.attrs[k] for k in ("model", "schema", "catalog") if k in v.attrs), None)
+        if _reference_address(securable) not in targets:
+            continue
+        for g in _blocks(v.attrs.get("grant")):
+            risky = sorted(_PEOPLE_MODEL_WRITE & set(g.get("privileges", [])))
+            if risky and _is_person(g.get("principal"), ctx):
+                findings.append(
+                    (
+                        v.path,
+                        f"{g.get('principal')} has {', '.join(risky)} on the registered model "
+                        f"or its parent ({securable})",
+                    )
+                )
+    return findings
 
 
 RULES: tuple[Rule, ...] = (
@@ -577,6 +730,27 @@ RULES: tuple[Rule, ...] = (
         "error",
         ("databricks_cluster",),
         _cluster_autotermination,
+    ),
+    Rule(
+        "MLOPS-CL-2",
+        "A dedicated cluster's user can read the workspace libraries it installs",
+        "A dedicated (single-user) cluster installs libraries with its assigned user's "
+        "identity, and a library that fails to install fails the cluster's create (the apply "
+        "keeps failing). Grant the user CAN_READ on the library (not write: it is what the jobs "
+        "run) and make the cluster depend on that grant.",
+        "error",
+        (),
+        _interactive_libraries_readable,
+    ),
+    Rule(
+        "MLOPS-ML-1",
+        "In a protected environment people only read the experiment and the registered model",
+        "Runs, the champion's baseline profile and the gate's verdict tag are what monitoring "
+        "and promotion trust. Give people CAN_READ on the experiment and no APPLY_TAG on the "
+        "model (databricks.ml.group_permissions); the jobs write them as the job principal.",
+        "error",
+        (),
+        _people_read_what_production_trusts,
     ),
     Rule(
         "MLOPS-JOB-1",

@@ -30,6 +30,14 @@ STATEFUL_TYPES: tuple[str, ...] = (
     "databricks_external_location",
     "databricks_mlflow_experiment",  # run history and metrics the gate compares against
     "databricks_service_principal",  # the job principal: grants and run_as are bound to it
+    # Databricks: what production runs and where its code lives. A job's ID is in its run
+    # history, alerts and the monitoring job's retrain parameter; the deployment folder holds
+    # the wheel and the experiment (deleting it deletes them).
+    "databricks_job",
+    "databricks_directory",
+    # A new network connectivity configuration has new subnets: every data lake firewall
+    # that admits the old ones would refuse serverless compute until updated.
+    "databricks_mws_network_connectivity_config",
 )
 """Resource types whose destruction or replacement loses data or identity. Protected
 environments put `lifecycle.prevent_destroy` on every resource of these types, and the plan

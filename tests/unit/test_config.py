@@ -46,6 +46,9 @@ def test_secure_defaults_when_a_file_says_nothing(tmp_path: Path) -> None:
         # Tenant-specific IDs have no default (the Key Vault scope and the job principal).
         "databricks: {azure_databricks_principal_object_id: 11111111-2222-3333-4444-555555555555,"
         " account_id: 66666666-7777-8888-9999-000000000000}\n"
+        # So are the subnets of its network connectivity configuration (the quality monitor,
+        # on by default, refreshes on serverless compute behind the data lake's firewall).
+        f"storage: {{serverless_subnet_ids: [{SERVERLESS_SUBNET}]}}\n"
     )
     config = load_environment(path)
     assert config.protected is True
@@ -55,6 +58,67 @@ def test_secure_defaults_when_a_file_says_nothing(tmp_path: Path) -> None:
     assert config.databricks.interactive_cluster.enabled is False
     assert config.databricks.schedules_paused is True
     assert config.state_backend.type == "local"
+    # People read, and workspace admins are restricted, unless an environment says otherwise.
+    assert config.databricks.restrict_workspace_admins is True
+    for group in ("ml_engineers", "data_scientists"):
+        access = getattr(config.databricks.ml.group_permissions, group)
+        assert (access.experiment, access.model) == ("CAN_READ", "CAN_READ")
+
+
+SERVERLESS_SUBNET = (
+    "/subscriptions/8c4f2a10-1111-2222-3333-444455556666/resourceGroups/prod-rg/providers/"
+    "Microsoft.Network/virtualNetworks/kaas-vnet/subnets/worker-subnet"
+)
+
+
+def test_a_quality_monitor_needs_the_serverless_subnets(tmp_path: Path) -> None:
+    text = (CONFIG / "dev.yaml").read_text()
+    start = text.index("  serverless_subnet_ids:\n")
+    end = text.index("\n", text.index("    - /subscriptions/", start)) + 1
+    path = _write(tmp_path, "dev.yaml", text[:start] + text[end:])
+    (problem,) = _problems(path)
+    assert problem.startswith("dev.yaml: databricks.ml.quality_monitor is on but ")
+    assert "storage.serverless_subnet_ids is empty" in problem
+    assert "bootstrap output serverless_network_dev" in problem
+    # Without a monitor the subnets are not needed.
+    without = text[:start] + text[end:]
+    off = _write(
+        tmp_path,
+        "dev.yaml",
+        without.replace("  ml:\n", "  ml:\n    quality_monitor: {enabled: false}\n", 1),
+    )
+    assert load_environment(off, root=tmp_path).storage.serverless_subnet_ids == ()
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "/subscriptions/x/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/v/subnets/s",
+        "10.0.0.0/24",
+        SERVERLESS_SUBNET + "/extra",
+    ],
+)
+def test_serverless_subnets_must_be_subnet_ids(tmp_path: Path, value: str) -> None:
+    text = (CONFIG / "dev.yaml").read_text()
+    start = text.index("    - /subscriptions/")
+    end = text.index("\n", start)
+    path = _write(tmp_path, "dev.yaml", text[:start] + f"    - {value}" + text[end:])
+    (problem,) = _problems(path)
+    assert "storage.serverless_subnet_ids" in problem
+
+
+def test_interactive_clusters_need_their_people(tmp_path: Path) -> None:
+    path = _dev_with(tmp_path, "    users:\n      - data.scientist@example.com\n", "")
+    (problem,) = _problems(path)
+    assert "databricks.interactive_cluster" in problem
+    assert "enabled is true but users is empty. Fix: list the people who get a cluster" in problem
+    twice = _dev_with(
+        tmp_path,
+        "      - data.scientist@example.com\n",
+        "      - data.scientist@example.com\n      - Data.Scientist@example.com\n",
+    )
+    (problem,) = _problems(twice)
+    assert "more than once" in problem
 
 
 def _write(tmp_path: Path, name: str, text: str) -> Path:

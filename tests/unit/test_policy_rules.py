@@ -609,6 +609,44 @@ CODE_LOCATION_CASES = {
         ],
         True,
     ),
+    "a person may edit the wheel file itself": (
+        [
+            view("databricks_job", WHEEL_JOB, name="job"),
+            FOLDER,
+            WHEEL_FILE,
+            _folder_acl(ADMINS_MANAGE, JOB_READS),
+            view(
+                "databricks_permissions",
+                {
+                    "workspace_file_path": "${databricks_workspace_file.wheel.path}",
+                    "access_control": [
+                        {"user_name": "someone@example.com", "permission_level": "CAN_EDIT"}
+                    ],
+                },
+                name="wheel_acl",
+            ),
+        ],
+        True,
+    ),
+    "compliant: a person reads the wheel file (an interactive cluster installs it)": (
+        [
+            view("databricks_job", WHEEL_JOB, name="job"),
+            FOLDER,
+            WHEEL_FILE,
+            _folder_acl(ADMINS_MANAGE, JOB_READS),
+            view(
+                "databricks_permissions",
+                {
+                    "workspace_file_path": "${databricks_workspace_file.wheel.path}",
+                    "access_control": [
+                        {"user_name": "someone@example.com", "permission_level": "CAN_READ"}
+                    ],
+                },
+                name="wheel_acl",
+            ),
+        ],
+        False,
+    ),
     "compliant: deployment folder, admins manage, job principal reads": (
         [
             view("databricks_job", WHEEL_JOB, name="job"),
@@ -652,3 +690,225 @@ def test_job_code_location_rule(case: str) -> None:
     assert bool(findings) is found, [f.detail for f in findings]
     for finding in findings:
         assert finding.path == "dev/job" and "task " in finding.detail
+
+
+# --- MLOPS-CL-2 (a stack rule): a dedicated cluster's user reads its workspace libraries ---------
+
+PERSON = "data.scientist@example.com"
+WHEEL_READ = view(
+    "databricks_permissions",
+    {
+        "workspace_file_path": "${databricks_workspace_file.wheel.path}",
+        "access_control": [{"user_name": PERSON, "permission_level": "CAN_READ"}],
+    },
+    name="wheel_acl",
+)
+
+
+def _cluster(**changes) -> ResourceView:
+    attrs = {
+        "autotermination_minutes": 30,
+        "data_security_mode": "SINGLE_USER",
+        "single_user_name": PERSON,
+        "library": [{"whl": "${databricks_workspace_file.wheel.workspace_path}"}],
+        "depends_on": ["databricks_permissions.wheel_acl"],
+    }
+    attrs.update(changes)
+    return view("databricks_cluster", {k: v for k, v in attrs.items() if v is not None}, "cl")
+
+
+CLUSTER_LIBRARY_CASES = {
+    # name: (views, found?)
+    "the user has no grant on the wheel": (
+        [_cluster(depends_on=None), FOLDER, WHEEL_FILE, _folder_acl(ADMINS_MANAGE, JOB_READS)],
+        True,
+    ),
+    "the grant names another user": (
+        [
+            _cluster(single_user_name="someone.else@example.com"),
+            FOLDER,
+            WHEEL_FILE,
+            WHEEL_READ,
+        ],
+        True,
+    ),
+    "a group dedicated cluster and a grant to a person of it": (
+        [_cluster(single_user_name="data-scientists"), FOLDER, WHEEL_FILE, WHEEL_READ],
+        True,
+    ),
+    "the cluster does not wait for the grant": (
+        [
+            _cluster(depends_on=["databricks_permission_assignment.groups"]),
+            FOLDER,
+            WHEEL_FILE,
+            WHEEL_READ,
+        ],
+        True,
+    ),
+    "unresolvable library path": (
+        [_cluster(library=[{"whl": "${databricks_workspace_file.gone.workspace_path}"}])],
+        True,
+    ),
+    "compliant: the user reads the wheel file and the cluster waits for it": (
+        [_cluster(), FOLDER, WHEEL_FILE, WHEEL_READ],
+        False,
+    ),
+    "compliant: a grant on the folder covers the file": (
+        [
+            _cluster(depends_on=["databricks_permissions.acl"]),
+            FOLDER,
+            WHEEL_FILE,
+            _folder_acl(ADMINS_MANAGE, ("user_name", PERSON, "CAN_READ")),
+        ],
+        False,
+    ),
+    "compliant: the assigned principal is an admin group": (
+        [_cluster(single_user_name="ml-platform-admins", depends_on=None), FOLDER, WHEEL_FILE],
+        False,
+    ),
+    "compliant: a shared (standard) cluster is not judged here": (
+        [_cluster(data_security_mode="USER_ISOLATION", single_user_name=None, depends_on=None)],
+        False,
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CLUSTER_LIBRARY_CASES))
+def test_dedicated_cluster_library_rule(case: str) -> None:
+    views, found = CLUSTER_LIBRARY_CASES[case]
+    findings = [f for f in evaluate(views, PROD_CI) if f.rule.id == "MLOPS-CL-2"]
+    assert bool(findings) is found, [f.detail for f in findings]
+    for finding in findings:
+        assert finding.path == "dev/cl"
+
+
+# --- MLOPS-ML-1 (a stack rule): people only read what production trusts --------------------------
+
+MODEL = view(
+    "databricks_registered_model",
+    {
+        "catalog_name": "${databricks_catalog.cat.name}",
+        "schema_name": "${databricks_schema.models.name}",
+        "name": "m",
+        "owner": JOB_SP,
+    },
+    name="model",
+)
+
+
+def _experiment_acl(*entries: tuple[str, str, str]) -> ResourceView:
+    return view(
+        "databricks_permissions",
+        {
+            "experiment_id": "${databricks_mlflow_experiment.exp.id}",
+            "access_control": [
+                {kind: who, "permission_level": level} for kind, who, level in entries
+            ],
+        },
+        name="exp_acl",
+    )
+
+
+def _grants(securable: str, target: str, *grants: tuple[str, list[str]]) -> ResourceView:
+    return view(
+        "databricks_grants",
+        {
+            securable: target,
+            "grant": [{"principal": p, "privileges": privs} for p, privs in grants],
+        },
+        name=f"grants_{securable}",
+    )
+
+
+PEOPLE_READ = _experiment_acl(
+    ADMINS_MANAGE,
+    ("group_name", "ml-engineers", "CAN_READ"),
+    ("service_principal_name", JOB_SP, "CAN_EDIT"),
+)
+PEOPLE_CASES = {
+    # name: (views, found in prod?)
+    "a group edits the experiment": (
+        [_experiment_acl(ADMINS_MANAGE, ("group_name", "data-scientists", "CAN_EDIT"))],
+        True,
+    ),
+    "a user manages the experiment": (
+        [_experiment_acl(("user_name", PERSON, "CAN_MANAGE"))],
+        True,
+    ),
+    "a group may tag the model through its schema": (
+        [
+            MODEL,
+            _grants("schema", "${databricks_schema.models.id}", ("ml-engineers", ["APPLY_TAG"])),
+        ],
+        True,
+    ),
+    "a group holds all privileges on the model's catalog": (
+        [
+            MODEL,
+            _grants(
+                "catalog", "${databricks_catalog.cat.name}", ("ml-engineers", ["ALL_PRIVILEGES"])
+            ),
+        ],
+        True,
+    ),
+    "a group may tag the model itself": (
+        [
+            MODEL,
+            _grants(
+                "model",
+                "${databricks_registered_model.model.full_name}",
+                ("data-scientists", ["APPLY_TAG", "EXECUTE"]),
+            ),
+        ],
+        True,
+    ),
+    "a group edits the workspace-registry model": (
+        [
+            view(
+                "databricks_permissions",
+                {
+                    "registered_model_id": "${databricks_mlflow_model.m.registered_model_id}",
+                    "access_control": [
+                        {"group_name": "ml-engineers", "permission_level": "CAN_EDIT"}
+                    ],
+                },
+                name="legacy",
+            )
+        ],
+        True,
+    ),
+    "compliant: people read, admins manage, the job principal writes": (
+        [
+            PEOPLE_READ,
+            MODEL,
+            _grants(
+                "schema",
+                "${databricks_schema.models.id}",
+                ("ml-platform-admins", ["ALL_PRIVILEGES"]),
+                (JOB_SP, ["CREATE_MODEL", "EXECUTE", "USE_SCHEMA"]),
+                ("11111111-2222-3333-4444-555555555555", ["APPLY_TAG"]),
+            ),
+            _grants(
+                "catalog", "${databricks_catalog.cat.name}", ("ml-engineers", ["MODIFY", "EXECUTE"])
+            ),
+        ],
+        False,
+    ),
+    "compliant: APPLY_TAG on another schema": (
+        [
+            MODEL,
+            _grants("schema", "${databricks_schema.features.id}", ("ml-engineers", ["APPLY_TAG"])),
+        ],
+        False,
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(PEOPLE_CASES))
+def test_people_permissions_rule(case: str) -> None:
+    views, found = PEOPLE_CASES[case]
+    findings = [f for f in evaluate(views, PROD_CI) if f.rule.id == "MLOPS-ML-1"]
+    assert bool(findings) is found, [f.detail for f in findings]
+    # Environments are data: the same grants pass where the environment is not protected.
+    dev = PolicyContext(environment="dev", protected=False, admin_groups=("ml-platform-admins",))
+    assert not [f for f in evaluate(views, dev) if f.rule.id == "MLOPS-ML-1"]

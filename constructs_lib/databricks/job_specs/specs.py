@@ -7,6 +7,7 @@ plain values; Terraform references (policy ID, wheel path, job IDs) come in thro
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -147,17 +148,35 @@ def job_cluster_spec(config: EnvironmentConfig, refs: WorkspaceRefs) -> dict[str
     )
 
 
-def interactive_cluster_spec(config: EnvironmentConfig, refs: WorkspaceRefs) -> dict[str, Any]:
+PLACEHOLDER_USER = "<user>"
+"""The assigned user shown when an environment lists none (`make render`, template tests)."""
+
+
+def user_slug(user: str) -> str:
+    """`Data.Scientist@example.com` -> `data-scientist-example-com`: a user name as a
+    construct ID part (stable, so a cluster keeps its Terraform address)."""
+    return re.sub(r"[^a-z0-9]+", "-", user.lower()).strip("-")
+
+
+def interactive_cluster_spec(
+    config: EnvironmentConfig, refs: WorkspaceRefs, user: str | None = None
+) -> dict[str, Any]:
+    """The interactive ML cluster dedicated to `user` (default: the first listed user, or a
+    placeholder when none is listed)."""
     db = config.databricks
     ic = db.interactive_cluster
+    if user is None:
+        user = ic.users[0] if ic.users else PLACEHOLDER_USER
     return render_spec(
         INTERACTIVE_CLUSTER_TEMPLATE,
         {
-            "cluster_name": f"{config.naming.prefix}-{config.name}-ml-cluster",
+            "cluster_name": (
+                f"{config.naming.prefix}-{config.name}-ml-{user_slug(user.split('@')[0])}"
+            ),
             "spark_version": db.spark_version,
             "node_type_id": db.node_type_id,
             "autotermination_minutes": ic.autotermination_minutes,
-            "single_user_name": db.groups.data_scientists,
+            "single_user_name": user,
             "min_workers": ic.min_workers,
             "max_workers": ic.max_workers,
             "custom_tags": custom_tags(config),
