@@ -96,3 +96,13 @@ def terraform_env(tmp_path: Path) -> dict[str, str]:
         "TF_IN_AUTOMATION": "1",
         "TF_INPUT": "0",
     }
+
+
+@pytest.fixture
+def terraform(tmp_path: Path) -> tuple[Path, Path]:
+    """(bin dir with a fake terraform and az that log their arguments, the terraform log)."""
+    from tests.cicd.harness import FAKE_AZ, FAKE_TERRAFORM, fake_bin
+
+    log = tmp_path / "terraform.log"
+    log.write_text("", encoding="utf-8")
+    return fake_bin(tmp_path, terraform=FAKE_TERRAFORM, az=FAKE_AZ), log

@@ -316,10 +316,23 @@ def _run(args: argparse.Namespace) -> int:
     max_chars = cli.max_chars_of(policy, args.max_chars)
     status: dict[str, Any]
 
+    # A workspace plan that fails while it reads platform outputs the platform plan does not
+    # know yet cannot be made before the platform apply; that is not the pull request's error
+    # (unless Terraform refused to destroy a protected resource).
+    waiting = (
+        result == "failed"
+        and cross is not None
+        and bool(cross.with_status(crossstack.UNKNOWN, crossstack.NEW, crossstack.MISSING))
+        and not _prevent_destroy(log)
+    )
     if result.startswith("skipped"):
         reason = result.removeprefix("skipped").strip() or "skipped by the workflow"
         _write(args.output, skipped_markdown(title, marker_name, reason))
         status = {"exit_code": 0, "result": "skipped", "reason": reason}
+        code = 0
+    elif waiting and cross is not None:
+        _write(args.output, needs_platform_apply_markdown(title, marker_name, cross, log))
+        status = {"exit_code": 0, "result": "needs-platform-apply", "reviewed": "not-compared"}
         code = 0
     elif result == "ok" or (result == "failed" and plan_json.is_file()):
         # A failed plan that still wrote a plan file is an errored (partial) plan: summarise it
@@ -374,14 +387,6 @@ def _run(args: argparse.Namespace) -> int:
             args.change_set.write_text(
                 json.dumps(current.to_json(), indent=2) + "\n", encoding="utf-8"
             )
-    elif (
-        result == "failed"
-        and cross is not None
-        and (cross.with_status(crossstack.UNKNOWN, crossstack.NEW, crossstack.MISSING))
-    ):
-        _write(args.output, needs_platform_apply_markdown(title, marker_name, cross, log))
-        status = {"exit_code": 0, "result": "needs-platform-apply", "reviewed": "not-compared"}
-        code = 0
     else:
         _write(args.output, failed_markdown(title, marker_name, log))
         status = {"exit_code": EXIT_PLAN_FAILED, "result": "failed"}
