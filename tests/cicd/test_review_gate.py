@@ -78,6 +78,7 @@ def _plans(tmp_path: Path) -> None:
 
 SUMMARY_ENV = {
     "ENVIRONMENTS": '["dev"]',
+    "SYNTH": "success",
     "ALLOW_DESTROY": "false",
     "HEAD_SHA": "HEAD",
     "BASE_REF": "main",
@@ -194,6 +195,19 @@ def test_a_failed_synthesis_says_so_on_the_plan_comments(
     (update,) = calls_named(out, "issues.updateComment")
     assert "**Outdated:** synthesis or planning failed for `dddddddddddd`" in update["body"]
     assert out["failed"] is None and not calls_named(out, "issues.createComment")
+
+
+def test_a_failed_synthesis_writes_no_report(
+    workflows: dict[str, dict[str, Any]], tmp_path: Path
+) -> None:
+    """So that the comment job marks the earlier comments outdated instead of posting a "plan
+    failed" for every stack that was never planned."""
+    step = step_named(
+        jobs(workflows["plan.yml"])["summary"], "Summaries, change sets and the destroy gate"
+    )
+    run = run_step(step["run"], {**SUMMARY_ENV, "SYNTH": "failure"}, tmp_path, cwd=ROOT)
+    assert run.rc == 1 and "synthesis failed; nothing was planned" in run.stdout
+    assert not list((tmp_path / "runner_temp" / "reports").glob("*.md"))
 
 
 def test_plan_comments_carry_the_head_commit_and_the_run(

@@ -1451,6 +1451,7 @@ def test_pr_summary_step_reports_every_stack_and_gates(
         (plans / stack / "plan.json").write_text((fixture_path / fixture).read_text())
     env = {
         "ENVIRONMENTS": '["uat", "prod"]',
+        "SYNTH": "success",
         "ALLOW_DESTROY": "false",
         "HEAD_SHA": "h" * 40,
         "BASE_REF": "release/1.4",
