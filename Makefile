@@ -153,6 +153,16 @@ clean: ## Remove build output (keeps .venv and node_modules)
 bench: setup ## Measure synthesis time and memory (writes .bench/results.json)
 	$(PY) -m tools.bench
 
+# --- Provider lock ----------------------------------------------------------------------------
+# providers/.terraform.lock.hcl: the hashes of every provider the stacks require (versions in
+# providers/versions.tf.json), for the platforms CI and developers use. The workflows copy each
+# stack's entries into its directory and run terraform init -lockfile=readonly. Needs
+# registry.terraform.io; commit the result.
+.PHONY: provider-lock
+provider-lock: ## Record the providers' hashes in providers/.terraform.lock.hcl (needs the registry)
+	cd providers && terraform providers lock -platform=linux_amd64 -platform=linux_arm64 \
+	  -platform=darwin_amd64 -platform=darwin_arm64 -platform=windows_amd64
+
 # --- CI requirements (hash-pinned) -----------------------------------------------------------
 # The credentialed and summary jobs of .github/workflows install from requirements/*.txt with
 # `pip install --require-hashes`; this regenerates them from requirements/*.in, from PyPI only

@@ -5,6 +5,14 @@
     python -m tools.release_guard check-tag TAG [--remote origin] [--repo DIR]
         exit 0 if TAG is a release version (vMAJOR.MINOR.PATCH) whose commit is on a
         `<remote>/release/*` branch, exit 1 with a clear message otherwise.
+    python -m tools.release_guard check-tip --ref REF --sha SHA [--remote origin] [--repo DIR]
+        exit 0 if SHA is what is deployed from REF now: the tip of the branch (as fetched), or
+        the commit of the tag, which is the newest release tag; exit 1 otherwise (a re-run of
+        an old run, or an old tag, would deploy an older commit).
+    python -m tools.release_guard runner --environment ENV --runners JSON [--spec FILE]
+        prints `runner=<label>`: the environment's own runner label from the spec
+        (tools/github/runners.json) when the repository variable WORKSPACE_RUNNERS (JSON) names
+        one for ENV, `ubuntu-24.04` when it names none; exit 1 for a label that is not ENV's.
 
 The mapping (docs/cicd.md):
     push to main                 -> dev
@@ -18,12 +26,15 @@ Standard library only: the routing job runs it with the runner's python3 before 
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import subprocess
 import sys
 from pathlib import Path
 
 ENVIRONMENTS = ("sandbox", "dev", "uat", "prod")
+HOSTED_RUNNER = "ubuntu-24.04"
+RUNNER_SPEC = Path(__file__).resolve().parent / "github" / "runners.json"
 # SemVer 2.0 core with a leading v; pre-release and build suffixes are refused for prod.
 RELEASE_TAG = re.compile(r"^v(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
 SEMVER_TAG = re.compile(
@@ -82,6 +93,67 @@ def check_tag(tag: str, repo: Path = Path("."), remote: str = "origin") -> list[
     return branches
 
 
+def _version(tag: str) -> tuple[int, int, int]:
+    major, minor, patch = RELEASE_TAG.match(tag).groups()  # type: ignore[union-attr]
+    return int(major), int(minor), int(patch)
+
+
+def check_tip(ref: str, sha: str, repo: Path = Path("."), remote: str = "origin") -> str:
+    """Refuse to deploy a commit that is not what REF deploys now; return a one-line reason
+    for the log when it is."""
+    if ref.startswith("refs/heads/"):
+        branch = ref.removeprefix("refs/heads/")
+        tip = _git(repo, "rev-parse", "--verify", "--quiet", f"refs/remotes/{remote}/{branch}")
+        if tip.strip() != sha:
+            raise GuardError(
+                f"commit {sha[:12]} is not the tip of {branch} (now {tip.strip()[:12]}): a re-run "
+                "of an older run would deploy an older commit. Deploy the branch's tip (push, or "
+                "dispatch the workflow again)."
+            )
+        return f"{sha[:12]} is the tip of {branch}"
+    if ref.startswith("refs/tags/"):
+        tag = ref.removeprefix("refs/tags/")
+        validate_tag(tag)
+        commit = _git(repo, "rev-parse", "--verify", "--quiet", f"refs/tags/{tag}^{{commit}}")
+        if commit.strip() != sha:
+            raise GuardError(f"tag {tag} points to {commit.strip()[:12]}, not to {sha[:12]}")
+        releases = [t for t in _git(repo, "tag", "--list", "v*").split() if RELEASE_TAG.match(t)]
+        newest = max(releases, key=_version)
+        if _version(newest) > _version(tag):
+            raise GuardError(
+                f"tag {tag} is older than the newest release tag {newest}: deploying it would "
+                "deploy an older commit. Roll forward with a new tag instead."
+            )
+        return f"{tag} ({sha[:12]}) is the newest release tag"
+    raise GuardError(f"no tip to compare with for {ref}")
+
+
+def runner(environment: str, runners_json: str, spec_file: Path = RUNNER_SPEC) -> str:
+    """The runner label of an environment's deploy jobs, refusing any other environment's."""
+    try:
+        requested = json.loads(runners_json or "{}")
+    except json.JSONDecodeError as exc:
+        raise GuardError(f"WORKSPACE_RUNNERS is not JSON ({exc.msg})") from None
+    if not isinstance(requested, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in requested.items()
+    ):
+        raise GuardError('WORKSPACE_RUNNERS must map environments to labels: {"prod": "..."}')
+    label = requested.get(environment)
+    if label is None:
+        return HOSTED_RUNNER
+    spec = json.loads(spec_file.read_text(encoding="utf-8"))
+    own = (spec.get(environment) or {}).get("label")
+    if label != own:
+        owner = [e for e, v in spec.items() if isinstance(v, dict) and v.get("label") == label]
+        whose = f"the runner of {owner[0]}" if owner else "not a runner label of this repository"
+        raise GuardError(
+            f"WORKSPACE_RUNNERS gives {environment} the runner label {label!r} ({whose}); "
+            f"{environment} deploys only on its own runners, label {own!r} "
+            f"({spec_file.name}), or on {HOSTED_RUNNER} when WORKSPACE_RUNNERS names none"
+        )
+    return label
+
+
 def route(event: str, ref: str, requested: str = "") -> str:
     """The environment for a workflow run, or GuardError."""
     if event == "workflow_dispatch":
@@ -120,6 +192,15 @@ def main(argv: list[str] | None = None) -> int:
     p_tag.add_argument("tag", help="tag name without refs/tags/, e.g. v1.2.3")
     p_tag.add_argument("--remote", default="origin")
     p_tag.add_argument("--repo", type=Path, default=Path("."))
+    p_tip = sub.add_parser("check-tip", help="refuse a commit that is not what REF deploys now")
+    p_tip.add_argument("--ref", required=True)
+    p_tip.add_argument("--sha", required=True)
+    p_tip.add_argument("--remote", default="origin")
+    p_tip.add_argument("--repo", type=Path, default=Path("."))
+    p_runner = sub.add_parser("runner", help="print runner=<label> for the environment")
+    p_runner.add_argument("--environment", required=True)
+    p_runner.add_argument("--runners", default="", help="WORKSPACE_RUNNERS (JSON)")
+    p_runner.add_argument("--spec", type=Path, default=RUNNER_SPEC)
     args = parser.parse_args(argv)
     try:
         if args.command == "route":
@@ -127,6 +208,10 @@ def main(argv: list[str] | None = None) -> int:
             if env == "prod" and args.ref.startswith("refs/tags/"):
                 validate_tag(args.ref.removeprefix("refs/tags/"))
             print(f"environment={env}")
+        elif args.command == "check-tip":
+            print(check_tip(args.ref, args.sha, args.repo, args.remote))
+        elif args.command == "runner":
+            print(f"runner={runner(args.environment, args.runners, args.spec)}")
         else:
             branches = check_tag(args.tag, args.repo, args.remote)
             print(f"tag {args.tag} is on {', '.join(branches)}")

@@ -64,3 +64,45 @@ def oversized_plan(resources: int = 400) -> dict[str, Any]:
         )
     base["resource_changes"] = changes
     return base
+
+
+@pytest.fixture(scope="session")
+def terraform_cli() -> str:
+    """The real Terraform CLI (CI installs 1.11.4). Tests that use it run only Terraform's
+    built-in provider or a local mirror: nothing is downloaded. Skipped where Terraform is not
+    installed, unless CICD_REQUIRE_TERRAFORM=1 (set by the checks workflow)."""
+    import os
+    import shutil
+
+    found = shutil.which("terraform")
+    if found is None:
+        if os.environ.get("CICD_REQUIRE_TERRAFORM") == "1":
+            pytest.fail("terraform not found; the checks workflow installs 1.11.4")
+        pytest.skip("terraform is not installed")
+    return found
+
+
+def terraform_env(tmp_path: Path) -> dict[str, str]:
+    """An environment for the real Terraform CLI: no user CLI configuration, no checkpoint."""
+    import os
+
+    config = tmp_path / "terraform.tfrc"
+    if not config.exists():
+        config.write_text("", encoding="utf-8")
+    return {
+        **{k: v for k, v in os.environ.items() if not k.startswith("TF_")},
+        "TF_CLI_CONFIG_FILE": str(config),
+        "CHECKPOINT_DISABLE": "1",
+        "TF_IN_AUTOMATION": "1",
+        "TF_INPUT": "0",
+    }
+
+
+@pytest.fixture
+def terraform(tmp_path: Path) -> tuple[Path, Path]:
+    """(bin dir with a fake terraform and az that log their arguments, the terraform log)."""
+    from tests.cicd.harness import FAKE_AZ, FAKE_TERRAFORM, fake_bin
+
+    log = tmp_path / "terraform.log"
+    log.write_text("", encoding="utf-8")
+    return fake_bin(tmp_path, terraform=FAKE_TERRAFORM, az=FAKE_AZ), log

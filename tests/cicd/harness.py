@@ -106,6 +106,7 @@ FAKE_TERRAFORM = r"""#!/usr/bin/env bash
 #   FAKE_TF_PLAN_FILE_<stack>  1: plan writes its -out file even when it fails (errored plan)
 #   FAKE_TF_OUTPUTS_<stack>    what `output -json` prints (default: one output)
 #   FAKE_TF_SHOW_<stack>       what `show -json` prints (default: an empty format 1.2 plan)
+#   FAKE_TF_STATE_<stack>      what `state pull` prints (default: lineage L, serial 1)
 # (<stack> with - replaced by _)
 set -euo pipefail
 dir=.
@@ -152,6 +153,11 @@ case "$cmd" in
   apply)
     echo "Applied $stack"
     ;;
+  state)
+    state_var="FAKE_TF_STATE_${key}"
+    default='{"version": 4, "lineage": "L", "serial": 1, "outputs": {}}'
+    echo "${!state_var:-$default}"
+    ;;
 esac
 exit "$rc"
 """
@@ -169,27 +175,33 @@ fi
 
 FAKE_GH = r"""#!/usr/bin/env bash
 # Fake gh: logs "<args>" (and stdin for --input -/file) as one JSON line per call and answers
-# GETs from FAKE_GH_ANSWERS (a JSON object: path -> printed text).
+# from FAKE_GH_ANSWERS (a JSON object): "<METHOD> <path>" first, then "<path>" for a GET;
+# the answer is printed as it is (already what --jq would print).
 set -euo pipefail
 input=""
+method=GET
 args=("$@")
 for ((i = 0; i < ${#args[@]}; i++)); do
   if [ "${args[$i]}" = "--input" ]; then
     next=${args[$((i + 1))]}
     if [ "$next" = "-" ]; then input=$(cat); else input=$(cat "$next"); fi
   fi
+  if [ "${args[$i]}" = "--method" ] || [ "${args[$i]}" = "-X" ]; then method=${args[$((i + 1))]}; fi
 done
-python3 -c 'import json, sys; print(json.dumps({"args": sys.argv[2:], "input": sys.argv[1]}))' \
-  "$input" "$@" >> "$FAKE_GH_LOG"
-path=""
-for arg in "$@"; do
-  case "$arg" in
-    api|--method|-X|GET|PUT|POST|--paginate|--input|-|--jq|-f) ;;
-    *) if [ -z "$path" ] && [[ "$arg" != -* ]]; then path=$arg; fi ;;
-  esac
-done
-answer=$(jq -r --arg p "$path" '.[$p] // empty' "$FAKE_GH_ANSWERS")
-if [ -n "$answer" ]; then echo "$answer"; fi
+# One jq run (jq starts slowly): the log line, then the answer.
+printf '%s\037' "$@" | jq -R -s -r --arg input "$input" --arg method "$method" \
+  --slurpfile answers "$FAKE_GH_ANSWERS" '
+    (split("\u001f")[:-1]) as $args
+    | ($args | map(select(. != "api" and . != "--paginate" and . != "-"))) as $rest
+    | ([range(0; $rest | length)] | map(select(($rest[.] | startswith("-") | not)
+        and (. == 0 or ([$rest[. - 1]] | inside(["--method", "-X", "--input", "--jq", "-f", "-F"]) | not))))
+        | first // null) as $i
+    | (if $i == null then "" else $rest[$i] end) as $path
+    | {args: $args, input: $input} | tojson,
+      ($answers[0]["\($method) \($path)"] // (if $method == "GET" then $answers[0][$path] else null end) // empty)
+  ' > "$FAKE_GH_LOG.out"
+head -n 1 "$FAKE_GH_LOG.out" >> "$FAKE_GH_LOG"
+tail -n +2 "$FAKE_GH_LOG.out"
 """
 
 
@@ -258,7 +270,7 @@ def run_github_script(
     """Run an `actions/github-script` body under Node with recording fakes."""
     assert NODE, "node is needed (it is installed for the cdktf CLI)"
     work = tmp_path / "gh-script"
-    work.mkdir(exist_ok=True)
+    work.mkdir(parents=True, exist_ok=True)
     (work / "harness.js").write_text(_HARNESS, encoding="utf-8")
     (work / "script.js").write_text(script, encoding="utf-8")
     (work / "setup.json").write_text(
@@ -280,3 +292,61 @@ def run_github_script(
 
 def calls_named(outcome: dict[str, Any], name: str) -> list[dict[str, Any]]:
     return [params for call, params in outcome["calls"] if call == name]
+
+
+# --- reading the workflows ------------------------------------------------------------------
+
+
+def jobs(wf: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return wf["jobs"]
+
+
+def steps(job: dict[str, Any]) -> list[dict[str, Any]]:
+    return job.get("steps", [])
+
+
+def step_named(job: dict[str, Any], name: str) -> dict[str, Any]:
+    found = [s for s in steps(job) if s.get("name") == name or s.get("id") == name]
+    assert len(found) == 1, f"no single step {name!r}"
+    return found[0]
+
+
+def step_using(job: dict[str, Any], action: str) -> list[dict[str, Any]]:
+    return [s for s in steps(job) if s.get("uses", "").startswith(f"{action}@")]
+
+
+def scripts(job: dict[str, Any]) -> str:
+    return "\n".join(s.get("run", "") for s in steps(job))
+
+
+def needs(job: dict[str, Any]) -> list[str]:
+    value = job.get("needs", [])
+    return [value] if isinstance(value, str) else list(value)
+
+
+def environment_template(job: dict[str, Any]) -> str | None:
+    env = job.get("environment")
+    return env["name"] if isinstance(env, dict) else env
+
+
+def github_script(job: dict[str, Any], name: str) -> tuple[str, dict[str, str]]:
+    step = step_named(job, name)
+    assert step["uses"].startswith("actions/github-script@")
+    return step["with"]["script"], {k: str(v) for k, v in step.get("env", {}).items()}
+
+
+def tf_calls(log: Path) -> list[str]:
+    return log.read_text(encoding="utf-8").splitlines()
+
+
+def stack_dirs(tmp_path: Path, *stacks: str, backend: dict[str, str] | None = None) -> Path:
+    """A working directory with cdktf.out/stacks/<stack>/cdk.tf.json."""
+    work = tmp_path / "work"
+    for stack in stacks:
+        d = work / "cdktf.out" / "stacks" / stack
+        d.mkdir(parents=True)
+        body = {
+            "terraform": {"backend": {"azurerm": {**(backend or {}), "key": f"{stack}.tfstate"}}}
+        }
+        (d / "cdk.tf.json").write_text(json.dumps(body), encoding="utf-8")
+    return work

@@ -146,21 +146,96 @@ def test_delete_of_a_protected_type_is_blocked(capsys: pytest.CaptureFixture[str
     assert_balanced(out)
 
 
-def test_drift_only_is_shown_separately_and_is_not_no_changes(
+def test_drift_that_matters_is_shown_apart_and_refresh_noise_apart_from_it(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    rc, out, err = summarise(capsys, str(FIXTURES / "drift_only.json"))
+    """Terraform's meaning of drift: what leads to a planned change (the role assignment deleted
+    outside and re-created, the Key Vault tag reverted) or touches an attribute the plan relies
+    on (`relevant_attributes`: the identity's new principal_id forces the role assignment's
+    replacement). The storage account's keys reading back empty (the read-only identity cannot
+    list them) and an unset block reading back as [] change nothing: refresh noise, listed
+    apart, with the keys never printed."""
+    rc, out, err = summarise(capsys, str(FIXTURES / "drift_relevant.json"))
     assert rc == EXIT_OK and err == ""
-    assert "No changes" not in out
-    assert "**Plan:** 0 to create, 0 to update, 0 to replace, 0 to delete" in out
-    assert "**Changed outside Terraform:** 2 resource(s) differ from the last applied state" in out
-    assert "#### Changed outside Terraform (2)" in out
-    assert "<code>azurerm_resource_group.main</code> (1 attribute(s) changed)" in out
-    assert '~ tags.created-by: (none) -> "portal"' in out
-    assert "- `azurerm_role_assignment.reader`: deleted outside Terraform" in out
-    # Drift is not counted as a change this plan makes.
-    assert "| Resource type |" not in out
+    assert "**Plan:** 1 to create, 1 to update, 1 to replace, 0 to delete" in out
+    assert "**Changed outside Terraform:** 3 resource(s) differ" in out
+    assert "#### Changed outside Terraform (3)" in out
+    drift = out.split("#### Changed outside Terraform (3)")[1].split("Refresh noise (2)")[0]
+    assert "- `azurerm_role_assignment.reader`: deleted outside Terraform" in drift
+    assert '~ tags.owner: "platform" -> "someone-else"' in drift
+    assert '~ principal_id: "2222" -> "3333"' in drift
+    assert "storage_account.lake" not in drift and "resource_group.main" not in drift
+    assert "**Refresh noise:** 2 resource(s) read back differently" in out
+    noise = out.split("Refresh noise (2): read back differently, changes nothing")[1]
+    assert "<code>azurerm_storage_account.lake</code> (3 attribute(s) changed)" in noise
+    assert "~ network_rules[0].private_link_access: (none) -> []" in noise
+    assert "~ primary_access_key: (sensitive value) -> (sensitive value)" in noise
+    assert '~ tags.created-by: (none) -> "portal"' in noise
+    assert "k3y-0ld" not in out
     assert_balanced(out)
+
+
+def test_refresh_noise_alone_is_no_changes(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    status_file = tmp_path / "status.json"
+    rc, out, err = summarise(
+        capsys, str(FIXTURES / "drift_noise_only.json"), "--status-json", str(status_file)
+    )
+    assert rc == EXIT_OK and err == ""
+    assert "**No changes.** The infrastructure matches the configuration." in out
+    assert "Changed outside Terraform" not in out
+    assert "Refresh noise (2)" in out and "k3y-0ld" not in out
+    status = json.loads(status_file.read_text(encoding="utf-8"))
+    assert status["no_changes"] is True and status["resource_drift"] == []
+    assert status["refresh_noise"] == [
+        "azurerm_resource_group.main",
+        "azurerm_storage_account.lake",
+    ]
+    assert_balanced(out)
+
+
+@pytest.mark.parametrize(
+    ("relevant", "drifted_path", "matters"),
+    [
+        ([("x.a", ("id",))], ("id",), True),
+        ([("x.a", ("tags",))], ("tags", "owner"), True),  # a relevant path covers what is below
+        ([("x.a", ("network_rules", 0, "ip_rules"))], ("network_rules",), True),
+        ([("x.a", ("network_rules", "0"))], ("network_rules", 0, "x"), True),  # "0" is index 0
+        ([("x.a", ("id",))], ("primary_access_key",), False),
+        ([("x.b", ("primary_access_key",))], ("primary_access_key",), False),  # other resource
+        ([("", ("primary_access_key",))], ("primary_access_key",), True),  # any resource
+        ([], ("id",), False),
+    ],
+)
+def test_drift_relevance_follows_terraforms_attribute_matcher(
+    relevant: list[tuple[str, tuple]], drifted_path: tuple, matters: bool
+) -> None:
+    def nest(path: tuple, leaf: str) -> object:
+        value: object = leaf
+        for step in reversed(path):
+            value = [value] if isinstance(step, int) else {step: value}
+        return value
+
+    before, after = nest(drifted_path, "old"), nest(drifted_path, "new")
+    plan = parse_plan(
+        {
+            "format_version": "1.2",
+            "resource_drift": [
+                {
+                    "address": "x.a",
+                    "type": "x",
+                    "change": {"actions": ["update"], "before": before, "after": after},
+                }
+            ],
+            "resource_changes": [],
+            "relevant_attributes": [
+                {"resource": address, "attribute": list(path)} for address, path in relevant
+            ],
+        }
+    )
+    assert [rc.address for rc in plan.relevant_drift] == (["x.a"] if matters else [])
+    assert [rc.address for rc in plan.refresh_noise] == ([] if matters else ["x.a"])
 
 
 def test_output_only_change_masks_sensitive_outputs(capsys: pytest.CaptureFixture[str]) -> None:
@@ -228,15 +303,17 @@ def test_status_json_reports_drift_outputs_and_protected(
 ) -> None:
     status_file = tmp_path / "status.json"
     rc, _, _ = summarise(
-        capsys, str(FIXTURES / "drift_only.json"), "--status-json", str(status_file)
+        capsys, str(FIXTURES / "drift_relevant.json"), "--status-json", str(status_file)
     )
     drift = json.loads(status_file.read_text(encoding="utf-8"))
     assert rc == 0 and drift["exit_code"] == 0
     assert drift["resource_drift"] == [
-        "azurerm_resource_group.main",
+        "azurerm_key_vault.main",
         "azurerm_role_assignment.reader",
+        "azurerm_user_assigned_identity.jobs",
     ]
-    assert drift["resource_changes"] == {"create": 0, "update": 0, "replace": 0, "delete": 0}
+    assert drift["refresh_noise"] == ["azurerm_resource_group.main", "azurerm_storage_account.lake"]
+    assert drift["resource_changes"] == {"create": 1, "update": 1, "replace": 1, "delete": 0}
     rc, _, _ = summarise(
         capsys, str(FIXTURES / "replace_protected.json"), "--status-json", str(status_file)
     )
@@ -399,11 +476,12 @@ def test_redacted_json_has_no_secrets(tmp_path: Path, capsys: pytest.CaptureFixt
     assert "secret" not in json.dumps(outputs)
     assert outputs["insights_connection_string"]["after"] == "(sensitive value)"
     assert outputs["workspace_url"]["after"] == "adb-2.azuredatabricks.net"
-    rc, _, _ = summarise(capsys, str(FIXTURES / "drift_only.json"), "--redacted-json", str(out))
+    rc, _, _ = summarise(capsys, str(FIXTURES / "drift_relevant.json"), "--redacted-json", str(out))
+    assert "k3y-0ld" not in out.read_text(encoding="utf-8")
     drift = json.loads(out.read_text(encoding="utf-8"))["resource_drift"]
-    assert [d["address"] for d in drift] == [
+    assert [d["address"] for d in drift][:2] == [
         "azurerm_resource_group.main",
-        "azurerm_role_assignment.reader",
+        "azurerm_storage_account.lake",
     ]
 
 
@@ -442,7 +520,7 @@ def _plan_dir(
     tmp_path: Path, result: str | None, fixture: str | None = None, log: str | None = None
 ) -> Path:
     plan_dir = tmp_path / "dev"
-    plan_dir.mkdir()
+    plan_dir.mkdir(parents=True)
     if result is not None:
         (plan_dir / "result").write_text(result + "\n", encoding="utf-8")
     if fixture is not None:
@@ -518,3 +596,148 @@ def test_error_excerpt_is_bounded() -> None:
     assert excerpt.startswith("│ Error: boom")
     assert len(excerpt.splitlines()) == report.ERROR_LINES
     assert report.error_excerpt("just one line") == "just one line"
+
+
+def test_a_stack_never_applied_says_so_plainly(capsys: pytest.CaptureFixture[str]) -> None:
+    """The bootstrap creates the empty state blobs, so the read-only identity can plan a stack
+    that has never been applied: every resource is created, and the summary says why."""
+    rc, out, _ = summarise(capsys, str(FIXTURES / "creates_only.json"))
+    assert rc == EXIT_OK
+    assert "**Never applied:** this stack has no resources in its state yet; 3 to create." in out
+    rc, out, _ = summarise(capsys, str(FIXTURES / "drift_relevant.json"))
+    assert "Never applied" not in out  # a prior state with resources
+
+
+def test_an_errored_plan_refused_by_prevent_destroy_says_to_change_the_code(
+    tmp_path: Path,
+) -> None:
+    log = (
+        "Error: Instance cannot be destroyed\n\n  on cdk.tf.json line 40:\n\n"
+        "Resource azurerm_storage_account.lake has lifecycle.prevent_destroy set, but the plan "
+        "calls for this resource to be destroyed.\n"
+    )
+    rc, text, _ = _report(_plan_dir(tmp_path, "failed", log=log), tmp_path)
+    assert rc == 5
+    assert "**Refused by `prevent_destroy`:**" in text
+    assert "The `allow-destroy` label cannot override it: change the code instead." in text
+    assert "add the `allow-destroy` label" not in text
+    other = tmp_path / "other"
+    other.mkdir()
+    rc, text, _ = _report(_plan_dir(other, "failed", log="Error: 403 Forbidden\n"), other)
+    assert "prevent_destroy" not in text
+
+
+# --- change sets: what was reviewed against what is applied -------------------------------
+
+
+def _change_set(plan_dir: Path, tmp_path: Path, stack: str = "dev") -> dict:
+    target = tmp_path / f"{stack}.change-set.json"
+    rc = report.run(
+        [str(plan_dir), "--stack", stack, "--change-set", str(target), "--config", str(CONFIG)]
+        + ["--output", str(tmp_path / "cs.md")]
+    )
+    assert rc in (EXIT_OK, EXIT_BLOCKED)
+    return json.loads(target.read_text(encoding="utf-8"))
+
+
+def test_a_change_set_holds_addresses_and_actions_only(tmp_path: Path) -> None:
+    data = _change_set(_plan_dir(tmp_path, "ok", "replace_protected.json"), tmp_path)
+    assert data["format"] == 1 and data["stack"] == "dev"
+    assert ["azurerm_storage_account.lake", ["delete", "create"]] in data["resources"]
+    assert all(len(entry) == 2 for entry in data["resources"])
+    text = json.dumps(data)
+    assert "westeurope" not in text and "northeurope" not in text  # no values
+    # Reads of data sources and no-ops are not changes.
+    data = _change_set(_plan_dir(tmp_path / "c", "ok", "creates_only.json"), tmp_path)
+    assert [a for a, _ in data["resources"]] == [
+        "azurerm_databricks_workspace.main",
+        "azurerm_resource_group.main",
+        "azurerm_storage_account.lake",
+    ]
+
+
+def _deploy_gate(
+    tmp_path: Path, fixture: str, reviewed: dict | None, *extra: str
+) -> tuple[int, str, dict]:
+    work = tmp_path / fixture.removesuffix(".json")
+    work.mkdir(parents=True)
+    args = ["--deploy"]
+    if reviewed is not None:
+        path = work / "reviewed.json"
+        if reviewed:
+            path.write_text(json.dumps(reviewed), encoding="utf-8")
+        args += ["--reviewed", str(path), "--reviewed-label", "PR #7, run 41"]
+    return _report(_plan_dir(work, "ok", fixture), work, *args, *extra)
+
+
+def test_a_deploy_plan_identical_to_the_reviewed_one_proceeds(tmp_path: Path) -> None:
+    reviewed = _change_set(_plan_dir(tmp_path / "pr", "ok", "update_sensitive.json"), tmp_path)
+    rc, text, status = _deploy_gate(tmp_path / "deploy", "update_sensitive.json", reviewed)
+    assert rc == EXIT_OK
+    assert "**As reviewed:** the same addresses and actions as the pull request's plan" in text
+    assert "(PR #7, run 41)" in text
+    assert status["reviewed"] == "identical" and status["approval"] == ""
+    assert status["changes"] is True
+
+
+def test_a_deploy_plan_that_differs_from_the_reviewed_one_needs_approval(tmp_path: Path) -> None:
+    reviewed = _change_set(_plan_dir(tmp_path / "pr", "ok", "update_sensitive.json"), tmp_path)
+    rc, text, status = _deploy_gate(tmp_path / "deploy", "creates_only.json", reviewed)
+    assert rc == EXIT_OK
+    assert "**Differs from the reviewed plan** (PR #7, run 41)" in text
+    assert "+ create azurerm_storage_account.lake" in text
+    assert "- update azurerm_key_vault.main" in text
+    assert status["reviewed"] == "different"
+    assert status["approval"] == "the plan differs from the reviewed one"
+    assert_balanced(text)
+
+
+def test_a_deploy_plan_nobody_reviewed_needs_approval(tmp_path: Path) -> None:
+    rc, text, status = _deploy_gate(tmp_path, "creates_only.json", {})
+    assert rc == EXIT_OK and "**Not reviewed:** no pull-request plan was found" in text
+    assert status["reviewed"] == "missing" and status["approval"] == "no reviewed plan"
+
+
+def test_a_no_op_deploy_plan_skips_the_apply_and_its_approval(tmp_path: Path) -> None:
+    rc, text, status = _deploy_gate(tmp_path, "noop.json", {})
+    assert rc == EXIT_OK
+    assert "**Nothing to apply:**" in text
+    assert status["changes"] is False and status["approval"] == ""
+    # Refresh noise alone is nothing to apply either.
+    rc, text, status = _deploy_gate(tmp_path / "n", "drift_noise_only.json", {})
+    assert status["changes"] is False and status["approval"] == ""
+
+
+def test_an_environment_not_planned_at_pull_request_time_is_not_compared(
+    tmp_path: Path,
+) -> None:
+    rc, text, status = _deploy_gate(tmp_path, "creates_only.json", None)
+    assert "**Not compared:**" in text
+    assert status["reviewed"] == "not-compared" and status["approval"] == ""
+
+
+def test_an_allow_destroy_deploy_needs_a_second_persons_approval(tmp_path: Path) -> None:
+    reviewed = _change_set(_plan_dir(tmp_path / "pr", "ok", "delete_protected.json"), tmp_path)
+    rc, _, status = _deploy_gate(tmp_path / "d", "delete_protected.json", reviewed)
+    assert rc == EXIT_BLOCKED
+    rc, _, status = _deploy_gate(
+        tmp_path / "a", "delete_protected.json", reviewed, "--allow-destroy"
+    )
+    assert rc == EXIT_OK and status["reviewed"] == "identical"
+    assert status["approval"] == "allow-destroy: protected resources are deleted or replaced"
+
+
+def test_a_malformed_reviewed_change_set_is_unusable_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    plan_dir = _plan_dir(tmp_path, "ok", "creates_only.json")
+    (tmp_path / "reviewed.json").write_text('{"format": 1, "stack": "dev"}', encoding="utf-8")
+    out = tmp_path / "out.md"
+    rc = report.run(
+        [str(plan_dir), "--stack", "dev", "--deploy", "--reviewed", str(tmp_path / "reviewed.json")]
+        + ["--output", str(out), "--config", str(CONFIG)]
+    )
+    assert rc == EXIT_BAD_INPUT
+    assert "resources is not a list" in capsys.readouterr().err
+    text = out.read_text(encoding="utf-8")
+    assert text.startswith("<!-- plan-summary:plan-dev -->") and "**Summary failed:**" in text

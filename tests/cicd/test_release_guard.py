@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -10,7 +11,15 @@ from pathlib import Path
 import pytest
 
 from tests.cicd.conftest import ROOT
-from tools.release_guard import GuardError, check_tag, main, route, validate_tag
+from tools.release_guard import (
+    GuardError,
+    check_tag,
+    check_tip,
+    main,
+    route,
+    runner,
+    validate_tag,
+)
 
 GIT_ENV = {
     **os.environ,
@@ -152,3 +161,65 @@ def test_runs_with_the_runner_python_as_a_module() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout == "environment=uat\n"
+
+
+# --- never deploy an older commit -----------------------------------------------------------
+
+
+def test_the_tip_of_the_branch_is_deployed(clone: Path) -> None:
+    tip = git(clone, "rev-parse", "origin/main")
+    assert check_tip("refs/heads/main", tip, clone) == f"{tip[:12]} is the tip of main"
+
+
+def test_an_older_commit_of_the_branch_is_refused(clone: Path) -> None:
+    """A re-run of an old run carries the old commit: the branch has moved on since."""
+    older = git(clone, "rev-parse", "origin/main~1")
+    with pytest.raises(GuardError, match="is not the tip of main"):
+        check_tip("refs/heads/main", older, clone)
+    assert (
+        main(["check-tip", "--ref", "refs/heads/main", "--sha", older, "--repo", str(clone)]) == 1
+    )
+
+
+def test_only_the_newest_release_tag_is_deployed(clone: Path) -> None:
+    newest = git(clone, "rev-parse", "v1.2.0^{commit}")
+    assert check_tip("refs/tags/v1.2.0", newest, clone).startswith("v1.2.0 (")
+    old = git(clone, "rev-parse", "v1.0.0^{commit}")
+    with pytest.raises(GuardError, match="older than the newest release tag v1.2.0"):
+        check_tip("refs/tags/v1.0.0", old, clone)
+    with pytest.raises(GuardError, match="points to"):
+        check_tip("refs/tags/v1.2.0", old, clone)
+
+
+# --- runners: an environment's jobs run on its own runners only -----------------------------
+
+
+def test_an_environment_runs_on_its_own_runner_label_or_a_hosted_one() -> None:
+    assert runner("prod", '{"prod": "deploy-prod", "uat": "deploy-uat"}') == "deploy-prod"
+    assert runner("dev", '{"prod": "deploy-prod"}') == "ubuntu-24.04"
+    assert runner("uat", "") == "ubuntu-24.04"
+
+
+@pytest.mark.parametrize(
+    ("environment", "runners", "message"),
+    [
+        ("uat", '{"uat": "deploy-prod"}', "the runner of prod"),
+        ("dev", '{"dev": "deploy-prod"}', "the runner of prod"),
+        ("prod", '{"prod": "self-hosted"}', "not a runner label of this repository"),
+        ("prod", "[]", "must map environments to labels"),
+        ("prod", "{", "not JSON"),
+    ],
+)
+def test_a_foreign_runner_label_is_refused(environment: str, runners: str, message: str) -> None:
+    with pytest.raises(GuardError, match=message):
+        runner(environment, runners)
+
+
+def test_runner_labels_are_unique_per_environment() -> None:
+    spec = json.loads((ROOT / "tools" / "github" / "runners.json").read_text(encoding="utf-8"))
+    labels = [v["label"] for k, v in spec.items() if not k.startswith("_")]
+    groups = [v["group"] for k, v in spec.items() if not k.startswith("_")]
+    assert len(set(labels)) == len(labels) and len(set(groups)) == len(groups)
+    for environment, value in spec.items():
+        if not environment.startswith("_"):
+            assert value["label"].endswith(f"-{environment}")

@@ -18,13 +18,21 @@ from typing import Any
 import pytest
 
 from tests.cicd.conftest import ROOT, WORKFLOWS
+from tests.cicd.expressions import render as render_expression
 from tests.cicd.harness import (
-    FAKE_AZ,
-    FAKE_TERRAFORM,
     calls_named,
-    fake_bin,
+    environment_template,
+    github_script,
+    jobs,
+    needs,
     run_github_script,
     run_step,
+    scripts,
+    stack_dirs,
+    step_named,
+    step_using,
+    steps,
+    tf_calls,
 )
 from tests.conftest import resources
 
@@ -44,43 +52,11 @@ COMMANDS = re.compile(r"(^|\s)(make|npm|npx|cdktf) ", re.M)
 # --- helpers -----------------------------------------------------------------------------
 
 
-def jobs(wf: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return wf["jobs"]
-
-
-def steps(job: dict[str, Any]) -> list[dict[str, Any]]:
-    return job.get("steps", [])
-
-
-def step_named(job: dict[str, Any], name: str) -> dict[str, Any]:
-    found = [s for s in steps(job) if s.get("name") == name or s.get("id") == name]
-    assert len(found) == 1, f"no single step {name!r}"
-    return found[0]
-
-
-def step_using(job: dict[str, Any], action: str) -> list[dict[str, Any]]:
-    return [s for s in steps(job) if s.get("uses", "").startswith(f"{action}@")]
-
-
 def all_steps(workflows: dict[str, dict[str, Any]]):
     for fname, wf in workflows.items():
         for job_id, job in jobs(wf).items():
             for step in steps(job):
                 yield fname, job_id, job, step
-
-
-def scripts(job: dict[str, Any]) -> str:
-    return "\n".join(s.get("run", "") for s in steps(job))
-
-
-def needs(job: dict[str, Any]) -> list[str]:
-    value = job.get("needs", [])
-    return [value] if isinstance(value, str) else list(value)
-
-
-def environment_template(job: dict[str, Any]) -> str | None:
-    env = job.get("environment")
-    return env["name"] if isinstance(env, dict) else env
 
 
 def render(template: str, values: dict[str, str]) -> str:
@@ -104,37 +80,6 @@ def runs_terraform_apply(job: dict[str, Any]) -> bool:
 def cli_config(job: dict[str, Any]) -> str:
     script = step_named(job, "Terraform CLI configuration (provider allowlist)")["run"]
     return script.split("<<'TFRC'\n", 1)[1].split("\nTFRC", 1)[0]
-
-
-def github_script(job: dict[str, Any], name: str) -> tuple[str, dict[str, str]]:
-    step = step_named(job, name)
-    assert step["uses"].startswith("actions/github-script@")
-    return step["with"]["script"], {k: str(v) for k, v in step.get("env", {}).items()}
-
-
-@pytest.fixture
-def terraform(tmp_path: Path) -> tuple[Path, Path]:
-    """(bin dir with fake terraform and az, log file)."""
-    log = tmp_path / "terraform.log"
-    log.write_text("", encoding="utf-8")
-    return fake_bin(tmp_path, terraform=FAKE_TERRAFORM, az=FAKE_AZ), log
-
-
-def tf_calls(log: Path) -> list[str]:
-    return log.read_text(encoding="utf-8").splitlines()
-
-
-def stack_dirs(tmp_path: Path, *stacks: str, backend: dict[str, str] | None = None) -> Path:
-    """A working directory with cdktf.out/stacks/<stack>/cdk.tf.json."""
-    work = tmp_path / "work"
-    for stack in stacks:
-        d = work / "cdktf.out" / "stacks" / stack
-        d.mkdir(parents=True)
-        body = {
-            "terraform": {"backend": {"azurerm": {**(backend or {}), "key": f"{stack}.tfstate"}}}
-        }
-        (d / "cdk.tf.json").write_text(json.dumps(body), encoding="utf-8")
-    return work
 
 
 # --- structure and hygiene -----------------------------------------------------------------
@@ -293,7 +238,8 @@ def _deploy_environments(workflows: dict[str, dict[str, Any]], tmp_path: Path) -
     names = set()
     for job in jobs(workflows["deploy.yml"]).values():
         template = environment_template(job)
-        if template:
+        # Environments with an identity; deploy-approval only holds reviewers.
+        if template and is_credentialed(job):
             for env in routed:
                 names.add(render(template, {"needs.route.outputs.environment": env}))
     return names
@@ -301,10 +247,10 @@ def _deploy_environments(workflows: dict[str, dict[str, Any]], tmp_path: Path) -
 
 def _plan_environments(workflows: dict[str, dict[str, Any]], tmp_path: Path) -> set[str]:
     wf = workflows["plan.yml"]
-    targets = step_named(jobs(wf)["synth"], "targets")
+    targets = step_named(jobs(wf)["targets"], "targets")
     planned = []
     for base in ("main", "release/1.4"):
-        run = run_step(targets["run"], {"BASE_REF": base}, tmp_path)
+        run = run_step(targets["run"], {"BASE_REF": base, "ACTION": "opened"}, tmp_path)
         assert run.rc == 0
         planned += json.loads(run.outputs["environments"])
     template = environment_template(jobs(wf)["plan"])
@@ -365,7 +311,12 @@ def test_only_deploy_environment_jobs_hold_the_writing_identity(
             template = environment_template(job)
             if not template:
                 continue
-            if writer[render(template, values)]:
+            name = render(template, values)
+            if name not in writer:
+                # No identity is federated to it (deploy-approval): it can mint nothing.
+                assert not is_credentialed(job), f"{fname}:{job_id}"
+                continue
+            if writer[name]:
                 holders.add((fname, job_id))
             else:
                 assert not runs_terraform_apply(job), f"{fname}:{job_id} applies as planner"
@@ -379,19 +330,86 @@ def test_only_deploy_environment_jobs_hold_the_writing_identity(
 # --- the required check cannot be skipped -----------------------------------------------------
 
 
-@pytest.mark.parametrize("fname", ["plan.yml", "checks.yml"])
-def test_required_jobs_are_never_skipped(workflows: dict[str, dict[str, Any]], fname: str) -> None:
-    """Pull request jobs have no job-level `if` except `always()`, so none is ever skipped (a
-    skipped required job counts as passed); the gate needs every job but the cleanup."""
-    wf = workflows[fname]
+def test_checks_jobs_are_never_skipped(workflows: dict[str, dict[str, Any]]) -> None:
+    """A skipped required job counts as passed: the checks workflow never skips one."""
+    for job_id, job in jobs(workflows["checks.yml"]).items():
+        assert job.get("if", "always()") == "always()", job_id
+
+
+def _targets(workflows: dict[str, dict[str, Any]], tmp_path: Path, **env: str):
+    step = step_named(jobs(workflows["plan.yml"])["targets"], "targets")
+    return run_step(step["run"], {"ACTION": "opened", "BASE_CHANGED": "false", **env}, tmp_path)
+
+
+def _required_checks() -> dict[str, set[str]]:
+    rulesets = ROOT / "tools" / "github" / "rulesets"
+    out = {}
+    for name in ("main", "release-branches"):
+        data = json.loads((rulesets / f"{name}.json").read_text(encoding="utf-8"))
+        (rule,) = [r for r in data["rules"] if r["type"] == "required_status_checks"]
+        out[name] = {c["context"] for c in rule["parameters"]["required_status_checks"]}
+    return out
+
+
+def test_the_plan_gate_is_never_skipped_and_named_after_what_it_planned(
+    workflows: dict[str, dict[str, Any]], tmp_path: Path
+) -> None:
+    """The gate runs whatever happened before it (`if: always()`, a skipped job would count as
+    passed) and needs every job but the cleanup. Its name, the required check, says which
+    environments were planned: `plan gate (dev)` is what main's ruleset requires and
+    `plan gate (uat, prod)` what the release branches' ruleset requires."""
+    wf = workflows["plan.yml"]
+    gate = jobs(wf)["gate"]
+    assert gate["if"] == "always()"
+    assert set(needs(gate)) == set(jobs(wf)) - {"gate", "cleanup"}
+    required = _required_checks()
+    for base, ruleset in (("main", "main"), ("release/1.4", "release-branches")):
+        run = _targets(workflows, tmp_path, BASE_REF=base)
+        assert run.rc == 0 and run.outputs["replan"] == "true"
+        name = render_expression(gate["name"], {"needs": {"targets": {"outputs": run.outputs}}})
+        assert required[ruleset] == {"make test", name}
+    # Every other job runs only when the run re-plans (or always, after the ones that do).
     for job_id, job in jobs(wf).items():
-        assert job.get("if", "always()") == "always()", f"{fname}:{job_id}"
-    if fname == "plan.yml":
-        gate = jobs(wf)["gate"]
-        assert gate["if"] == "always()" and gate["name"] == "plan gate"
-        assert set(needs(gate)) == set(jobs(wf)) - {"gate", "cleanup"}
-        for job_id in set(jobs(wf)) - {"approval", "synth", "plan"}:
-            assert jobs(wf)[job_id]["if"] == "always()", job_id
+        if job_id in ("targets", "gate", "cleanup"):
+            continue
+        assert "needs.targets.outputs.replan == 'true'" in job["if"], job_id
+
+
+def test_a_retargeted_pull_request_is_planned_again(
+    workflows: dict[str, dict[str, Any]], tmp_path: Path
+) -> None:
+    """Retargeted from main to a release branch (`edited` with a changed base), the pull request
+    is planned for uat and prod and gets the release branches' required check; the green
+    `plan gate (dev)` of its head commit satisfies nothing there. An edit of the title or
+    description re-plans nothing and reports under a name no ruleset requires."""
+    wf = workflows["plan.yml"]
+    assert "edited" in wf["on"]["pull_request"]["types"]
+    retarget = _targets(
+        workflows, tmp_path, BASE_REF="release/1.4", ACTION="edited", BASE_CHANGED="true"
+    )
+    assert retarget.outputs["replan"] == "true"
+    assert json.loads(retarget.outputs["environments"]) == ["uat", "prod"]
+    assert retarget.outputs["check"] == "plan gate (uat, prod)"
+    assert "plan gate (dev)" not in _required_checks()["release-branches"]
+    edit = _targets(workflows, tmp_path, BASE_REF="release/1.4", ACTION="edited")
+    assert edit.outputs["replan"] == "false"
+    assert edit.outputs["check"] not in set().union(*_required_checks().values())
+    # The retarget shares the pull request's concurrency group (it cancels the older plan);
+    # a mere edit gets its own and cancels nothing.
+    group = wf["concurrency"]["group"]
+
+    def rendered(action: str, changes: dict) -> str:
+        event = {"action": action, "changes": changes, "pull_request": {"number": 7}}
+        return render_expression(group, {"github": {"event": event, "run_id": 99}})
+
+    assert rendered("synchronize", {}) == rendered("edited", {"base": {"ref": {"from": "main"}}})
+    assert rendered("synchronize", {}) == "plan-7-plan"
+    assert rendered("edited", {"title": {"from": "x"}}) == "plan-7-99"
+    # The gate of an edit passes without looking at the skipped jobs.
+    gate = step_named(jobs(wf)["gate"], "Synthesis, every plan and the destroy gate passed")
+    skipped = json.dumps({"synth": {"result": "skipped"}})
+    assert run_step(gate["run"], {"NEEDS": skipped, "REPLAN": "false"}, tmp_path).rc == 0
+    assert run_step(gate["run"], {"NEEDS": skipped, "REPLAN": "true"}, tmp_path).rc == 1
 
 
 @pytest.mark.parametrize(
@@ -402,6 +420,7 @@ def test_required_jobs_are_never_skipped(workflows: dict[str, dict[str, Any]], f
         ({"approval": "success", "synth": "success", "plan": "success", "summary": "failure"}, 1),
         ({"approval": "success", "synth": "success", "plan": "cancelled", "summary": "success"}, 1),
         ({"approval": "success", "synth": "success", "plan": "skipped", "summary": "success"}, 1),
+        ({"targets": "failure", "synth": "skipped"}, 1),
     ],
 )
 def test_gate_fails_unless_every_job_succeeded(
@@ -411,7 +430,8 @@ def test_gate_fails_unless_every_job_succeeded(
         jobs(workflows["plan.yml"])["gate"], "Synthesis, every plan and the destroy gate passed"
     )
     needs_json = json.dumps({k: {"result": v, "outputs": {}} for k, v in results.items()})
-    run = run_step(gate["run"], {"NEEDS": needs_json}, tmp_path)
+    replan = "" if results.get("targets") == "failure" else "true"
+    run = run_step(gate["run"], {"NEEDS": needs_json, "REPLAN": replan}, tmp_path)
     assert run.rc == rc
     for job_id, result in results.items():
         line = f"::error title=Plan gate::{job_id}: {result}"
@@ -423,12 +443,13 @@ def test_plans_dev_for_main_and_uat_plus_prod_for_release(
 ) -> None:
     wf = workflows["plan.yml"]
     assert wf["on"]["pull_request"]["branches"] == ["main", "release/**"]
-    assert {"labeled", "unlabeled", "synchronize"} <= set(wf["on"]["pull_request"]["types"])
-    targets = step_named(jobs(wf)["synth"], "targets")
+    assert {"labeled", "unlabeled", "synchronize", "edited"} <= set(
+        wf["on"]["pull_request"]["types"]
+    )
     for base, expected in (("main", ["dev"]), ("release/1.4", ["uat", "prod"])):
-        run = run_step(targets["run"], {"BASE_REF": base}, tmp_path)
+        run = _targets(workflows, tmp_path, BASE_REF=base)
         assert run.rc == 0 and json.loads(run.outputs["environments"]) == expected
-    assert run_step(targets["run"], {"BASE_REF": "feature/x"}, tmp_path).rc == 1
+    assert _targets(workflows, tmp_path, BASE_REF="feature/x").rc == 1
 
 
 def test_fork_pull_requests_fail_the_plan(
@@ -472,8 +493,18 @@ def _approval(
     context: dict[str, Any],
     answers: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """The approval script; by default the labeler has write permission and the pull request
+    has one commit by its author, committed through GitHub's web flow."""
     script, env = github_script(jobs(workflows["plan.yml"])["approval"], "decide")
-    return run_github_script(script, tmp_path, context=context, answers=answers, env=env)
+    defaults = {
+        "repos.getCollaboratorPermissionLevel": {"permission": "write"},
+        "pulls.listCommits": [
+            {"author": {"login": "author"}, "committer": {"login": "web-flow"}},
+        ],
+    }
+    return run_github_script(
+        script, tmp_path, context=context, answers={**defaults, **(answers or {})}, env=env
+    )
 
 
 def test_destroy_approval_by_a_reviewer_is_recorded_on_the_head_commit(
@@ -505,7 +536,45 @@ def test_the_author_cannot_approve_their_own_destruction(
     ]
 
 
-@pytest.mark.parametrize("action", ["synchronize", "opened", "reopened"])
+@pytest.mark.parametrize(
+    ("sender", "answers", "reason"),
+    [
+        ("pair", {}, "is an author of this pull request"),
+        (
+            "reviewer",
+            {"repos.getCollaboratorPermissionLevel": {"permission": "read"}},
+            "has read permission",
+        ),
+    ],
+)
+def test_only_a_writer_who_wrote_none_of_it_approves_destruction(
+    workflows: dict[str, dict[str, Any]],
+    tmp_path: Path,
+    sender: str,
+    answers: dict[str, Any],
+    reason: str,
+) -> None:
+    """Not the pull request's author, not the author or committer of any of its commits (a
+    pair who pushed a commit to it), and not someone who can label but not write (triage)."""
+    commits = [
+        {"author": {"login": "author"}, "committer": {"login": "web-flow"}},
+        {"author": {"login": "author"}, "committer": {"login": "pair"}},
+    ]
+    out = _approval(
+        workflows,
+        tmp_path,
+        _pr_context("labeled", label="allow-destroy", sender=sender, labels=("allow-destroy",)),
+        {"pulls.listCommits": commits, **answers},
+    )
+    assert out["outputs"]["allow-destroy"] == "false"
+    assert not calls_named(out, "repos.createCommitStatus")
+    assert len(calls_named(out, "issues.removeLabel")) == 1
+    assert any(reason in w for w in out["warnings"]), out["warnings"]
+    (query,) = calls_named(out, "repos.getCollaboratorPermissionLevel")
+    assert query["username"] == sender
+
+
+@pytest.mark.parametrize("action", ["synchronize", "opened", "reopened", "edited"])
 def test_a_new_commit_needs_a_new_approval(
     workflows: dict[str, dict[str, Any]], tmp_path: Path, action: str
 ) -> None:
@@ -621,16 +690,19 @@ def test_pr_plan_refreshes_the_platform_and_plans_the_workspace_from_state(
     assert (out / "dev" / "plan.json").is_file() and (out / "dev-workspace" / "plan.json").is_file()
 
 
-def test_pr_plan_skips_the_workspace_before_the_first_platform_apply(
+def test_pr_plan_plans_the_workspace_only_against_a_platform_plan(
     workflows: dict[str, dict[str, Any]], tmp_path: Path, terraform: tuple[Path, Path]
 ) -> None:
-    run, results, calls, _ = _pr_plan(workflows, tmp_path, terraform, FAKE_TF_OUTPUTS_dev="{}")
-    assert run.rc == 0 and run.outputs["failed"] == "0"
-    assert results["dev"] == "ok"
-    assert results["dev-workspace"].startswith(
-        "skipped the platform stack dev has not been applied"
-    )
-    assert not any(c.startswith("dev-workspace plan") for c in calls)
+    """The workspace stack is planned against the platform plan's outputs; without a platform
+    plan there is nothing to plan it against (tests/cicd/test_cross_stack.py runs the real
+    Terraform through this step)."""
+    run, results, calls, out = _pr_plan(workflows, tmp_path, terraform, FAKE_TF_PLAN_RC_dev="1")
+    assert run.outputs["failed"] == "1" and results["dev"] == "failed"
+    assert results["dev-workspace"].startswith("skipped the platform plan failed")
+    assert not any(c.startswith("dev-workspace") for c in calls)
+    # Planned: the workspace's own configuration is kept for the summary.
+    run, results, calls, out = _pr_plan(workflows, tmp_path / "ok", terraform)
+    assert (out / "dev-workspace" / "config.tf.json").is_file()
 
 
 def test_a_failed_pr_plan_is_recorded_and_fails_the_job(
@@ -822,10 +894,9 @@ def test_every_apply_uses_a_gated_plan_file_of_the_same_run(
         assert {makers[0], gates[0]} <= ancestors or makers[0] == job_id
         assert gates[0] in ancestors
         assert environment_template(job) == "${{ needs.route.outputs.environment }}"
-        assert job["concurrency"] == {
-            "group": "deploy-${{ needs.route.outputs.environment }}",
-            "cancel-in-progress": False,
-        }
+        # One group for the whole run (the workflow's), none of its own: a job in the group its
+        # own run holds would wait for itself.
+        assert "concurrency" not in job
 
 
 @pytest.mark.parametrize(
@@ -901,10 +972,21 @@ def test_deploy_plans_record_results_and_keep_the_plan_file(
         "plan.log",
     }
     assert "uat plan -input=false -no-color -lock=false -out=tfplan" in tf_calls(log)
+    # The workspace against the platform plan (shown to the approver of the platform apply).
+    assert (dest.parent / "uat-workspace" / "result").read_text().strip() == "ok"
+    assert (
+        "uat-workspace plan -input=false -no-color -lock=false -refresh=false "
+        "-var=verify_metastore=false -out=predicted"
+    ) in tf_calls(log)
     workspace = step_named(jobs(wf)["apply-platform"], "plan-workspace")
     run = run_step(
         workspace["run"],
-        {"STACK": "uat-workspace", "FAKE_TF_LOG": str(log), "FAKE_TF_PLAN_RC_uat_workspace": "1"},
+        {
+            "STACK": "uat-workspace",
+            "ENVIRONMENT": "uat",
+            "FAKE_TF_LOG": str(log),
+            "FAKE_TF_PLAN_RC_uat_workspace": "1",
+        },
         tmp_path,
         cwd=work,
         bin_dir=bin_dir,
@@ -914,6 +996,10 @@ def test_deploy_plans_record_results_and_keep_the_plan_file(
     assert result.read_text().strip() == "failed"
     # Refreshed and with the lock: no -lock=false, no -refresh=false.
     assert "uat-workspace plan -input=false -no-color -out=tfplan" in tf_calls(log)
+    # The platform state it read its outputs from is recorded with the plan.
+    recorded = tmp_path / "runner_temp" / "workspace-plan" / "uat-workspace" / "platform-state.json"
+    assert json.loads(recorded.read_text()) == {"lineage": "L", "serial": 1}
+    assert "uat state pull" in tf_calls(log)
 
 
 def test_deploy_gates_fail_on_a_blocked_or_failed_plan(
@@ -921,9 +1007,7 @@ def test_deploy_gates_fail_on_a_blocked_or_failed_plan(
 ) -> None:
     """The gate job's own script, run on plans the tool sees: a protected deletion blocks unless
     the dispatch input allows it; a failed plan always blocks."""
-    gate = step_named(
-        jobs(workflows["deploy.yml"])["gate-platform"], "Plan summary and destroy gate"
-    )
+    gate = step_named(jobs(workflows["deploy.yml"])["gate-platform"], "gate")
     assert (
         jobs(workflows["deploy.yml"])["gate-platform"]["env"]["ALLOW_DESTROY"]
         == "${{ github.event_name == 'workflow_dispatch' && inputs.allow-destroy }}"
@@ -932,13 +1016,18 @@ def test_deploy_gates_fail_on_a_blocked_or_failed_plan(
     plan_dir.mkdir(parents=True)
     (plan_dir / "result").write_text("ok\n")
     (plan_dir / "plan.json").write_text((fixture_path / "delete_protected.json").read_text())
-    blocked = run_step(gate["run"], {"STACK": "prod", "ALLOW_DESTROY": "false"}, tmp_path)
+    env = {"STACK": "prod", "COMPARE": "false", "REVIEWED_LABEL": ""}
+    blocked = run_step(gate["run"], {**env, "ALLOW_DESTROY": "false"}, tmp_path)
     assert blocked.rc == 3 and "**Blocked:**" in blocked.summary
-    allowed = run_step(gate["run"], {"STACK": "prod", "ALLOW_DESTROY": "true"}, tmp_path)
+    allowed = run_step(gate["run"], {**env, "ALLOW_DESTROY": "true"}, tmp_path)
     assert allowed.rc == 0 and "the destruction was approved" in allowed.summary
+    # An allow-destroy dispatch needs a second person (the approve job), dev included.
+    assert (
+        allowed.outputs["approval"] == "allow-destroy: protected resources are deleted or replaced"
+    )
     (plan_dir / "result").write_text("failed\n")
     (plan_dir / "plan.json").unlink()
-    failed = run_step(gate["run"], {"STACK": "prod", "ALLOW_DESTROY": "true"}, tmp_path)
+    failed = run_step(gate["run"], {**env, "ALLOW_DESTROY": "true"}, tmp_path)
     assert failed.rc == 5 and "**Plan failed:**" in failed.summary
 
 
@@ -1078,31 +1167,68 @@ def test_drift_checks_the_commit_last_deployed_successfully(
     assert set(queried) == {"deploy.yml"}
 
 
-def test_drift_does_not_queue_behind_a_running_deploy(
+def test_a_waiting_deploy_holds_back_the_drift_check_of_its_own_environment_only(
     workflows: dict[str, dict[str, Any]], tmp_path: Path
 ) -> None:
-    answers = {
-        "actions.listWorkflowRuns": [{"html_url": "https://github.com/o/r/actions/runs/9"}],
+    """A uat deploy waiting for approval for days does not suspend the drift checks of dev and
+    prod. The deploy workflow's run-name says which environment a run deploys; a run whose
+    name says none holds back every environment."""
+    deployments = {
         "repos.listDeployments": [{"id": 1, "sha": "c1"}],
         "repos.listDeploymentStatuses": [{"state": "success"}],
     }
-    out = _resolve(workflows, tmp_path, answers)
+    waiting = [{"display_title": "deploy uat", "html_url": "https://github.com/o/r/actions/runs/9"}]
+    out = _resolve(workflows, tmp_path, {"actions.listWorkflowRuns": waiting, **deployments})
+    checked = [i["environment"] for i in json.loads(out["outputs"]["matrix"])["include"]]
+    assert checked == ["dev", "prod"]
+    assert json.loads(out["outputs"]["skipped"]) == {
+        "uat": "a deploy run of uat is in progress (https://github.com/o/r/actions/runs/9)"
+    }
+    unknown = [{"display_title": "Deploy", "html_url": "https://github.com/o/r/actions/runs/8"}]
+    out = _resolve(workflows, tmp_path / "b", {"actions.listWorkflowRuns": unknown, **deployments})
     assert json.loads(out["outputs"]["matrix"]) == {"include": []}
-    assert all(
-        "deploy run is in progress" in r for r in json.loads(out["outputs"]["skipped"]).values()
-    )
+
+
+def test_deploy_runs_are_named_after_their_environment(
+    workflows: dict[str, dict[str, Any]],
+) -> None:
+    """The run-name the drift check reads is the environment the route job chooses (and the
+    workflow's concurrency group): rendered from the workflow for every trigger the release
+    guard routes."""
+    from tools.release_guard import GuardError, route
+
+    deploy = workflows["deploy.yml"]
+    for event, ref, requested in itertools.product(
+        ("push", "workflow_dispatch"),
+        ("refs/heads/main", "refs/heads/release/1.4", "refs/tags/v1.4.0"),
+        ("", "sandbox", "dev", "uat", "prod"),
+    ):
+        try:
+            environment = route(event, ref, requested)
+        except GuardError:
+            continue
+        context = {
+            "github": {"event_name": event, "ref": ref},
+            "inputs": {"environment": requested},
+        }
+        assert render_expression(deploy["run-name"], context) == f"deploy {environment}"
+        assert render_expression(deploy["concurrency"]["group"], context) == (
+            f"deploy-{environment}"
+        )
 
 
 def test_drift_job_shares_the_deploy_concurrency_group(
     workflows: dict[str, dict[str, Any]],
 ) -> None:
     drift = jobs(workflows["drift.yml"])["drift"]
-    apply = jobs(workflows["deploy.yml"])["apply-platform"]
+    deploy = workflows["deploy.yml"]
     for env in ("dev", "uat", "prod"):
-        assert render(drift["concurrency"]["group"], {"matrix.environment": env}) == render(
-            apply["concurrency"]["group"], {"needs.route.outputs.environment": env}
+        context = {"github": {"event_name": "workflow_dispatch"}, "inputs": {"environment": env}}
+        assert render(drift["concurrency"]["group"], {"matrix.environment": env}) == (
+            render_expression(deploy["concurrency"]["group"], context)
         )
     assert drift["concurrency"]["cancel-in-progress"] is False
+    assert deploy["concurrency"]["cancel-in-progress"] is False
     synth = jobs(workflows["drift.yml"])["synth"]
     assert step_using(synth, "actions/checkout")[0]["with"]["ref"] == "${{ matrix.sha }}"
 
@@ -1114,13 +1240,15 @@ def _drift_plan(
     blob_answers: list[str],
     **fake: str,
 ):
+    """The drift step; each state check asks az for the platform's and then the workspace's
+    blob (one `<etag>\t<lease>` answer each)."""
     bin_dir, log = terraform
     tmp_path.mkdir(parents=True, exist_ok=True)
     az_log = tmp_path / "az.log"
     az_log.write_text("")
     blob = tmp_path / "blob.txt"
     blob.write_text("\n".join(blob_answers) + "\n")
-    work = stack_dirs(tmp_path, "prod")
+    work = stack_dirs(tmp_path, "prod", "prod-workspace")
     step = step_named(jobs(workflows["drift.yml"])["drift"], "plan")
     run = run_step(
         step["run"],
@@ -1136,44 +1264,54 @@ def _drift_plan(
         cwd=work,
         bin_dir=bin_dir,
     )
-    result = (tmp_path / "runner_temp" / "drift" / "prod" / "result").read_text().strip()
-    return run, result, tf_calls(log), az_log.read_text()
+    results = {
+        stack: (tmp_path / "runner_temp" / "drift" / stack / "result").read_text().strip()
+        for stack in ("prod", "prod-workspace")
+    }
+    return run, results, tf_calls(log), az_log.read_text()
 
 
-def test_drift_plan_reports_changes_as_ok_and_errors_as_failed(
+STEADY = ["e1\tavailable", "w1\tavailable"] * 2
+
+
+def test_drift_plans_both_stacks_changes_as_ok_and_errors_as_failed(
     workflows: dict[str, dict[str, Any]], tmp_path: Path, terraform: tuple[Path, Path]
 ) -> None:
-    run, result, calls, az = _drift_plan(
-        workflows, tmp_path, terraform, ["e1\tavailable", "e1\tavailable"], FAKE_TF_PLAN_RC_prod="2"
+    run, results, calls, az = _drift_plan(
+        workflows, tmp_path, terraform, STEADY, FAKE_TF_PLAN_RC_prod="2"
     )
-    assert run.rc == 0 and result == "ok"
+    assert run.rc == 0 and results == {"prod": "ok", "prod-workspace": "ok"}
     assert "prod plan -input=false -no-color -lock=false -detailed-exitcode -out=tfplan" in calls
+    # The workspace stack from its state, against the platform plan (no Databricks call).
     assert (
-        az.count(
-            "storage blob show --auth-mode login --account-name sttf --container-name prod --name prod.tfstate"
-        )
-        == 2
+        "prod-workspace plan -input=false -no-color -lock=false -detailed-exitcode -out=tfplan"
+        " -refresh=false -var=verify_metastore=false"
+    ) in calls
+    show = "storage blob show --auth-mode login --account-name sttf --container-name prod --name"
+    assert az.count(f"{show} prod.tfstate") == 2 and az.count(f"{show} prod-workspace.tfstate") == 2
+    _, failed, calls, _ = _drift_plan(
+        workflows, tmp_path / "b", terraform, STEADY, FAKE_TF_PLAN_RC_prod="1"
     )
-    _, failed, _, _ = _drift_plan(
-        workflows,
-        tmp_path / "b",
-        terraform,
-        ["e1\tavailable", "e1\tavailable"],
-        FAKE_TF_PLAN_RC_prod="1",
-    )
-    assert failed == "failed"
+    assert failed["prod"] == "failed"
+    assert failed["prod-workspace"].startswith("skipped the platform plan failed")
 
 
 def test_drift_plan_never_reports_while_the_state_is_locked_or_moving(
     workflows: dict[str, dict[str, Any]], tmp_path: Path, terraform: tuple[Path, Path]
 ) -> None:
-    run, result, calls, _ = _drift_plan(workflows, tmp_path, terraform, ["e1\tleased"])
-    assert run.rc == 0 and result.startswith("skipped the state of prod is locked")
+    run, results, calls, _ = _drift_plan(
+        workflows, tmp_path, terraform, ["e1\tavailable", "w1\tleased"]
+    )
+    assert run.rc == 0
+    assert all(r.startswith("skipped the state of prod is locked") for r in results.values())
     assert not any(" plan " in c for c in calls)
     _, moved, _, _ = _drift_plan(
-        workflows, tmp_path / "b", terraform, ["e1\tavailable", "e2\tavailable"]
+        workflows,
+        tmp_path / "b",
+        terraform,
+        ["e1\tavailable", "w1\tavailable", "e1\tavailable", "w2\tavailable"],
     )
-    assert moved.startswith("skipped the state of prod changed during the check")
+    assert all(r.startswith("skipped the state of prod changed during") for r in moved.values())
 
 
 def _issues(
@@ -1189,7 +1327,8 @@ def _issues(
     folder = tmp_path / "reports"
     folder.mkdir(parents=True)
     for environment, (status, markdown) in reports.items():
-        (folder / f"{environment}.json").write_text(json.dumps(status))
+        stacks = status if isinstance(status, list) else [status]
+        (folder / f"{environment}.json").write_text(json.dumps({"stacks": stacks}))
         (folder / f"{environment}.md").write_text(markdown)
     env.update(
         {
@@ -1236,6 +1375,36 @@ def test_drift_opens_an_issue_on_drift_and_on_a_failed_check(
     assert all(c["labels"] == ["drift"] for c in created)
 
 
+def test_refresh_noise_alone_never_opens_a_drift_issue(
+    workflows: dict[str, dict[str, Any]], tmp_path: Path
+) -> None:
+    """What a refresh as the read-only identity reads back differently (keys it cannot list,
+    unset blocks read back as []) is not drift: no issue, and an open one is closed. Drift of
+    the workspace stack, or an output that changes, opens one."""
+    changes = {"create": 0, "update": 0, "replace": 0, "delete": 0}
+    noise = {
+        "result": "ok",
+        "exit_code": 0,
+        "resource_drift": [],
+        "refresh_noise": ["azurerm_storage_account.lake"],
+        "resource_changes": changes,
+        "output_changes": [],
+    }
+    clean_workspace = {**noise, "refresh_noise": []}
+    out = _issues(workflows, tmp_path, {"dev": ([noise, clean_workspace], "noise")}, [])
+    assert not calls_named(out, "issues.create")
+    assert any("refresh-noise difference(s), no drift" in n for n in out["notices"])
+    opened = [{"number": 5, "title": "Terraform drift: dev"}]
+    out = _issues(workflows, tmp_path / "b", {"dev": ([noise, clean_workspace], "x")}, opened)
+    assert calls_named(out, "issues.update")[0]["state"] == "closed"
+    workspace_drift = {**clean_workspace, "resource_changes": {**changes, "update": 1}}
+    out = _issues(workflows, tmp_path / "c", {"dev": ([noise, workspace_drift], "ws")}, [])
+    assert [c["title"] for c in calls_named(out, "issues.create")] == ["Terraform drift: dev"]
+    outputs = {**clean_workspace, "output_changes": ["workspace_url"]}
+    out = _issues(workflows, tmp_path / "d", {"uat": ([outputs, clean_workspace], "out")}, [])
+    assert [c["title"] for c in calls_named(out, "issues.create")] == ["Terraform drift: uat"]
+
+
 def test_drift_updates_an_open_issue_closes_it_when_clean_and_leaves_skipped_alone(
     workflows: dict[str, dict[str, Any]], tmp_path: Path
 ) -> None:
@@ -1269,7 +1438,9 @@ def test_drift_updates_an_open_issue_closes_it_when_clean_and_leaves_skipped_alo
 def test_pr_summary_step_reports_every_stack_and_gates(
     workflows: dict[str, dict[str, Any]], tmp_path: Path, fixture_path: Path
 ) -> None:
-    step = step_named(jobs(workflows["plan.yml"])["summary"], "Summaries and the destroy gate")
+    step = step_named(
+        jobs(workflows["plan.yml"])["summary"], "Summaries, change sets and the destroy gate"
+    )
     plans = tmp_path / "runner_temp" / "plans" / "plan-uat"
     for stack, fixture in (
         ("uat", "creates_only.json"),
@@ -1278,9 +1449,37 @@ def test_pr_summary_step_reports_every_stack_and_gates(
         (plans / stack).mkdir(parents=True)
         (plans / stack / "result").write_text("ok\n")
         (plans / stack / "plan.json").write_text((fixture_path / fixture).read_text())
-    env = {"ENVIRONMENTS": '["uat", "prod"]', "ALLOW_DESTROY": "false"}
+    env = {
+        "ENVIRONMENTS": '["uat", "prod"]',
+        "SYNTH": "success",
+        "ALLOW_DESTROY": "false",
+        "HEAD_SHA": "h" * 40,
+        "BASE_REF": "release/1.4",
+        "BASE_SHA": "b" * 40,
+        "PULL_REQUEST": "7",
+        "RUN_URL": "https://github.com/o/r/actions/runs/41",
+    }
     run = run_step(step["run"], env, tmp_path)
     reports = tmp_path / "runner_temp" / "reports"
+    # Every comment says which commit it planned, into which base, and links the run.
+    footer = f"<sub>Planned for `{'h' * 40}` into `release/1.4` · [workflow run]({env['RUN_URL']})"
+    assert (
+        footer in (reports / "uat.md").read_text() and footer in (reports / "prod.md").read_text()
+    )
+    # The reviewed change sets, for the deploy after the merge.
+    sets = tmp_path / "runner_temp" / "change-sets" / "uat"
+    assert json.loads((sets / "meta.json").read_text()) == {
+        "format": 1,
+        "environment": "uat",
+        "head_sha": "h" * 40,
+        "base_ref": "release/1.4",
+        "base_sha": "b" * 40,
+        "pull_request": 7,
+        "run_url": env["RUN_URL"],
+    }
+    created = json.loads((sets / "uat.change-set.json").read_text())
+    assert ["azurerm_storage_account.lake", ["create"]] in created["resources"]
+    assert not (tmp_path / "runner_temp" / "change-sets" / "prod" / "prod.change-set.json").exists()
     # prod never planned (no artifact): a "plan failed" report and a failing step.
     assert run.rc == 1
     assert sorted(p.name for p in reports.glob("*.md")) == [
@@ -1492,13 +1691,11 @@ def test_jobs_that_call_the_workspace_api_run_where_its_ip_access_list_allows(
     workflows: dict[str, dict[str, Any]],
 ) -> None:
     """uat/prod workspaces admit only listed networks (rule MLOPS-DBW-2): the jobs that call
-    the workspace API run on the runner a repository variable names per environment, GitHub's
-    hosted runner by default (fine for dev and sandbox, which have no list)."""
-    jobs = workflows["deploy.yml"]["jobs"]
-    expected = (
-        "${{ fromJSON(vars.WORKSPACE_RUNNERS || '{}')[needs.route.outputs.environment]"
-        " || 'ubuntu-24.04' }}"
-    )
+    the workspace API run on the runner the route job chose for the environment (its own
+    self-hosted label from tools/github/runners.json when WORKSPACE_RUNNERS names one, GitHub's
+    hosted runner otherwise; another environment's label is refused: test_deploy_flow.py)."""
+    jobs_ = workflows["deploy.yml"]["jobs"]
     for name in ("apply-platform", "apply-workspace", "smoke"):
-        assert jobs[name]["runs-on"] == expected, name
-    assert jobs["synth"]["runs-on"] == "ubuntu-24.04"
+        assert jobs_[name]["runs-on"] == "${{ needs.route.outputs.runner }}", name
+    assert jobs_["route"]["outputs"]["runner"] == "${{ steps.runner.outputs.runner }}"
+    assert jobs_["synth"]["runs-on"] == "ubuntu-24.04"

@@ -18,6 +18,8 @@ import argparse
 import json
 import sys
 from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from tools.plan_summary.model import SUMMARISED_KINDS, Plan, PlanError, ResourceChange, load_plan
@@ -25,10 +27,11 @@ from tools.plan_summary.policy import (
     DEFAULT_CONFIG,
     GITHUB_COMMENT_LIMIT,
     MIN_MAX_CHARS,
+    Policy,
     load_policy,
 )
 from tools.plan_summary.redacted import redacted_plan
-from tools.plan_summary.render import render
+from tools.plan_summary.render import Section, render
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
@@ -81,66 +84,68 @@ def status(plan: Plan, violations: list[ResourceChange], allow_destroy: bool, co
         "errored": plan.errored,
         "complete": plan.complete,
         "no_changes": plan.is_noop,
+        "never_applied": plan.never_applied,
         "resource_changes": {kind: kinds[kind] for kind in SUMMARISED_KINDS},
-        "resource_drift": sorted(rc.address for rc in plan.drifted),
+        "resource_drift": sorted(rc.address for rc in plan.relevant_drift),
+        "refresh_noise": sorted(rc.address for rc in plan.refresh_noise),
         "output_changes": sorted(oc.name for oc in plan.changed_outputs),
         "protected_destroyed": sorted(rc.address for rc in violations),
         "destroy_allowed": allow_destroy,
     }
 
 
-def run(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        policy = load_policy(args.config)
-        max_chars = policy.max_chars if args.max_chars is None else args.max_chars
-        if not MIN_MAX_CHARS <= max_chars <= GITHUB_COMMENT_LIMIT:
-            raise PlanError(
-                f"--max-chars must be between {MIN_MAX_CHARS} and {GITHUB_COMMENT_LIMIT}"
-            )
-        plan = load_plan(args.plan_json)
-    except PlanError as exc:
-        print(f"plan_summary: error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+@dataclass(frozen=True)
+class Outcome:
+    """What the summary decided for one plan: the exit code, the Markdown and the status."""
+
+    code: int
+    markdown: str
+    status: dict
+    violations: list[ResourceChange]
+
+
+def evaluate(
+    plan: Plan,
+    policy: Policy,
+    *,
+    title: str,
+    marker_name: str,
+    allow_destroy: bool,
+    max_chars: int,
+    notes: Sequence[str] = (),
+    extra_sections: Sequence[Section] = (),
+) -> Outcome:
+    """The destroy gate and the Markdown of one parsed plan."""
     violations = policy.violations(plan)
     code = EXIT_OK
-    if violations and not args.allow_destroy:
+    if violations and not allow_destroy:
         code = EXIT_BLOCKED
     if plan.errored:
         code = EXIT_ERRORED
     markdown = render(
         plan,
-        title=args.title[:MAX_TITLE],
+        title=title[:MAX_TITLE],
         protected=policy.protected_types,
         violations=violations,
-        allow_destroy=args.allow_destroy,
+        allow_destroy=allow_destroy,
         max_chars=max_chars,
-        marker_name=args.marker,
+        marker_name=marker_name,
+        notes=notes,
+        extra_sections=extra_sections,
     )
-    try:
-        if args.output:
-            args.output.write_text(markdown, encoding="utf-8")
-        else:
-            sys.stdout.write(markdown)
-        if args.redacted_json:
-            args.redacted_json.write_text(
-                json.dumps(redacted_plan(plan), indent=2, sort_keys=True) + "\n", encoding="utf-8"
-            )
-        if args.status_json:
-            args.status_json.write_text(
-                json.dumps(status(plan, violations, args.allow_destroy, code), indent=2) + "\n",
-                encoding="utf-8",
-            )
-    except OSError as exc:
-        print(f"plan_summary: error: cannot write output: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+    return Outcome(code, markdown, status(plan, violations, allow_destroy, code), violations)
+
+
+def explain(outcome: Outcome, plan: Plan) -> None:
+    """The one-line reasons on stderr (errored plan, destroy gate)."""
     if plan.errored:
         print(
             "plan_summary: errored: Terraform reported errors while planning; the plan is "
             "incomplete and must not be applied",
             file=sys.stderr,
         )
-    if code == EXIT_BLOCKED:
+    if outcome.code == EXIT_BLOCKED:
+        violations = outcome.violations
         names = ", ".join(rc.address for rc in violations[:5])
         more = f" and {len(violations) - 5} more" if len(violations) > 5 else ""
         print(
@@ -148,7 +153,50 @@ def run(argv: list[str] | None = None) -> int:
             "add the `allow-destroy` label (or pass --allow-destroy) after review",
             file=sys.stderr,
         )
-    return code
+
+
+def max_chars_of(policy: Policy, requested: int | None) -> int:
+    max_chars = policy.max_chars if requested is None else requested
+    if not MIN_MAX_CHARS <= max_chars <= GITHUB_COMMENT_LIMIT:
+        raise PlanError(f"--max-chars must be between {MIN_MAX_CHARS} and {GITHUB_COMMENT_LIMIT}")
+    return max_chars
+
+
+def run(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        policy = load_policy(args.config)
+        max_chars = max_chars_of(policy, args.max_chars)
+        plan = load_plan(args.plan_json)
+    except PlanError as exc:
+        print(f"plan_summary: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    outcome = evaluate(
+        plan,
+        policy,
+        title=args.title,
+        marker_name=args.marker,
+        allow_destroy=args.allow_destroy,
+        max_chars=max_chars,
+    )
+    try:
+        if args.output:
+            args.output.write_text(outcome.markdown, encoding="utf-8")
+        else:
+            sys.stdout.write(outcome.markdown)
+        if args.redacted_json:
+            args.redacted_json.write_text(
+                json.dumps(redacted_plan(plan), indent=2, sort_keys=True) + "\n", encoding="utf-8"
+            )
+        if args.status_json:
+            args.status_json.write_text(
+                json.dumps(outcome.status, indent=2) + "\n", encoding="utf-8"
+            )
+    except OSError as exc:
+        print(f"plan_summary: error: cannot write output: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    explain(outcome, plan)
+    return outcome.code
 
 
 def main() -> None:

@@ -1,7 +1,16 @@
 """Parse Terraform's JSON plan (`terraform show -json PLANFILE`) into a small typed model.
 
 Format reference: developer.hashicorp.com/terraform/internals/json-format ("Plan Representation",
-"Change Representation"). Only the parts the summary needs are read.
+"Change Representation"), and hashicorp/terraform v1.11.4 `internal/command/jsonplan/plan.go`
+(`relevant_attributes`, `prior_state`). Only the parts the summary needs are read.
+
+Drift follows Terraform's own meaning of it (v1.11.4 `internal/command/jsonformat/diff.go`,
+`precomputeDiffs`): a `resource_drift` entry matters when it touches an attribute listed in
+`relevant_attributes` (the resource attributes that contributed to the planned changes); the
+human-readable plan shows nothing else. This model also keeps drift of an object that the plan
+changes anyway ("leads to a planned change"). Every other difference a refresh records (a key
+the read-only identity cannot list reads back empty, an unset block reads back as an empty list)
+changes nothing and is `refresh_noise`.
 """
 
 from __future__ import annotations
@@ -36,6 +45,9 @@ _KIND_BY_ACTIONS: dict[tuple[str, ...], str] = {
     ("create", "forget"): CREATE,
     ("forget", "create"): CREATE,
 }
+
+
+AttrPath = tuple[str | int, ...]
 
 
 class PlanError(ValueError):
@@ -88,6 +100,10 @@ class Plan:
     """Terraform stopped planning on an error: the plan is incomplete and cannot be applied."""
     complete: bool = True
     applyable: bool = True
+    relevant_attributes: tuple[tuple[str, AttrPath], ...] = ()
+    """(resource address, attribute path) pairs that contributed to the planned changes."""
+    prior_resources: frozenset[str] = frozenset()
+    """Addresses of the managed resources in the state the plan was made from."""
 
     def changes(self, kind: str) -> list[ResourceChange]:
         return [rc for rc in self.resource_changes if rc.kind == kind]
@@ -98,7 +114,43 @@ class Plan:
 
     @property
     def drifted(self) -> list[ResourceChange]:
+        """Every difference the refresh found (relevant or not)."""
         return [rc for rc in self.resource_drift if rc.kind in SUMMARISED_KINDS]
+
+    @property
+    def relevant_drift(self) -> list[ResourceChange]:
+        """Drift that leads to a planned change or touches an attribute the plan relies on."""
+        return [rc for rc in self.drifted if self._drift_matters(rc)]
+
+    @property
+    def refresh_noise(self) -> list[ResourceChange]:
+        """Differences a refresh recorded that change nothing."""
+        return [rc for rc in self.drifted if not self._drift_matters(rc)]
+
+    def _drift_matters(self, rc: ResourceChange) -> bool:
+        if rc.address in {c.address for c in self.resource_changes if c.kind not in (NO_OP, READ)}:
+            return True
+        relevant = [
+            path for address, path in self.relevant_attributes if address in ("", rc.address)
+        ]
+        if not relevant:
+            return False
+        if rc.kind == DELETE:
+            return True
+        return any(
+            _overlaps(changed, path)
+            for changed in changed_paths(rc.before, rc.after)
+            for path in relevant
+        )
+
+    @property
+    def never_applied(self) -> bool:
+        """The state holds no managed resource yet, and the plan creates some."""
+        return (
+            not self.prior_resources
+            and bool(self.summarised)
+            and all(rc.kind == CREATE for rc in self.summarised)
+        )
 
     @property
     def changed_outputs(self) -> list[OutputChange]:
@@ -106,13 +158,36 @@ class Plan:
 
     @property
     def is_noop(self) -> bool:
-        """Nothing to apply, nothing drifted, and Terraform finished planning."""
-        return (
-            not self.errored
-            and not self.summarised
-            and not self.drifted
-            and not self.changed_outputs
-        )
+        """Nothing to apply and Terraform finished planning (Terraform's "No changes."): refresh
+        noise does not count, and drift that matters always comes with a planned change."""
+        return not self.errored and not self.summarised and not self.changed_outputs
+
+
+def _same_step(a: str | int, b: str | int) -> bool:
+    # Terraform accepts "0" for a list index; compare as text.
+    return str(a) == str(b)
+
+
+def _overlaps(a: AttrPath, b: AttrPath) -> bool:
+    """One path is a prefix of the other (Terraform's attribute_path matcher, with propagation:
+    a relevant path covers everything below it, and a change above a relevant path covers it)."""
+    n = min(len(a), len(b))
+    return all(_same_step(a[i], b[i]) for i in range(n))
+
+
+def changed_paths(before: Any, after: Any, prefix: AttrPath = ()) -> list[AttrPath]:
+    """Leaf paths at which before and after differ (values compared as parsed JSON)."""
+    if isinstance(before, dict) and isinstance(after, dict):
+        out: list[AttrPath] = []
+        for key in sorted(set(before) | set(after)):
+            out += changed_paths(before.get(key), after.get(key), (*prefix, key))
+        return out
+    if isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
+        out = []
+        for index, (b, a) in enumerate(zip(before, after, strict=True)):
+            out += changed_paths(b, a, (*prefix, index))
+        return out
+    return [] if before == after else [prefix]
 
 
 def classify(actions: tuple[str, ...]) -> str:
@@ -189,6 +264,48 @@ def _changes(data: dict[str, Any], key: str) -> tuple[ResourceChange, ...]:
     return tuple(_resource_change(item, i, key) for i, item in enumerate(raw))
 
 
+def _relevant_attributes(raw: Any) -> tuple[tuple[str, AttrPath], ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise PlanError("relevant_attributes is not a list")
+    out = []
+    for index, item in enumerate(raw):
+        if not isinstance(item, dict) or not isinstance(item.get("resource", ""), str):
+            raise PlanError(f"relevant_attributes[{index}] is not a resource attribute")
+        path = item.get("attribute", [])
+        if not isinstance(path, list) or not all(
+            isinstance(p, str | int) and not isinstance(p, bool) for p in path
+        ):
+            raise PlanError(f"relevant_attributes[{index}].attribute is not a path")
+        out.append((item.get("resource", ""), tuple(path)))
+    return tuple(out)
+
+
+def _prior_resources(raw: Any) -> frozenset[str]:
+    """Managed resource addresses of `prior_state.values` (root module and child modules)."""
+    if not isinstance(raw, dict):
+        return frozenset()
+    values = raw.get("values")
+    module = values.get("root_module") if isinstance(values, dict) else None
+    found: set[str] = set()
+    todo = [module]
+    while todo:
+        current = todo.pop()
+        if not isinstance(current, dict):
+            continue
+        for resource in current.get("resources") or []:
+            if (
+                isinstance(resource, dict)
+                and resource.get("mode", "managed") == "managed"
+                and isinstance(resource.get("address"), str)
+            ):
+                found.add(resource["address"])
+        children = current.get("child_modules") or []
+        todo += children if isinstance(children, list) else []
+    return frozenset(found)
+
+
 def parse_plan(data: Any) -> Plan:
     """Build a Plan from decoded JSON; raise PlanError if it is not a Terraform plan."""
     if not isinstance(data, dict):
@@ -221,6 +338,8 @@ def parse_plan(data: Any) -> Plan:
         # Format 1.2 always writes both; older plans lack them (then: complete unless errored).
         complete=data.get("complete", not errored) is True,
         applyable=data.get("applyable", not errored) is True,
+        relevant_attributes=_relevant_attributes(data.get("relevant_attributes")),
+        prior_resources=_prior_resources(data.get("prior_state")),
     )
 
 

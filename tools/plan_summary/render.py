@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import html
 from collections import Counter
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
 from tools.plan_summary.diff import ABSENT, AttrChange, attribute_changes, format_value, redact
@@ -182,6 +182,24 @@ def _drift_item(rc: ResourceChange) -> str:
     return "\n" + _details(summary, _diff_lines(changes))
 
 
+def _noise_line(count: int) -> str:
+    return (
+        f"**Refresh noise:** {count} resource(s) read back differently after the refresh in "
+        "ways that change nothing (listed apart below; not drift)."
+    )
+
+
+def _noise_section(noise: list[ResourceChange]) -> Section:
+    return Section(
+        head=f"<details><summary>Refresh noise ({len(noise)}): read back differently, changes "
+        "nothing</summary>\n\nThe refresh recorded these differences, but no planned change "
+        "follows from them and the plan relies on none of the attributes (Terraform's "
+        "`relevant_attributes`), so Terraform itself does not report them as drift.\n",
+        items=[_drift_item(rc) for rc in sorted(noise, key=lambda r: r.address)],
+        tail="\n</details>",
+    )
+
+
 def _output_item(oc: OutputChange) -> str:
     before = format_value(redact(oc.before, oc.before_sensitive), VALUE_LIMIT)
     after = format_value(redact(oc.after, oc.after_sensitive, oc.after_unknown), VALUE_LIMIT)
@@ -234,8 +252,12 @@ def render(
     allow_destroy: bool,
     max_chars: int,
     marker_name: str = "default",
+    notes: Sequence[str] = (),
+    extra_sections: Sequence[Section] = (),
 ) -> str:
-    """Markdown for the plan; always shorter than max_chars and balanced."""
+    """Markdown for the plan; always shorter than max_chars and balanced. `notes` are
+    mandatory paragraphs shown after the title (what the plan was compared with, what it was
+    planned against); `extra_sections` come right after the counts."""
     kinds = Counter(rc.kind for rc in plan.summarised)
     mandatory: list[str] = [marker(marker_name), f"### {html.escape(title)}"]
     if plan.errored:
@@ -248,19 +270,33 @@ def render(
             "> [!NOTE]\n> Terraform marked this plan incomplete (deferred changes): after it is "
             "applied, another plan will show more changes."
         )
+    mandatory += notes
+    noise = plan.refresh_noise
     if plan.is_noop:
         mandatory.append("**No changes.** The infrastructure matches the configuration.")
-        return "\n\n".join(mandatory) + "\n"
+        if not noise:
+            return "\n\n".join(mandatory) + "\n"
+        mandatory.append(_noise_line(len(noise)))
+        return _assemble(mandatory, [_noise_section(noise)], max_chars)
+    if plan.never_applied:
+        mandatory.append(
+            f"**Never applied:** this stack has no resources in its state yet; "
+            f"{kinds[CREATE]} to create."
+        )
     mandatory.append(
         "**Plan:** "
         + ", ".join(f"{kinds[k]} to {_KIND_LABEL[k]}" for k in (CREATE, UPDATE, REPLACE, DELETE))
         + (" (partial: planning stopped on an error)" if plan.errored else "")
     )
-    if plan.drifted:
+    drifted = plan.relevant_drift
+    if drifted:
         mandatory.append(
-            f"**Changed outside Terraform:** {len(plan.drifted)} resource(s) differ from the "
-            "last applied state (listed separately below; they are not changes this plan makes)."
+            f"**Changed outside Terraform:** {len(drifted)} resource(s) differ from the "
+            "last applied state in ways this plan acts on or relies on (listed separately below; "
+            "they are not changes this plan makes)."
         )
+    if noise:
+        mandatory.append(_noise_line(len(noise)))
     if plan.changed_outputs:
         mandatory.append(f"**Outputs:** {len(plan.changed_outputs)} to change.")
     if violations and not allow_destroy:
@@ -280,6 +316,7 @@ def render(
     sections: list[Section] = []
     if plan.summarised:
         sections.append(_counts_table(plan))
+    sections += extra_sections
     destructive = [rc for rc in plan.summarised if rc.kind in DESTRUCTIVE_KINDS]
     # Replacements and deletions of protected types first.
     destructive.sort(key=lambda rc: (rc.type not in protected, rc.kind != DELETE, rc.address))
@@ -308,13 +345,14 @@ def render(
                     tail="\n</details>",
                 )
             )
-    if plan.drifted:
+    if drifted:
         sections.append(
             Section(
-                head=f"#### Changed outside Terraform ({len(plan.drifted)})\n\n"
-                "What the refresh found (`resource_drift`); the plan above already accounts "
-                "for it.",
-                items=[_drift_item(rc) for rc in sorted(plan.drifted, key=lambda r: r.address)],
+                head=f"#### Changed outside Terraform ({len(drifted)})\n\n"
+                "What the refresh found (`resource_drift`) that leads to a planned change or "
+                "touches an attribute the plan relies on (`relevant_attributes`); the plan above "
+                "already accounts for it.",
+                items=[_drift_item(rc) for rc in sorted(drifted, key=lambda r: r.address)],
             )
         )
     if plan.changed_outputs:
@@ -333,6 +371,8 @@ def render(
                 tail="\n</details>",
             )
         )
+    if noise:
+        sections.append(_noise_section(noise))
     creates = plan.changes(CREATE)
     if creates:
         by_type: dict[str, list[ResourceChange]] = {}
@@ -369,4 +409,4 @@ def _assemble(mandatory: list[str], sections: list[Section], max_chars: int) -> 
     return out.rstrip("\n") + "\n"
 
 
-__all__ = ["SUMMARISED_KINDS", "marker", "render"]
+__all__ = ["SUMMARISED_KINDS", "Section", "marker", "render"]
