@@ -84,6 +84,7 @@ def test_environments_match_the_workflows_and_protect_deploys() -> None:
     assert set(envs) == {
         *("sandbox", "dev", "uat", "prod"),
         *("sandbox-plan", "dev-plan", "uat-plan", "prod-plan"),
+        "dev-smoke",
     }
     assert [e for e, v in envs.items() if v["reviewers"]] == ["uat", "prod"]
     assert envs["prod"]["refs"] == [
@@ -95,6 +96,8 @@ def test_environments_match_the_workflows_and_protect_deploys() -> None:
     # which is why their identities only read.
     for name in ("sandbox-plan", "dev-plan", "uat-plan", "prod-plan"):
         assert envs[name] == {"reviewers": False, "refs": []}
+    # The smoke identity runs jobs only, and only for what was merged to main.
+    assert envs["dev-smoke"] == {"reviewers": False, "refs": [{"name": "main", "type": "branch"}]}
 
 
 def _run(tmp_path: Path, answers: dict[str, str], *args: str):
@@ -150,6 +153,7 @@ def test_apply_script_creates_missing_and_updates_existing_rulesets(tmp_path: Pa
         "dev-plan",
         "uat-plan",
         "prod-plan",
+        "dev-smoke",
     }
     assert bodies["prod"]["reviewers"] == [{"type": "Team", "id": 42}]
     assert bodies["prod"]["prevent_self_review"] is True
@@ -171,6 +175,7 @@ def test_apply_script_creates_missing_and_updates_existing_rulesets(tmp_path: Pa
     assert sorted(added) == sorted(
         [
             ("prod", "name=v*", "type=tag"),
+            ("dev-smoke", "name=main", "type=branch"),
             ("uat", "name=main", "type=branch"),
             ("uat", "name=release/*", "type=branch"),
         ]

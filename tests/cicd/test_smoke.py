@@ -728,3 +728,22 @@ def test_the_http_transport_never_follows_a_redirect() -> None:
         server.shutdown()
         server.server_close()
     assert response.status == 302 and seen == ["/start"]
+
+
+def test_the_token_lifetime_is_read_relative_to_the_runners_clock() -> None:
+    """`expires_in` wins over `expires_on`: a runner whose clock is off by hours neither
+    refreshes on every call nor keeps an expired token."""
+    fake = FakeWorkspace.green()
+    now = {"t": 2_000_000_000.0}  # years after the fake's absolute expires_on
+    source = GitHubOidcAzure(
+        transport=fake.handle,
+        request_url=f"{HOST}/oidc/idtoken?api-version=2.0",
+        request_token=GITHUB_REQUEST_TOKEN,
+        client_id=CLIENT_ID,
+        tenant_id=TENANT_ID,
+        authority=HOST,
+        clock=lambda: now["t"],
+    )
+    first = source.token()
+    now["t"] += 60
+    assert source.token() == first and len(fake.aad_requests) == 1

@@ -120,7 +120,9 @@ class GitHubOidcAzure:
         return value, self._expiry(body)
 
     def _expiry(self, body: dict) -> float:
-        for key, base in (("expires_on", 0.0), ("expires_in", self._clock())):
+        """When the token expires on this machine's clock: `expires_in` (relative, so a skewed
+        runner clock does not matter), else the absolute `expires_on`."""
+        for key, base in (("expires_in", self._clock()), ("expires_on", 0.0)):
             try:
                 return base + float(body[key])
             except (KeyError, TypeError, ValueError):
