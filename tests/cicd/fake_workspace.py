@@ -342,7 +342,9 @@ class FakeWorkspace:
             if r.job.job_id == job_id and low <= r.start_time <= high
         ]
         offset = int(params.get("page_token") or 0)
-        limit = int(params.get("limit", 25))
+        limit = int(params.get("limit", 20))
+        if not 0 < limit < 25:  # "greater than 0 and less than 25"
+            return _json(400, {"error_code": "INVALID_PARAMETER_VALUE", "message": "limit"})
         page = runs[offset : offset + limit]
         body: dict[str, Any] = {"runs": page}
         if offset + limit < len(runs):

@@ -340,6 +340,29 @@ def test_a_retrain_through_a_run_job_task_is_found_by_its_trigger(tmp_path: Path
     assert smoke(fake, *token_args(), tmp_path=tmp_path)[0] == 0
 
 
+def test_the_retrain_run_is_found_across_pages_of_runs(tmp_path: Path) -> None:
+    """runs/list returns at most 20 runs a page (the API's limit is below 25)."""
+    fake = FakeWorkspace.green(retrain="run_job")
+    original = fake._advance
+
+    def many_foreign(run) -> None:
+        if run.job.key == "monitoring" and run.polls == 0:
+            for _ in range(45):  # other jobs' run-job tasks, before and after the retrain
+                fake._new_run(
+                    fake.by_key["ml_pipeline"],
+                    trigger="RUN_JOB_TASK",
+                    trigger_info={"run_id": 1},
+                    started_by_smoke=False,
+                )
+        original(run)
+
+    fake._advance = many_foreign  # type: ignore[method-assign]
+    rc, summary = smoke(fake, *token_args(), tmp_path=tmp_path)
+    assert rc == 0, summary
+    pages = fake.calls_to("/api/2.2/jobs/runs/list")
+    assert len(pages) == 3 and {int(p["limit"]) for p in pages} == {20}
+
+
 def test_a_result_line_naming_a_run_the_jobs_api_does_not_show_fails(tmp_path: Path) -> None:
     fake = FakeWorkspace.green()
     retrain = fake.task("monitoring", "retrain")

@@ -92,7 +92,8 @@ class JobsApi:
             "job_id": job_id,
             "start_time_from": start_time_from,
             "start_time_to": start_time_to,
-            "limit": 25,
+            # "greater than 0 and less than 25" (databricks-sdk-go v0.93.0 ListRunsRequest)
+            "limit": 20,
         }
         runs: list[dict[str, Any]] = []
         for _ in range(MAX_PAGES):
