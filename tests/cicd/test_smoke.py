@@ -52,6 +52,7 @@ CHECKS = [
     "monitoring: every task printed its result line",
     "a monitor verdict was written",
     "the retrain run was started once",
+    "the jobs did not change during the smoke",
 ]
 
 
@@ -379,7 +380,9 @@ def test_no_retrain_expected_skips_the_retrain_check(tmp_path: Path) -> None:
     fake.task("monitoring", "retrain").logs = result_line(step="retrain", status="not_needed")
     rc, summary = smoke(fake, "--auth", "token", "--no-retrain-expected", tmp_path=tmp_path)
     assert rc == 0
-    assert [name for name, _ in checks_in(summary)] == CHECKS[:-1]
+    assert [name for name, _ in checks_in(summary)] == [
+        c for c in CHECKS if c != "the retrain run was started once"
+    ]
 
 
 # --- outputs the smoke identity may not be able to read -------------------------------------
@@ -454,8 +457,12 @@ def test_an_interrupted_smoke_cancels_what_it_started(tmp_path: Path) -> None:
     assert fake.cancelled == [pipeline]  # the finished replay run is left alone
 
 
-def test_sigterm_to_the_process_cancels_the_running_job_run(tmp_path: Path) -> None:
-    """As GitHub cancels a job: the real CLI over HTTP, stopped by SIGTERM while it waits."""
+@pytest.mark.parametrize(
+    "signals", [(signal.SIGTERM,), (signal.SIGINT, signal.SIGTERM)], ids=["term", "int-term"]
+)
+def test_a_cancelled_job_cancels_the_running_job_run(tmp_path: Path, signals) -> None:
+    """As GitHub cancels a job (SIGINT, then SIGTERM): the real CLI over HTTP, stopped while it
+    waits; a second signal does not interrupt the cancelling."""
     fake = FakeWorkspace.green()
     fake.never_finish = True
     with fake.serve() as url:
@@ -470,7 +477,8 @@ def test_sigterm_to_the_process_cancels_the_running_job_run(tmp_path: Path) -> N
             time.sleep(0.05)
         assert fake.runs, "the smoke never started a run"
         time.sleep(0.3)
-        proc.send_signal(signal.SIGTERM)
+        for sig in signals:
+            proc.send_signal(sig)
         out, err = proc.communicate(timeout=20)
     assert proc.returncode == 1, err
     (run_id,) = fake.runs
@@ -770,3 +778,23 @@ def test_the_token_lifetime_is_read_relative_to_the_runners_clock() -> None:
     first = source.token()
     now["t"] += 60
     assert source.token() == first and len(fake.aad_requests) == 1
+
+
+def test_a_deploy_applying_during_the_smoke_makes_it_red(tmp_path: Path) -> None:
+    """Another run's apply that changes a job while the smoke runs: the smoke would vouch for
+    code it did not run, so it fails and says so."""
+    fake = FakeWorkspace.green()
+    original = fake._advance
+
+    def redeploy(run) -> None:
+        original(run)
+        if run.job.key == "batch_inference" and run.polls == 1:
+            fake.by_key["ml_pipeline"].parameters["window-days"] = "14"
+
+    fake._advance = redeploy  # type: ignore[method-assign]
+    rc, summary = smoke(fake, *token_args(), tmp_path=tmp_path)
+    assert rc == 1
+    assert (
+        "| the jobs did not change during the smoke | **failed** | changed: ml_pipeline "
+        "(another deploy applied meanwhile; re-run the smoke) |"
+    ) in summary

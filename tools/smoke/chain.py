@@ -14,6 +14,7 @@ when the smoke stops early (failure, deadline, cancelled job).
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -214,6 +215,8 @@ class SmokeRun:
         self._started: list[int] = []
         self._ended: set[int] = set()
         self._deadline = 0.0
+        self._settings: dict[str, str] = {}
+        """Job key -> its settings as first read, to notice a deploy applying meanwhile."""
 
     def execute(self) -> Report:
         self._deadline = self.clock() + self.timeout_s
@@ -225,6 +228,7 @@ class SmokeRun:
                 getattr(self, f"_judge_{role}")(run)
             if self.plan.expect_retrain:
                 self._judge_retrain(self.report.runs[-1])
+            self._judge_unchanged()
         except SmokeFailed as exc:
             self.report.error = str(exc)
         except ApiError as exc:
@@ -246,6 +250,7 @@ class SmokeRun:
         for _, key in self.plan.steps():
             job_id = self.plan.job_ids[key]
             settings = self.api.get_job(job_id).get("settings") or {}
+            self._settings[key] = json.dumps(settings, sort_keys=True)
             declared = {str(p.get("name")) for p in settings.get("parameters") or []}
             unknown = sorted(set(self.plan.job_parameters.get(key, {})) - declared)
             if unknown:
@@ -437,6 +442,25 @@ class SmokeRun:
             detail += f"; a result line names run(s) {mismatch}, which the Jobs API does not show"
         self.report.check(
             "the retrain run was started once", len(found) == 1 and not mismatch, detail
+        )
+
+    def _judge_unchanged(self) -> None:
+        """The jobs it ran are still the ones it read first: no other deploy applied new job
+        definitions while the smoke ran (its result would otherwise vouch for other code)."""
+        changed = [
+            key
+            for key, before in self._settings.items()
+            if json.dumps(
+                self.api.get_job(self.plan.job_ids[key]).get("settings") or {}, sort_keys=True
+            )
+            != before
+        ]
+        self.report.check(
+            "the jobs did not change during the smoke",
+            not changed,
+            f"changed: {', '.join(changed)} (another deploy applied meanwhile; re-run the smoke)"
+            if changed
+            else f"{len(self._settings)} job definitions as at the start",
         )
 
     def _stop_if_failed(self) -> None:

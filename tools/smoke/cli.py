@@ -206,9 +206,14 @@ def token_source(
 
 @contextlib.contextmanager
 def _stop_on_signals() -> Iterator[None]:
-    """SIGTERM/SIGINT (GitHub cancelling the job) stop the wait, so runs get cancelled."""
+    """SIGTERM/SIGINT (GitHub cancelling the job: SIGINT, then SIGTERM) stop the wait, so the
+    runs get cancelled; a second signal does not interrupt that cancelling."""
+    received: list[int] = []
 
     def handler(signum: int, frame: Any) -> None:
+        if received:
+            return
+        received.append(signum)
         raise Interrupted(signal.Signals(signum).name)
 
     previous = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGINT)}
