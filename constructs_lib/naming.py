@@ -215,3 +215,8 @@ def deployer_identity_name(prefix: str, environment: str) -> str:
 def planner_identity_name(prefix: str, environment: str) -> str:
     """The read-only GitHub Actions identity of one environment (plans and drift checks)."""
     return validate_name(ResourceKind.MANAGED_IDENTITY, f"{prefix}-{environment}-github-planner")
+
+
+def smoke_identity_name(prefix: str, environment: str) -> str:
+    """The run-only GitHub Actions identity of one environment (the smoke run)."""
+    return validate_name(ResourceKind.MANAGED_IDENTITY, f"{prefix}-{environment}-github-smoke")

@@ -6,12 +6,14 @@ state blobs (so the read-only plan identity can plan a stack that was never appl
 keyless GitHub identities: a deploy identity (roles on that group only, writes the state, plus
 one read-only custom role at subscription scope for the provider's soft-deleted-resource reads)
 federated only to the protected GitHub environment `<env>`, and a read-only plan identity
-federated only to `<env>-plan`. With `databricks_account_id` it also creates each environment's
-network connectivity configuration (the admin must be a Databricks account admin too) and binds
-it to the environment's workspace on the first run after that workspace exists. Its outputs are
-exactly the variables to set on each GitHub environment and on the repository.
-`prevent_destroy` protects every stateful resource here (state account, containers and blobs,
-the identities whose client IDs are set in GitHub, the network connectivity configurations).
+federated only to `<env>-plan`; where the environment's config enables the smoke run (dev), a
+third, run-only identity with no Azure role federated only to `<env>-smoke`. With
+`databricks_account_id` it also creates each environment's network connectivity configuration
+(the admin must be a Databricks account admin too) and binds it to the environment's workspace
+on the first run after that workspace exists. Its outputs are exactly the variables to set on
+each GitHub environment and on the repository. `prevent_destroy` protects every stateful
+resource here (state account, containers and blobs, the identities whose client IDs are set in
+GitHub, the network connectivity configurations).
 
 Not read-only itself: its provider registers the resource providers the platform needs while it
 starts, so even `terraform plan` of this stack registers any that are unregistered.
@@ -46,6 +48,7 @@ from constructs_lib.azure.resource_group import (
     EnvironmentResourceGroupProps,
 )
 from constructs_lib.azure.resource_providers import REQUIRED_RESOURCE_PROVIDERS
+from constructs_lib.azure.smoke_identity import SmokeIdentity, SmokeIdentityProps
 from constructs_lib.azure.state_storage import StateStorage, StateStorageProps
 from constructs_lib.azure.subscription_reads import SubscriptionReadRole, SubscriptionReadRoleProps
 from constructs_lib.cdk import Construct, LocalBackend, TerraformOutput, TerraformStack
@@ -61,6 +64,7 @@ from constructs_lib.naming import (
     Names,
     deployer_identity_name,
     planner_identity_name,
+    smoke_identity_name,
 )
 from constructs_lib.policy.rules import PolicyContext
 from constructs_lib.policy.stack_policy import ProtectStatefulResources, StackPolicy, suppress
@@ -186,6 +190,7 @@ class BootstrapStack(TerraformStack):
                 self._github_environment_output(identity, client)
             if account is not None and workspaces is not None:
                 self._serverless_network(env, env_names, account, workspaces)
+        self.smoke_identities = self._add_smoke_identities(config, environments, home, client)
         repository_variables = TerraformOutput(
             self,
             "github_repository_variables",
@@ -265,6 +270,44 @@ class BootstrapStack(TerraformStack):
             },
         )
         output.override_logical_id(name)
+    def _add_smoke_identities(
+        self,
+        config: BootstrapConfig,
+        environments: Sequence[EnvironmentConfig],
+        home: EnvironmentResourceGroup,
+        client: DataAzurermClientConfig,
+    ) -> dict[str, SmokeIdentity]:
+        """A run-only identity per environment with `smoke.enabled` (dev by default): no Azure
+        role, federated to `<env>-smoke` only; its rights are CAN_MANAGE_RUN on the smoke's
+        jobs, granted in the workspace stack."""
+        smoke: dict[str, SmokeIdentity] = {}
+        for env in environments:
+            if not env.smoke.enabled:
+                continue
+            identity = SmokeIdentity(
+                self,
+                f"Smoke-{env.name}",
+                SmokeIdentityProps(
+                    name=smoke_identity_name(config.naming.prefix, env.name),
+                    home=home,
+                    github_repository=config.github_repository,
+                    github_environment=f"{env.name}{config.smoke_environment_suffix}",
+                ),
+            )
+            name = f"github_environment_{identity.github_environment}"
+            output = TerraformOutput(
+                self,
+                name,
+                description=f"Variables of the GitHub environment {identity.github_environment}"
+                " (the smoke run needs no subscription)",
+                value={
+                    "AZURE_CLIENT_ID": identity.identity.client_id,
+                    "AZURE_TENANT_ID": client.tenant_id,
+                },
+            )
+            output.override_logical_id(name)
+            smoke[env.name] = identity
+        return smoke
 
     def _github_environment_output(
         self, identity: DeploymentIdentity | PlanIdentity, client: DataAzurermClientConfig

@@ -111,6 +111,9 @@ class WorkspaceStack(TerraformStack):
         )
         output = TerraformOutput(self, "ml_pipeline_job_id", value=self.databricks.pipeline_job_id)
         output.override_logical_id("ml_pipeline_job_id")
+        # What the smoke run starts (tools/smoke --job-ids): job key -> job ID.
+        job_ids = TerraformOutput(self, "job_ids", value=self.databricks.job_ids)
+        job_ids.override_logical_id("job_ids")
 
         rule_set = self.databricks.job_principal.rule_set
         aspects = [

@@ -92,7 +92,18 @@ def remote_ref(
     return f"${{data.terraform_remote_state.cross-stack-reference-input-{env}.outputs.{names[0]}}}"
 
 
+def job_principal_resource(stack: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """(logical ID, body) of the job principal a workspace stack creates (the other service
+    principal, where the smoke is enabled, is the smoke identity's)."""
+    (found,) = [
+        (k, v)
+        for k, v in resources(stack, "databricks_service_principal").items()
+        if v["//"]["metadata"]["path"].endswith("/JobPrincipal/ServicePrincipal")
+    ]
+    return found
+
+
 def job_principal(stack: dict[str, Any]) -> str:
     """How a workspace stack names the application ID of its job principal (created)."""
-    (sp_id,) = resources(stack, "databricks_service_principal")
+    sp_id, _ = job_principal_resource(stack)
     return ref("databricks_service_principal", sp_id, "application_id")

@@ -57,6 +57,10 @@ PINNED["sandbox"] = sorted(
         "azurerm_storage_account.AzureMl_Storage_463222CF",
     ]
 )
+# dev runs the smoke (config/dev.yaml `smoke.enabled`): its identity is a service principal too.
+PINNED["dev-workspace"] = sorted(
+    [*WORKSPACE, "databricks_service_principal.Dbx_SmokePrincipal_ServicePrincipal_D2AC0D8B"]
+)
 STACKS = sorted(PINNED)
 ENV_OF = {stack: stack.removesuffix("-workspace") for stack in STACKS}
 

@@ -17,8 +17,9 @@ from constructs_lib.azure.deployment_identity import (
 )
 from constructs_lib.azure.subscription_reads import DELETED_RESOURCE_READS
 from constructs_lib.initial_state import TERRAFORM_VERSION, state_lineage
+from constructs_lib.config import load_environments
 from constructs_lib.policy.stack_policy import protected_addresses
-from tests.conftest import ENVIRONMENTS, only, ref, resources, synthesize_to
+from tests.conftest import ENVIRONMENTS, ROOT, only, ref, resources, synthesize_to
 
 pytestmark = pytest.mark.synth
 REPO = "your-org/databricks-mlops-cdktf"
@@ -26,6 +27,7 @@ ADMIN = "${data.azurerm_client_config.Client.object_id}"
 SUBSCRIPTION = "/subscriptions/${data.azurerm_client_config.Client.subscription_id}"
 STATE_ACCOUNT = "mlopststatetest01"
 STATE_GROUP = "mlops-tfstate-rg"
+SMOKE_ENVIRONMENTS = sorted(c.name for c in load_environments(ROOT / "config") if c.smoke.enabled)
 WRITING_ROLES = {
     "Owner",
     "Contributor",
@@ -115,9 +117,37 @@ def test_plan_identity_is_federated_only_to_the_plan_environment(bootstrap, env:
     assert _subjects_of(bootstrap, key) == [f"repo:{REPO}:environment:{env}-plan"]
 
 
+def test_a_smoke_identity_exists_only_where_the_smoke_is_enabled(bootstrap) -> None:
+    assert SMOKE_ENVIRONMENTS == ["dev"]
+    names = sorted(
+        i["name"]
+        for i in resources(bootstrap, "azurerm_user_assigned_identity").values()
+        if i["name"].endswith("-smoke")
+    )
+    assert names == [f"mlops-{env}-github-smoke" for env in SMOKE_ENVIRONMENTS]
+
+
+@pytest.mark.parametrize("env", SMOKE_ENVIRONMENTS)
+def test_the_smoke_identity_holds_no_azure_role_and_trusts_only_its_smoke_environment(
+    bootstrap, env: str
+) -> None:
+    """It only runs jobs, with rights granted inside the workspace (CAN_MANAGE_RUN): no role
+    assignment at any scope, federated to `<env>-smoke` only."""
+    key = _identity_key(bootstrap, f"mlops-{env}-github-smoke")
+    assert _roles_of(bootstrap, key) == []
+    assert _subjects_of(bootstrap, key) == [f"repo:{REPO}:environment:{env}-smoke"]
+    identity = resources(bootstrap, "azurerm_user_assigned_identity")[key]
+    deployer = resources(bootstrap, "azurerm_user_assigned_identity")[
+        _identity_key(bootstrap, f"mlops-{env}-github-deployer")
+    ]
+    assert identity["resource_group_name"] == deployer["resource_group_name"]
+    output = bootstrap["output"][f"github_environment_{env}-smoke"]["value"]
+    assert output["AZURE_CLIENT_ID"] == ref("azurerm_user_assigned_identity", key, "client_id")
+
+
 def test_every_federated_credential_is_github_oidc(bootstrap) -> None:
     creds = resources(bootstrap, "azurerm_federated_identity_credential").values()
-    assert len(creds) == 2 * len(ENVIRONMENTS)
+    assert len(creds) == 2 * len(ENVIRONMENTS) + len(SMOKE_ENVIRONMENTS)
     for cred in creds:
         assert cred["issuer"] == "https://token.actions.githubusercontent.com"
         assert cred["audience"] == ["api://AzureADTokenExchange"]
@@ -392,7 +422,9 @@ def test_one_output_per_github_environment_with_its_identity(bootstrap) -> None:
     assert set(outputs) == {f"github_environment_{e}" for e in by_environment}
     for environment, identity in by_environment.items():
         value = outputs[f"github_environment_{environment}"]["value"]
-        assert sorted(value) == ["AZURE_CLIENT_ID", "AZURE_SUBSCRIPTION_ID", "AZURE_TENANT_ID"]
+        # The smoke identity has no Azure role: no subscription to name.
+        subscription = [] if environment.endswith("-smoke") else ["AZURE_SUBSCRIPTION_ID"]
+        assert sorted(value) == sorted(["AZURE_CLIENT_ID", *subscription, "AZURE_TENANT_ID"])
         assert value["AZURE_CLIENT_ID"] == identity + ".client_id}"
     repository = bootstrap["output"]["github_repository_variables"]["value"]
     assert sorted(repository) == ["TF_STATE_RESOURCE_GROUP", "TF_STATE_STORAGE_ACCOUNT"]
@@ -421,6 +453,7 @@ def test_stateful_bootstrap_resources_are_pinned_and_protected(bootstrap) -> Non
         "databricks_mws_network_connectivity_config.Serverless-prod_Ncc_EDA2B47F",
         "databricks_mws_network_connectivity_config.Serverless-sandbox_Ncc_51C5F4B5",
         "databricks_mws_network_connectivity_config.Serverless-uat_Ncc_46A87E46",
+        "azurerm_user_assigned_identity.Smoke-dev_Identity_F2528F57",
     ]
 
 

@@ -531,7 +531,7 @@ def test_outputs(stacks, env: str) -> None:
         "storage_account_name",
         "log_analytics_workspace_id",
     }
-    assert set(stacks[f"{env}-workspace"]["output"]) == {"ml_pipeline_job_id"}
+    assert set(stacks[f"{env}-workspace"]["output"]) == {"ml_pipeline_job_id", "job_ids"}
     ws_id, _ = only(stacks[env], "azurerm_databricks_workspace")
     assert outputs["workspace_url"]["value"] == "https://" + ref(
         "azurerm_databricks_workspace", ws_id, "workspace_url"

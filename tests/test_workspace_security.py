@@ -16,7 +16,16 @@ from constructs_lib.databricks.unity_catalog import (
     JOB_VOLUME_PRIVILEGES,
 )
 from constructs_lib.databricks.workspace_groups import GROUP_REFERENCING_TYPES
-from tests.conftest import ENVIRONMENTS, ROOT, job_principal, only, ref, resources, workspace
+from tests.conftest import (
+    ENVIRONMENTS,
+    ROOT,
+    job_principal,
+    job_principal_resource,
+    only,
+    ref,
+    resources,
+    workspace,
+)
 
 pytestmark = pytest.mark.synth
 CONFIGS = {c.name: c for c in load_environments(ROOT / "config")}
@@ -34,7 +43,7 @@ def _by_path(items: dict, suffix: str) -> tuple[str, dict]:
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_the_stack_creates_a_job_principal_with_workspace_access_only(stacks, env: str) -> None:
     stack = workspace(stacks, env)
-    _, sp = only(stack, "databricks_service_principal")
+    _, sp = job_principal_resource(stack)
     assert sp["display_name"] == f"mlops-{env}-jobs"
     assert "application_id" not in sp  # Databricks-managed: the ID is generated
     assert sp["workspace_access"] is True
@@ -45,7 +54,7 @@ def test_the_stack_creates_a_job_principal_with_workspace_access_only(stacks, en
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_only_the_admin_group_may_use_the_job_principal(stacks, env: str) -> None:
     stack = workspace(stacks, env)
-    sp_id, _ = only(stack, "databricks_service_principal")
+    sp_id, _ = job_principal_resource(stack)
     _, rule_set = only(stack, "databricks_access_control_rule_set")
     account = CONFIGS[env].databricks.account_id
     application = ref("databricks_service_principal", sp_id, "application_id")

@@ -34,6 +34,10 @@ class BootstrapConfig(StrictModel):
     plan_environment_suffix: str = "-plan"
     """Plans and drift checks run in GitHub environments `<env><suffix>` (no approval gate, any
     branch); only the environment's read-only plan identity trusts their OIDC subject."""
+    smoke_environment_suffix: str = Field(default="-smoke", pattern=r"^-[a-z]{1,20}$")
+    """The smoke run of an environment with `smoke.enabled` runs in the GitHub environment
+    `<env><suffix>` (deployable from `main` only); only that environment's smoke identity, which
+    holds no Azure role, trusts its OIDC subject."""
     state_account_replication_type: str = Field(
         default="ZRS", pattern=r"^(LRS|ZRS|GRS|RAGRS|GZRS|RAGZRS)$"
     )

@@ -50,6 +50,17 @@ def example_values(config, source: str) -> list[Problem]:
                 "copy your Databricks account ID from the account console (top right)",
             )
         )
+    if config.smoke.enabled and config.smoke.application_id == EXAMPLE_OBJECT_ID:
+        found.append(
+            Problem(
+                source,
+                "smoke.application_id",
+                "is the example all-zero client ID (the smoke identity's service principal "
+                "would fail on apply)",
+                f"set it to AZURE_CLIENT_ID of the bootstrap output "
+                f"github_environment_{config.name}-smoke",
+            )
+        )
     for key, ranges in (
         ("workspace.allowed_ip_ranges", config.workspace.allowed_ip_ranges),
         ("key_vault.allowed_ip_ranges", config.key_vault.allowed_ip_ranges),

@@ -838,6 +838,30 @@ def check_tags(value: dict[str, str]) -> dict[str, str]:
     return value
 
 
+DEFAULT_SMOKE_JOBS: tuple[str, ...] = ("replay", "ml_pipeline", "batch_inference", "monitoring")
+"""The jobs the dev smoke run starts, in order (tools/smoke/chain.py `SmokePlan` defaults);
+`replay` only where the environment has it."""
+GUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+
+
+class SmokeSettings(StrictModel):
+    """The smoke run after each deploy of this environment (docs/cicd.md, The dev smoke run):
+    a GitHub job runs the ML jobs on the workspace as a run-only identity and asserts their
+    outcomes; uat and prod deploy only commits whose smoke passed."""
+
+    enabled: bool = False
+    """Create the smoke identity: in the bootstrap stack a user-assigned managed identity
+    `<prefix>-<env>-github-smoke` federated to the GitHub environment `<env>-smoke`, with no
+    Azure role; in the workspace a service principal for it with CAN_MANAGE_RUN on the smoke's
+    jobs and nothing else. Default: off (dev turns it on)."""
+    application_id: str | None = Field(default=None, pattern=GUID_PATTERN)
+    """Client ID of that identity: `AZURE_CLIENT_ID` of the bootstrap output
+    `github_environment_<env>-smoke`. Required when enabled."""
+    jobs: tuple[str, ...] | None = None
+    """Jobs the smoke identity may run (CAN_MANAGE_RUN on each). Default: those of
+    `DEFAULT_SMOKE_JOBS` this environment defines."""
+
+
 class EnvironmentConfig(StrictModel):
     """Everything that differs between sandbox, dev, uat, prod (and any environment you add)."""
 
@@ -863,6 +887,7 @@ class EnvironmentConfig(StrictModel):
     databricks: DatabricksSettings = DatabricksSettings()
     policy: PolicySettings = PolicySettings()
     state_backend: StateBackend = LocalStateBackend()
+    smoke: SmokeSettings = SmokeSettings()
 
     @field_validator("name")
     @classmethod
@@ -963,6 +988,42 @@ class EnvironmentConfig(StrictModel):
                 "workspace's private endpoint or enable public network access"
             )
         return self
+
+    @model_validator(mode="after")
+    def _smoke_identity(self) -> EnvironmentConfig:
+        """The smoke identity runs jobs only: it exists when enabled, is no other identity,
+        and is granted only jobs this environment defines."""
+        smoke, db = self.smoke, self.databricks
+        problems = []
+        if smoke.enabled and not smoke.application_id:
+            problems.append(
+                "smoke.application_id is required when smoke.enabled is true; set it to "
+                f"AZURE_CLIENT_ID of the bootstrap output github_environment_{self.name}-smoke"
+            )
+        others = {db.job_run_as_service_principal, *db.deployer_application_ids} - {None}
+        if smoke.application_id and smoke.application_id in others:
+            problems.append(
+                f"smoke.application_id {smoke.application_id} is also the job principal or a "
+                "deployer; the smoke identity must be its own identity that can only run jobs"
+            )
+        unknown = [j for j in smoke.jobs or () if j not in db.jobs]
+        if unknown:
+            problems.append(
+                f"smoke.jobs names {', '.join(unknown)}, not in databricks.jobs "
+                f"({', '.join(db.jobs)}); list only jobs of this environment"
+            )
+        if problems:
+            raise ValueError(" | ".join(problems))
+        return self
+
+    @property
+    def smoke_jobs(self) -> tuple[str, ...]:
+        """Jobs the smoke identity may run: `smoke.jobs`, else `DEFAULT_SMOKE_JOBS` present
+        here (in `databricks.jobs` order); empty when the smoke is off."""
+        if not self.smoke.enabled:
+            return ()
+        wanted = self.smoke.jobs if self.smoke.jobs is not None else DEFAULT_SMOKE_JOBS
+        return tuple(key for key in self.databricks.jobs if key in wanted)
 
     @property
     def workspace_stack_name(self) -> str:

@@ -22,6 +22,7 @@ from constructs_lib.databricks.mlflow_tracking import (
 )
 from constructs_lib.databricks.quality_monitor import QualityMonitor, QualityMonitorProps
 from constructs_lib.databricks.secrets import SecretScope, SecretScopeProps
+from constructs_lib.databricks.smoke_principal import SmokePrincipal, SmokePrincipalProps
 from constructs_lib.databricks.unity_catalog import EnvironmentCatalog, EnvironmentCatalogProps
 from constructs_lib.databricks.wheel import WorkspaceWheel, WorkspaceWheelProps
 from constructs_lib.platform_outputs import PlatformOutputs
@@ -211,6 +212,25 @@ class DatabricksEnvironment(Construct):
                 depends_on=[self.wheel.permissions],
             )
 
+        # --- the smoke identity (issue 20 section 3): may run the smoke's jobs, nothing else ---
+        self.smoke: SmokePrincipal | None = None
+        if config.smoke.enabled and config.smoke.application_id:
+            self.smoke = SmokePrincipal(
+                self,
+                "SmokePrincipal",
+                SmokePrincipalProps(
+                    application_id=config.smoke.application_id,
+                    display_name=f"{name_prefix}-smoke",
+                ),
+            )
+        smoke_runs = (
+            {key: {self.smoke.application_id: "CAN_MANAGE_RUN"} for key in config.smoke_jobs}
+            if self.smoke is not None
+            else {}
+        )
+        smoke_sp = [self.smoke.application_id] if self.smoke is not None else []
+        # --- end smoke block ---
+
         self.jobs: dict[str, MlJob] = {}
         job_ids: dict[str, str] = {}
         job_cluster = specs.job_cluster_spec(config, refs)  # the same for every job
@@ -229,8 +249,9 @@ class DatabricksEnvironment(Construct):
                         groups.data_scientists: "CAN_VIEW",
                         # The monitoring job starts a retrain as the job principal.
                         **({job_sp: "CAN_MANAGE_RUN"} if key == RETRAIN_TARGET_JOB else {}),
+                        **smoke_runs.get(key, {}),
                     },
-                    service_principals=sp,
+                    service_principals=[*sp, *smoke_sp],
                 ),
             )
             job_ids[key] = self.jobs[key].job_id
@@ -265,6 +286,11 @@ class DatabricksEnvironment(Construct):
                 branch=db.git_folder.branch,
                 path=f"/Workspace/Repos/{name_prefix}/project",
             )
+
+    @property
+    def job_ids(self) -> dict[str, str]:
+        """Job key -> job ID (Terraform references), in creation order."""
+        return {key: job.job_id for key, job in self.jobs.items()}
 
     @property
     def pipeline_job_id(self) -> str:

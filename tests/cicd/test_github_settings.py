@@ -119,6 +119,7 @@ def test_environments_match_the_workflows_and_protect_deploys() -> None:
         *("sandbox", "dev", "uat", "prod"),
         *("sandbox-plan", "dev-plan", "uat-plan", "prod-plan"),
         "deploy-approval",
+        "dev-smoke",
     }
     assert [e for e, v in envs.items() if v["reviewers"]] == ["uat", "prod", "deploy-approval"]
     assert envs["prod"]["refs"] == [
@@ -130,6 +131,8 @@ def test_environments_match_the_workflows_and_protect_deploys() -> None:
     # which is why their identities only read.
     for name in ("sandbox-plan", "dev-plan", "uat-plan", "prod-plan"):
         assert envs[name] == {"reviewers": False, "refs": []}
+    # The smoke identity runs jobs only, and only for what was merged to main.
+    assert envs["dev-smoke"] == {"reviewers": False, "refs": [{"name": "main", "type": "branch"}]}
     # Every workflow job in deploy-approval is an approval only: no token, no checkout.
     deploy = load_workflow("deploy.yml")
     approvers = [j for j in deploy["jobs"].values() if j.get("environment") == "deploy-approval"]
@@ -223,6 +226,7 @@ def test_apply_script_creates_missing_and_updates_existing_rulesets(tmp_path: Pa
         *("sandbox", "dev", "uat", "prod"),
         *("sandbox-plan", "dev-plan", "uat-plan", "prod-plan"),
         "deploy-approval",
+        "dev-smoke",
     }
     assert bodies["prod"]["reviewers"] == [{"type": "Team", "id": 42}]
     assert bodies["prod"]["prevent_self_review"] is True
@@ -246,6 +250,7 @@ def test_apply_script_creates_missing_and_updates_existing_rulesets(tmp_path: Pa
     assert sorted(added) == sorted(
         [
             ("prod", "name=v*", "type=tag"),
+            ("dev-smoke", "name=main", "type=branch"),
             ("uat", "name=main", "type=branch"),
             ("uat", "name=release/*", "type=branch"),
         ]

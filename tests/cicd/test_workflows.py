@@ -107,6 +107,9 @@ def test_every_action_is_pinned_to_a_commit_sha(workflows: dict[str, dict[str, A
             assert SHA_PIN.match(uses), f"{fname}: {uses} is not pinned to a 40-hex SHA"
     for path in WORKFLOWS.glob("*.yml"):
         for line in path.read_text(encoding="utf-8").splitlines():
+            # A job calling a reusable workflow of this repository runs it at the same commit.
+            if re.fullmatch(r"    uses: \./\.github/workflows/[\w-]+\.yml", line):
+                continue
             if re.match(r"^\s*(- )?uses: ", line):
                 assert re.search(r"@[0-9a-f]{40} # v\d+\.\d+\.\d+$", line), (
                     f"{path.name}: pin without a version comment: {line.strip()}"
@@ -167,20 +170,22 @@ def test_credentialed_jobs_are_environment_bound_terraform_only(
 ) -> None:
     """A job that can mint an OIDC token is bound to a GitHub environment (so to one identity),
     and runs Terraform only: no checkout, no project code, nothing installed. The one exception
-    is deploy's smoke job (merged code, the Databricks SDK from hash-pinned requirements)."""
+    is the smoke run (smoke.yml: the merged smoke tool, standard library only, nothing
+    installed). A job calling a reusable workflow only passes its permissions on: the called
+    workflow's jobs are checked where they are defined."""
     credentialed = 0
     for fname, wf in workflows.items():
         for job_id, job in jobs(wf).items():
-            if not is_credentialed(job):
+            if not is_credentialed(job) or "uses" in job:
                 continue
             credentialed += 1
             where = f"{fname}:{job_id}"
             assert environment_template(job), f"{where} is not bound to an environment"
             text = scripts(job)
             assert not COMMANDS.search(text), where
-            if (fname, job_id) == ("deploy.yml", "smoke"):
-                assert "pip install --require-hashes" in text
-                assert "-r requirements/smoke.txt" in text
+            if (fname, job_id) == ("smoke.yml", "smoke"):
+                assert "pip " not in text and "requirements" not in text
+                assert re.search(r"(^|\s)python -m tools\.smoke ", text)
                 continue
             assert not step_using(job, "actions/checkout"), f"{where} checks out code"
             assert not step_using(job, "actions/setup-python"), where
@@ -242,6 +247,10 @@ def _deploy_environments(workflows: dict[str, dict[str, Any]], tmp_path: Path) -
         if template and is_credentialed(job):
             for env in routed:
                 names.add(render(template, {"needs.route.outputs.environment": env}))
+    # The smoke run's environment: smoke.yml's, for the environment deploy.yml smokes.
+    smoked = re.search(r"environment == '(\w+)'", jobs(workflows["deploy.yml"])["smoke"]["if"])
+    (smoke_job,) = jobs(workflows["smoke.yml"]).values()
+    names.add(render(environment_template(smoke_job), {"inputs.environment": smoked.group(1)}))
     return names
 
 
@@ -286,6 +295,7 @@ def test_environment_names_are_the_federated_subjects_of_the_bootstrap(
     assert used == {
         *("sandbox", "dev", "uat", "prod"),
         *("sandbox-plan", "dev-plan", "uat-plan", "prod-plan"),
+        "dev-smoke",
     }
 
 
@@ -295,7 +305,7 @@ def test_only_deploy_environment_jobs_hold_the_writing_identity(
 ) -> None:
     """Which identity a GitHub environment gets is read from the bootstrap JSON (the identity
     its federated credential belongs to). Jobs in an environment of a deploy identity are
-    exactly the applies and the smoke run; jobs in a plan identity's environment never apply."""
+    exactly the applies; jobs in a plan or smoke identity's environment never apply."""
     bootstrap = stacks["bootstrap"]
     identities = resources(bootstrap, "azurerm_user_assigned_identity")
     writer: dict[str, bool] = {}
@@ -304,7 +314,12 @@ def test_only_deploy_environment_jobs_hold_the_writing_identity(
         environment = cred["subject"].rsplit(":environment:", 1)[1]
         writer[environment] = identities[key]["name"].endswith("-github-deployer")
     assert {e for e, w in writer.items() if w} == {"sandbox", "dev", "uat", "prod"}
-    values = {"needs.route.outputs.environment": "dev", "matrix.environment": "dev"}
+    assert writer["dev-smoke"] is False
+    values = {
+        "needs.route.outputs.environment": "dev",
+        "matrix.environment": "dev",
+        "inputs.environment": "dev",
+    }
     holders = set()
     for fname, wf in workflows.items():
         for job_id, job in jobs(wf).items():
@@ -320,11 +335,7 @@ def test_only_deploy_environment_jobs_hold_the_writing_identity(
                 holders.add((fname, job_id))
             else:
                 assert not runs_terraform_apply(job), f"{fname}:{job_id} applies as planner"
-    assert holders == {
-        ("deploy.yml", "apply-platform"),
-        ("deploy.yml", "apply-workspace"),
-        ("deploy.yml", "smoke"),
-    }
+    assert holders == {("deploy.yml", "apply-platform"), ("deploy.yml", "apply-workspace")}
 
 
 # --- the required check cannot be skipped -----------------------------------------------------
@@ -1053,22 +1064,6 @@ def test_databricks_auth_is_explicit_and_fresh(workflows: dict[str, dict[str, An
     assert jobs(workflows["plan.yml"])["plan"]["env"]["DATABRICKS_AUTH_TYPE"] == "github-oidc-azure"
 
 
-def test_smoke_job_has_fresh_auth_a_bounded_wait_and_lean_installs(
-    workflows: dict[str, dict[str, Any]],
-) -> None:
-    smoke = jobs(workflows["deploy.yml"])["smoke"]
-    assert needs(smoke) == ["route", "apply-workspace"]
-    assert environment_template(smoke) == "dev"
-    run = step_named(smoke, "Run the ML pipeline job and wait for it")["run"]
-    assert "--auth-type github-oidc-azure" in run
-    wait = int(re.search(r"--timeout-minutes (\d+)", run).group(1))
-    reauth = int(re.search(r"--reauth-minutes (\d+)", run).group(1))
-    assert wait + 10 <= smoke["timeout-minutes"] and reauth < 60 and wait <= 120
-    install = step_named(smoke, "Install the Databricks SDK only (hash-pinned)")["run"]
-    assert "--require-hashes" in install and "--only-binary=:all:" in install
-    assert not step_using(smoke, "azure/login")
-
-
 def test_stack_outputs_step_never_passes_sensitive_outputs(
     workflows: dict[str, dict[str, Any]], tmp_path: Path, terraform: tuple[Path, Path]
 ) -> None:
@@ -1090,7 +1085,10 @@ def test_stack_outputs_step_never_passes_sensitive_outputs(
                 }
             ),
             "FAKE_TF_OUTPUTS_dev_workspace": json.dumps(
-                {"ml_pipeline_job_id": {"value": 42, "sensitive": False}}
+                {
+                    "ml_pipeline_job_id": {"value": 42, "sensitive": False},
+                    "job_ids": {"value": {"ml_pipeline": "42", "monitoring": "43"}},
+                }
             ),
         },
         tmp_path,
@@ -1098,7 +1096,11 @@ def test_stack_outputs_step_never_passes_sensitive_outputs(
         bin_dir=bin_dir,
     )
     assert run.rc == 0, run.stderr
-    assert run.outputs == {"workspace-url": "https://adb-9.azuredatabricks.net", "job-id": "42"}
+    assert run.outputs == {
+        "workspace-url": "https://adb-9.azuredatabricks.net",
+        "job-id": "42",
+        "job-ids": '{"ml_pipeline":"42","monitoring":"43"}',
+    }
     assert "s3cret" not in run.summary and "adb-9" in run.summary
 
 
@@ -1576,7 +1578,7 @@ def test_summary_jobs_install_only_hash_pinned_requirements(
             installs += 1
             assert "--require-hashes" in run and "--no-deps" in run, f"{fname}:{job_id}"
             assert re.search(r"-r requirements/[\w-]+\.txt", run), f"{fname}:{job_id}"
-    assert installs == 5  # plan: summary; deploy: 2 gates, smoke; drift: report
+    assert installs == 4  # plan: summary; deploy: 2 gates; drift: report (the smoke: none)
 
 
 def test_requirements_files_pin_every_package_with_hashes() -> None:
@@ -1693,9 +1695,13 @@ def test_jobs_that_call_the_workspace_api_run_where_its_ip_access_list_allows(
     """uat/prod workspaces admit only listed networks (rule MLOPS-DBW-2): the jobs that call
     the workspace API run on the runner the route job chose for the environment (its own
     self-hosted label from tools/github/runners.json when WORKSPACE_RUNNERS names one, GitHub's
-    hosted runner otherwise; another environment's label is refused: test_deploy_flow.py)."""
+    hosted runner otherwise; another environment's label is refused: test_deploy_flow.py); the
+    smoke's reusable workflow runs on the runner deploy.yml hands it."""
     jobs_ = workflows["deploy.yml"]["jobs"]
-    for name in ("apply-platform", "apply-workspace", "smoke"):
+    for name in ("apply-platform", "apply-workspace"):
         assert jobs_[name]["runs-on"] == "${{ needs.route.outputs.runner }}", name
+    assert jobs_["smoke"]["with"]["runner"] == "${{ needs.route.outputs.runner }}"
+    (smoke,) = workflows["smoke.yml"]["jobs"].values()
+    assert smoke["runs-on"] == "${{ inputs.runner }}"
     assert jobs_["route"]["outputs"]["runner"] == "${{ steps.runner.outputs.runner }}"
     assert jobs_["synth"]["runs-on"] == "ubuntu-24.04"

@@ -390,3 +390,71 @@ def test_remote_state_values_are_validated() -> None:
         "period). Fix: set it to the state account's resource group, or unset "
         "TF_STATE_RESOURCE_GROUP for the default mlops-tfstate-rg",
     ]
+
+
+# --- the smoke identity (docs/cicd.md, The dev smoke run) ----------------------------------
+
+SMOKE_ID = "  application_id: 00000000-0000-0000-0000-000000000000\n"
+
+
+def test_the_smoke_is_on_in_dev_only_and_runs_the_jobs_dev_defines() -> None:
+    from constructs_lib.config.models import DEFAULT_SMOKE_JOBS
+
+    configs = {c.name: c for c in load_environments(CONFIG)}
+    assert {n for n, c in configs.items() if c.smoke.enabled} == {"dev"}
+    assert configs["dev"].smoke_jobs == ("ml_pipeline", "batch_inference", "monitoring")
+    assert all(configs[n].smoke_jobs == () for n in ("sandbox", "uat", "prod"))
+    # The tool's defaults are the config's: one list of what the smoke runs.
+    from tools.smoke.chain import SmokePlan
+
+    plan = SmokePlan(job_ids={}, run_tag="x")
+    assert (
+        plan.data_job,
+        plan.pipeline_job,
+        plan.scoring_job,
+        plan.monitoring_job,
+    ) == DEFAULT_SMOKE_JOBS
+
+
+def test_an_enabled_smoke_needs_its_identity(tmp_path: Path) -> None:
+    (problem,) = _problems(_dev_with(tmp_path, SMOKE_ID, ""))
+    assert problem == (
+        "dev.yaml: smoke.application_id is required when smoke.enabled is true. Fix: set it "
+        "to AZURE_CLIENT_ID of the bootstrap output github_environment_dev-smoke"
+    )
+
+
+def test_the_smoke_identity_is_no_other_identity(tmp_path: Path) -> None:
+    other = "11111111-2222-3333-4444-555555555555"
+    path = _dev_with(
+        tmp_path,
+        "databricks:\n",
+        f"databricks:\n  job_run_as_service_principal: {other}\n",
+    )
+    text = path.read_text().replace(SMOKE_ID, f"  application_id: {other}\n")
+    (problem,) = _problems(_write(tmp_path, "dev.yaml", text))
+    assert f"smoke.application_id {other} is also the job principal or a deployer" in problem
+
+
+def test_the_smoke_may_only_name_jobs_of_its_environment(tmp_path: Path) -> None:
+    path = _dev_with(tmp_path, SMOKE_ID, SMOKE_ID + "  jobs: [ml_pipeline, backfill]\n")
+    (problem,) = _problems(path)
+    assert "smoke.jobs names backfill, not in databricks.jobs" in problem
+    path = _dev_with(tmp_path, SMOKE_ID, SMOKE_ID + "  jobs: [monitoring, ml_pipeline]\n")
+    assert load_environment(path).smoke_jobs == ("ml_pipeline", "monitoring")
+
+
+def test_the_example_smoke_identity_warns_and_a_deployment_refuses_it() -> None:
+    from constructs_lib.config.examples import example_values
+
+    dev = load_environment(CONFIG / "dev.yaml")
+    found = [p for p in example_values(dev, "config/dev.yaml") if p.field == "smoke.application_id"]
+    assert len(found) == 1 and "github_environment_dev-smoke" in found[0].fix
+    real = dev.model_copy(
+        update={
+            "smoke": dev.smoke.model_copy(
+                update={"application_id": "11111111-2222-3333-4444-555555555555"}
+            )
+        }
+    )
+    assert not [p for p in example_values(real, "x") if p.field == "smoke.application_id"]

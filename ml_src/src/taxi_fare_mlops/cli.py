@@ -240,6 +240,10 @@ def retrain_parser() -> argparse.ArgumentParser:
     parser = _parser("taxi-fare-retrain", retrain_parser.__doc__ or "", data=False)
     parser.add_argument("--metrics-table", default=DEFAULT_METRICS_TABLE)
     parser.add_argument("--pipeline-job-id", required=True)
+    # The monitoring job's `psi-threshold` is a job parameter (a run may override it: the dev
+    # smoke run forces the retrain verdict with 0); Databricks pushes job parameters down to
+    # every task of the job, so this one accepts it and leaves it to the monitor task.
+    parser.add_argument("--psi-threshold", type=float, default=None, help=argparse.SUPPRESS)
     return parser
 
 
