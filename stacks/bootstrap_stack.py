@@ -270,6 +270,7 @@ class BootstrapStack(TerraformStack):
             },
         )
         output.override_logical_id(name)
+
     def _add_smoke_identities(
         self,
         config: BootstrapConfig,

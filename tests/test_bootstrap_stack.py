@@ -16,8 +16,8 @@ from constructs_lib.azure.deployment_identity import (
     github_subject,
 )
 from constructs_lib.azure.subscription_reads import DELETED_RESOURCE_READS
-from constructs_lib.initial_state import TERRAFORM_VERSION, state_lineage
 from constructs_lib.config import load_environments
+from constructs_lib.initial_state import TERRAFORM_VERSION, state_lineage
 from constructs_lib.policy.stack_policy import protected_addresses
 from tests.conftest import ENVIRONMENTS, ROOT, only, ref, resources, synthesize_to
 

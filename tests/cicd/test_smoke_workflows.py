@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from constructs_lib.config import load_environments
+from tests.cicd.expressions import evaluate
 from tests.cicd.fake_workspace import (
     CLIENT_ID,
     GITHUB_REQUEST_TOKEN,
@@ -26,7 +27,6 @@ from tests.cicd.fake_workspace import (
     FakeWorkspace,
     result_line,
 )
-from tests.cicd.expressions import evaluate
 from tests.cicd.harness import calls_named, run_github_script, run_step
 from tests.conftest import ROOT, resources, workspace
 
