@@ -560,6 +560,54 @@ CASES: dict[str, Case] = {
         in_template("x: {{ 10 ** 1000000 }}"),
         "templates/jobs/batch_inference.yaml.j2: environment dev: refused by the template sandbox",
     ),
+    # Templates: the render budget (time, steps, output, value sizes), enforced while rendering
+    "template nests loops without end": Case(
+        "template",
+        in_template(
+            "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}"
+        ),
+        "templates/jobs/batch_inference.yaml.j2: environment dev: exceeded the render budget: more than 250,000 loop iterations and calls",
+        mode="process",
+    ),
+    "template doubles a string with ~ in a recursive macro": Case(
+        "template",
+        in_template(
+            "{% macro d(s, n) %}{{ d(s ~ s, n - 1) if n else s | length }}{% endmacro %}"
+            "x: {{ d('x', 40) }}"
+        ),
+        "templates/jobs/batch_inference.yaml.j2: environment dev: exceeded the render budget: `~` concatenation would be about 2,097,152 characters",
+    ),
+    "template formats with a gigabyte width": Case(
+        "template",
+        in_template("x: {{ '%0999999999d' % 1 }}"),
+        "templates/jobs/batch_inference.yaml.j2: environment dev: exceeded the render budget: `%` formatting: a width or precision of '999999999'",
+    ),
+    "template centers a value to a gigabyte": Case(
+        "template",
+        in_template("x: {{ job_parameters | string | center(1000000000) }}"),
+        "templates/jobs/batch_inference.yaml.j2: environment dev: exceeded the render budget: the center filter's result would be about 1,000,000,000 characters",
+        mode="process",
+    ),
+    "template indents by a huge width": Case(
+        "template",
+        in_template("x: {{ ('a\n' * 50000) | indent(100000) }}"),
+        "templates/jobs/batch_inference.yaml.j2: environment dev: exceeded the render budget: the indent filter's result would be about",
+    ),
+    "template repeats static text in a macro's loop": Case(
+        "template",
+        in_template(
+            "{% macro m() %}{% for i in range(100000) %}"
+            + "y" * 1000
+            + "{% endfor %}{% endmacro %}"
+            "x: {{ m() | length }}"
+        ),
+        "templates/jobs/batch_inference.yaml.j2: environment dev: exceeded the render budget: output more than 4,194,304 characters",
+    ),
+    "template joins a huge generated list": Case(
+        "template",
+        in_template("x: {{ range(100000) | map('center', 100000) | join }}"),
+        "templates/jobs/batch_inference.yaml.j2: environment dev: exceeded the render budget: the join filter's input would be about",
+    ),
     "template divides by zero": Case(
         "template",
         in_template("x: {{ 1/0 }}"),
@@ -573,7 +621,7 @@ CASES: dict[str, Case] = {
     "template includes itself": Case(
         "template",
         in_template("{% include 'jobs/batch_inference.yaml.j2' %}"),
-        "templates/jobs/batch_inference.yaml.j2: environment dev: rendering recursed too deeply",
+        "templates/jobs/batch_inference.yaml.j2: environment dev: exceeded the render budget: more than 100 includes and imports (does a template include itself?)",
     ),
     "template is not UTF-8": Case(
         "template",
