@@ -774,6 +774,65 @@ CASES: dict[str, Case] = {
         "output directory /: is the root of the file system",
         env={"CDKTF_OUTDIR": "/"},
     ),
+    # The Makefile: a variable a target takes never reaches a shell unchecked (`make` mode: the
+    # recipes' commands are fakes that record any run; nothing may run at all)
+    "make plan with shell syntax in ENV": Case(
+        "make",
+        nothing,
+        "ENV='dev; touch PWNED' has characters other than lowercase letters and digits",
+        mode="make",
+        args=("plan", "ENV=dev; touch PWNED"),
+    ),
+    "make deploy with a make function in ENV": Case(
+        "make",
+        nothing,
+        "ENV='$(shell touch PWNED)' has characters other than lowercase letters",
+        mode="make",
+        args=("deploy", "ENV=$(shell touch PWNED)"),
+    ),
+    "make render with a path into config/shared": Case(
+        "make",
+        nothing,
+        "ENV='shared/bootstrap' has characters other than lowercase letters and digits",
+        mode="make",
+        args=("render", "ENV=shared/bootstrap"),
+    ),
+    "make plan with .. in ENV": Case(
+        "make",
+        nothing,
+        "ENV='../config/dev' has characters other than lowercase letters and digits",
+        mode="make",
+        args=("plan", "ENV=../config/dev"),
+    ),
+    "make deploy with a line break in ENV": Case(
+        "make",
+        nothing,
+        "ENV='dev\\ntouch PWNED' has characters other than lowercase letters",
+        mode="make",
+        args=("deploy", "ENV=dev\ntouch PWNED"),
+    ),
+    "make render with command substitution in ENV from the environment": Case(
+        "make",
+        nothing,
+        "ENV='$(touch PWNED)' has characters other than lowercase letters and digits",
+        mode="make",
+        env={"ENV": "$(touch PWNED)"},
+        args=("render",),
+    ),
+    "make plan of an environment without a file": Case(
+        "make",
+        nothing,
+        "ENV=qa: config/qa.yaml not found. Fix: ENV names an environment file; these exist: dev prod sandbox uat",
+        mode="make",
+        args=("plan", "ENV=qa"),
+    ),
+    "make deploy without ENV": Case(
+        "make",
+        nothing,
+        "ENV is not set. Fix: name the environment, e.g. make deploy ENV=dev",
+        mode="make",
+        args=("deploy",),
+    ),
     # Policy and output scan (need a synthesis)
     "0.0.0.0/0 on a dev storage firewall": Case(
         "policy",
@@ -877,6 +936,59 @@ def run_inprocess(
     return Result(0, "", "")
 
 
+SENTINEL = "PWNED"
+"""What a hostile value's shell code would create; also what the fake tools record."""
+
+
+def fake_tools(tmp_path: Path) -> Path:
+    """A bin directory whose npx, python and python3 only record that they were run."""
+    bin_dir = tmp_path / "fakebin"
+    bin_dir.mkdir(exist_ok=True)
+    for name in ("npx", "python", "python3", "node", "npm"):
+        tool = bin_dir / name
+        tool.write_text(f'#!/bin/sh\necho "{name} $*" >> {tmp_path / "ran.log"}\n')
+        tool.chmod(0o755)
+    return bin_dir
+
+
+def run_make(
+    project: Path, outdir: Path, env: dict[str, str], args: tuple[str, ...] = ()
+) -> Result:
+    """`make ARGS` in the project copy, with fake tools (and `PY`) that record any run. The
+    result's stderr is make's error line without make's `Makefile:N: *** ` and `.  Stop.`."""
+    for name in ("Makefile", "pyproject.toml", "package.json", "package-lock.json"):
+        shutil.copy(ROOT / name, project / name)
+    tmp_path = project.parent
+    bin_dir = fake_tools(tmp_path)
+    proc = subprocess.run(
+        [
+            "make",
+            "--no-print-directory",
+            f"PYTHON={bin_dir / 'python3'}",
+            f"PY={bin_dir / 'python'}",
+            *args,
+        ],
+        cwd=project,
+        env={
+            **os.environ,
+            "PATH": f"{bin_dir}:{os.environ['PATH']}",
+            "TMPDIR": str(tmp_path),
+            **env,
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    # Nothing ran: no recipe, no tool, no shell code of the value, no state written.
+    assert not (tmp_path / "ran.log").exists(), (tmp_path / "ran.log").read_text()
+    assert not list(tmp_path.rglob(SENTINEL)), "the value's shell code ran"
+    assert not (project / ".make").exists() and not (project / ".venv").exists()
+    stderr = re.sub(r"^Makefile:\d+: \*\*\* ", "", proc.stderr)
+    stderr = re.sub(r"\.  Stop\.\n?$", "\n", stderr)
+    return Result(proc.returncode, proc.stdout, stderr)
+
+
 def tree_digest(path: Path) -> dict[str, str]:
     return {
         str(p.relative_to(path)): hashlib.sha256(p.read_bytes()).hexdigest()
@@ -902,7 +1014,16 @@ def earlier_output(synth_dir: Path, tmp_path: Path) -> Path:
 def test_the_table_is_large_and_covers_every_area() -> None:
     areas = {case.area for case in CASES.values()}
     assert len(CASES) >= 60
-    assert areas == {"config", "bootstrap", "template", "secret", "policy", "env", "filesystem"}
+    assert areas == {
+        "config",
+        "bootstrap",
+        "template",
+        "secret",
+        "policy",
+        "env",
+        "filesystem",
+        "make",
+    }
     assert sum(case.mode == "process" for case in CASES.values()) >= 20
 
 
@@ -912,7 +1033,7 @@ def test_hostile_input(name: str, tmp_path: Path, earlier_output: Path) -> None:
     project = make_project(tmp_path)
     case.edit(project)
     before = tree_digest(earlier_output)
-    runner = run_process if case.mode == "process" else run_inprocess
+    runner = {"process": run_process, "inprocess": run_inprocess, "make": run_make}[case.mode]
     started = time.monotonic()
     result = runner(project, earlier_output, case.env, case.args)
     assert time.monotonic() - started < 60
@@ -1055,6 +1176,169 @@ def test_make_synth_runs_the_app_once_and_lists_what_it_wrote(tmp_path: Path) ->
     )
     assert all(line.split()[1].isdigit() and line.endswith(" resources") for line in summary[1:10])
     assert (project / ".make" / "synth.stamp").is_file()
+
+
+ENV_TARGETS = ("plan", "deploy", "render")
+"""Every Makefile target that takes ENV."""
+HOSTILE_ENV_VALUES = {
+    "shell separator": ("dev; touch PWNED", "has characters other than lowercase letters"),
+    "make function": ("$(shell touch PWNED)", "has characters other than lowercase letters"),
+    "escaped make reference": ("$$(touch PWNED)", "has characters other than lowercase letters"),
+    "command substitution": ("`touch PWNED`", "has characters other than lowercase letters"),
+    "line break": ("dev\ntouch PWNED", "has characters other than lowercase letters"),
+    "relative path": ("../config/dev", "has characters other than lowercase letters"),
+    "path to another config": ("shared/bootstrap", "has characters other than lowercase letters"),
+    "absolute path": ("/etc/passwd", "has characters other than lowercase letters"),
+    "option": ("-rf", "has characters other than lowercase letters"),
+    "pattern": ("%", "has characters other than lowercase letters"),
+    "upper case": ("DEV", "has characters other than lowercase letters"),
+    "leading digit": ("1dev", "does not start with a letter"),
+    "too short": ("d", "is not 2-10 characters long"),
+    "too long": ("abcdefghijk", "is not 2-10 characters long"),
+    "no such file": ("qa", "config/qa.yaml not found"),
+    "reserved name": ("bootstrap", "config/bootstrap.yaml not found"),
+}
+
+
+@pytest.mark.parametrize("target", ENV_TARGETS)
+@pytest.mark.parametrize("value", list(HOSTILE_ENV_VALUES))
+@pytest.mark.parametrize("origin", ["command line", "environment"])
+def test_make_refuses_a_hostile_env_before_any_recipe(
+    tmp_path: Path, target: str, value: str, origin: str
+) -> None:
+    text, problem = HOSTILE_ENV_VALUES[value]
+    project = tmp_path / "project"  # what the Makefile reads while it is parsed
+    shutil.copytree(ROOT / "config", project / "config")
+    (project / "ml_src").mkdir()
+    shutil.copy(ROOT / "ml_src" / "pyproject.toml", project / "ml_src" / "pyproject.toml")
+    if origin == "command line":
+        result = run_make(project, tmp_path, {}, (target, f"ENV={text}"))
+    else:
+        result = run_make(project, tmp_path, {"ENV": text}, (target,))
+    assert result.status == 2
+    assert result.stdout == ""
+    (line,) = result.stderr.splitlines()  # one line, also for a value with a line break
+    assert line.startswith("error: ENV=") and problem in line and "Fix: " in line, line
+
+
+def test_make_quotes_a_valid_env_and_ignores_an_unused_one(tmp_path: Path) -> None:
+    project = make_project(tmp_path)
+    for name in ("Makefile", "pyproject.toml"):
+        shutil.copy(ROOT / name, project / name)
+    dry = subprocess.run(
+        ["make", "--no-print-directory", "-n", "-o", ".venv/.synth-installed", "render", "ENV=uat"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert dry.returncode == 0, dry.stderr
+    assert "-m tools.render 'uat' --config-dir" in dry.stdout
+    # A shell's ENV variable (POSIX sh's start-up file) does not stop targets that take no ENV.
+    helped = subprocess.run(
+        ["make", "--no-print-directory", "help"],
+        cwd=project,
+        env={**os.environ, "ENV": "/home/someone/.shinit"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert helped.returncode == 0 and "make plan" in helped.stdout
+
+
+@pytest.mark.parametrize(
+    ("value", "ok"),
+    [
+        ("cdktn", True),
+        ("cdktf", True),
+        ("cdk", False),
+        ("cdktf;id", False),
+        ("%", False),
+        ("$(shell id)", False),
+    ],
+)
+def test_the_choice_arg_hook_for_other_switches(tmp_path: Path, value: str, ok: bool) -> None:
+    """`$(call choice_arg,NAME,values)` is how the Makefile checks any other switch a target
+    takes (e.g. an engine switch) before a recipe runs."""
+    project = make_project(tmp_path)
+    shutil.copy(ROOT / "Makefile", project / "Makefile")
+    (project / "switch.mk").write_text("include Makefile\n$(call choice_arg,CDK,cdktf cdktn)\n")
+    proc = subprocess.run(
+        ["make", "--no-print-directory", "-f", "switch.mk", "help", f"CDK={value}"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert (proc.returncode == 0) is ok, proc.stderr
+    if not ok:
+        assert f"*** error: CDK='{value}' is not one of: cdktf cdktn." in proc.stderr
+
+
+def test_two_make_synth_at_once_in_one_clone_both_succeed(tmp_path: Path, synth_dir: Path) -> None:
+    """They used to share a temporary file (`.make/synth-env.new`), and the wheel was removed
+    and rebuilt in place. Now the stamp is renamed into place and the wheel built aside, under a
+    lock; both runs rebuild the wheel here (a source changed) and synthesize."""
+    project = make_project(tmp_path)
+    for name in ("Makefile", "pyproject.toml"):
+        shutil.copy(ROOT / name, project / name)
+    shutil.copytree(
+        ROOT / "ml_src" / "src",
+        project / "ml_src" / "src",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
+    shutil.copy(ROOT / "ml_src" / "README.md", project / "ml_src" / "README.md")
+    (project / ".venv").symlink_to(ROOT / ".venv")
+    wheel = next((project / "ml_src" / "dist").glob("*.whl"))
+    wheel_digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    (project / "ml_src" / "src" / "taxi_fare_mlops" / "__init__.py").touch()
+    env = {
+        **os.environ,
+        "TMPDIR": str(tmp_path),
+        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+    }
+    command = ["make", "--no-print-directory", "-o", ".venv/.synth-installed", "synth"]
+    runs = [
+        subprocess.Popen(
+            command, cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
+    outputs = [run.communicate(timeout=600) for run in runs]
+    for run, (out, err) in zip(runs, outputs, strict=True):
+        assert run.returncode == 0, err[-3000:]
+        assert "wrote cdktf.out: 9 stacks" in out
+    assert [p.name for p in (project / "ml_src" / "dist").iterdir()] == [wheel.name]
+    assert hashlib.sha256(wheel.read_bytes()).hexdigest() == wheel_digest  # reproducible
+    assert sorted(
+        p.name for p in (project / ".make").iterdir() if not p.name.endswith(".lock")
+    ) == [
+        "synth-env",
+        "synth.stamp",
+    ]
+    # The stamp step alone, many at once (the race was narrow): none fails.
+    for _ in range(5):
+        stamps = [
+            subprocess.Popen(
+                ["make", "--no-print-directory", ".make/synth-env"],
+                cwd=project,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(4)
+        ]
+        for stamp in stamps:
+            assert stamp.wait(timeout=60) == 0, stamp.stderr.read() if stamp.stderr else ""
+    assert sorted(
+        p.name for p in (project / ".make").iterdir() if not p.name.endswith(".lock")
+    ) == [
+        "synth-env",
+        "synth.stamp",
+    ]
 
 
 def _kernel_processes(tmpdir: Path) -> list[int]:
