@@ -833,6 +833,215 @@ CASES: dict[str, Case] = {
         mode="make",
         args=("deploy",),
     ),
+    # The tools the workflows run (`tool` mode: in this process, one line on stderr, exit 2,
+    # nothing started and no output written; `{project}` is the project copy)
+    "plan summary of deeply nested JSON": Case(
+        "tool",
+        write("plan.json", '{"format_version": "1.2", "x": ' + "[" * 100_000 + "]" * 100_000 + "}"),
+        "plan file ",
+        detail="is nested too deeply (more than 128 levels)",
+        mode="tool",
+        args=("tools.plan_summary", "{project}/plan.json", "--output", "{project}/out.md"),
+    ),
+    "plan summary of a 5,000-digit number": Case(
+        "tool",
+        write(
+            "plan.json",
+            '{"format_version": "1.2", "resource_changes": [], "x": ' + "9" * 5000 + "}",
+        ),
+        "plan file ",
+        detail="is not usable JSON: Exceeds the limit (4300 digits)",
+        mode="tool",
+        args=("tools.plan_summary", "{project}/plan.json", "--output", "{project}/out.md"),
+    ),
+    "plan summary of NaN": Case(
+        "tool",
+        write("plan.json", '{"format_version": "1.2", "resource_changes": [], "x": NaN}'),
+        "plan file ",
+        detail="is not usable JSON: NaN is not a JSON number",
+        mode="tool",
+        args=("tools.plan_summary", "{project}/plan.json", "--status-json", "{project}/s.json"),
+    ),
+    "plan summary of a plan that is not UTF-8": Case(
+        "tool",
+        write("plan.json", b'{"format_version": "1.2", "x": "caf\xe9"}'),
+        "plan file ",
+        detail="is not valid UTF-8 (byte 36, line 1)",
+        mode="tool",
+        args=("tools.plan_summary", "{project}/plan.json", "--output", "{project}/out.md"),
+    ),
+    "plan summary with an alias bomb as its config": Case(
+        "tool",
+        write(
+            "c.yaml", "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a]\n"
+        ),
+        "config ",
+        detail="anchors and aliases are not supported here",
+        mode="tool",
+        args=(
+            "tools.plan_summary",
+            str(ROOT / "tests" / "cicd" / "fixtures" / "noop.json"),
+            "--config",
+            "{project}/c.yaml",
+            "--output",
+            "{project}/out.md",
+        ),
+    ),
+    "plan summary with a --max-chars that is not a number": Case(
+        "tool",
+        nothing,
+        "argument --max-chars: invalid int value: 'lots'",
+        mode="tool",
+        args=("tools.plan_summary", "{project}/plan.json", "--max-chars", "lots"),
+    ),
+    "plan report of a result file that is not UTF-8": Case(
+        "tool",
+        write("plans/dev/result", b"ok\xff\n"),
+        "result file ",
+        detail="is not valid UTF-8 (byte 3, line 1)",
+        mode="tool",
+        args=(
+            "tools.plan_summary.report",
+            "{project}/plans/dev",
+            "--stack",
+            "dev",
+            "--output",
+            "{project}/out.md",
+        ),
+    ),
+    "plan report of a plan file that is a FIFO (hung the report)": Case(
+        "tool",
+        both(write("plans/dev/result", "ok\n"), fifo("plans/dev/plan.json")),
+        "plan file ",
+        detail="is not a regular file (a FIFO, socket or device)",
+        mode="tool",
+        args=(
+            "tools.plan_summary.report",
+            "{project}/plans/dev",
+            "--stack",
+            "dev",
+            "--output",
+            "{project}/out.md",
+        ),
+    ),
+    "plan report into a directory that does not exist": Case(
+        "tool",
+        nothing,
+        "cannot write status file ",
+        detail="its directory does not exist",
+        mode="tool",
+        args=(
+            "tools.plan_summary.report",
+            "{project}/never-ran",
+            "--stack",
+            "dev",
+            "--output",
+            "{project}/out.md",
+            "--status-json",
+            "{project}/missing/status.json",
+        ),
+    ),
+    "release route of a tag ref with trailing whitespace": Case(
+        "tool",
+        nothing,
+        "--ref 'refs/tags/v1.0.0 ' is not a well-formed Git ref",
+        mode="tool",
+        args=("tools.release_guard", "route", "--event", "push", "--ref", "refs/tags/v1.0.0 "),
+    ),
+    "release route of a tag ref with a line break": Case(
+        "tool",
+        nothing,
+        "--ref 'refs/tags/v1.0.0\\n' is not a well-formed Git ref",
+        mode="tool",
+        args=("tools.release_guard", "route", "--event", "push", "--ref", "refs/tags/v1.0.0\n"),
+    ),
+    "release tag check in a directory that does not exist": Case(
+        "tool",
+        nothing,
+        "--repo ",
+        detail="not a directory (the checked-out repository)",
+        mode="tool",
+        args=("tools.release_guard", "check-tag", "v1.0.0", "--repo", "{project}/no-such-clone"),
+    ),
+    "job run with a zero poll interval": Case(
+        "tool",
+        nothing,
+        "argument --poll-seconds: 0 is out of range: must be at least 1 and at most 600 seconds",
+        mode="tool",
+        args=(
+            "tools.run_job",
+            "--host",
+            "adb-1.2.azuredatabricks.net",
+            "--job-id",
+            "7",
+            "--poll-seconds",
+            "0",
+        ),
+    ),
+    "job run with a negative poll interval": Case(
+        "tool",
+        nothing,
+        "argument --poll-seconds: -5 is out of range",
+        mode="tool",
+        args=(
+            "tools.run_job",
+            "--host",
+            "adb-1.2.azuredatabricks.net",
+            "--job-id",
+            "7",
+            "--poll-seconds",
+            "-5",
+        ),
+    ),
+    "job run with a job ID that is not an integer": Case(
+        "tool",
+        nothing,
+        "argument --job-id: '1_000' is not a positive integer ID",
+        mode="tool",
+        args=("tools.run_job", "--host", "adb-1.2.azuredatabricks.net", "--job-id", "1_000"),
+    ),
+    "job run with a fractional job ID in the outputs": Case(
+        "tool",
+        write(
+            "out.json",
+            '{"workspace_url": {"value": "adb-1.2.azuredatabricks.net"}, "ml_pipeline_job_id": {"value": 12.5}}',
+        ),
+        "ml_pipeline_job_id 12.5 is not a positive integer",
+        mode="tool",
+        args=("tools.run_job", "--outputs-file", "{project}/out.json"),
+    ),
+    "job run against a URL with a path and query": Case(
+        "tool",
+        nothing,
+        "workspace URL 'https://adb-1.2.azuredatabricks.net/login?next=x' is not an https URL of a host",
+        mode="tool",
+        args=(
+            "tools.run_job",
+            "--host",
+            "https://adb-1.2.azuredatabricks.net/login?next=x",
+            "--job-id",
+            "7",
+        ),
+    ),
+    "security scan with a wildcard skip reaching prod": Case(
+        "tool",
+        write(
+            "skips.yaml",
+            "skips:\n  - check: CKV_AZURE_42\n    stacks: ['*']\n    types: [azurerm_key_vault]\n"
+            "    reason: vaults are torn down and recreated in the sandbox\n",
+        ),
+        "skips.yaml: skips[1] (CKV_AZURE_42): stacks ['*'] cover the protected stacks prod, prod-workspace, uat, uat-workspace without naming them",
+        mode="tool",
+        args=(
+            "tools.security_scan",
+            "--skips",
+            "{project}/skips.yaml",
+            "--config-dir",
+            "{project}/config",
+            "--outdir",
+            "{project}/cdktf.out",
+        ),
+    ),
     # Policy and output scan (need a synthesis)
     "0.0.0.0/0 on a dev storage firewall": Case(
         "policy",
@@ -989,6 +1198,58 @@ def run_make(
     return Result(proc.returncode, proc.stdout, stderr)
 
 
+TOOL_PREFIXES = (
+    "plan_summary: error: ",
+    "plan_summary.report: error: ",
+    "release_guard: error: ",
+    "run_job: error: ",
+    "security_scan: ",
+    "python -m tools.plan_summary: error: ",
+    "python -m tools.plan_summary.report: error: ",
+    "python -m tools.release_guard: error: ",
+    "python -m tools.run_job: error: ",
+)
+OUTPUT_OPTIONS = ("--output", "--status-json", "--redacted-json")
+
+
+def run_tool(
+    project: Path, outdir: Path, env: dict[str, str], args: tuple[str, ...] = ()
+) -> Result:
+    """A tool's entry point in this process (`args[0]` its module). Asserts that its stderr
+    is one line with the tool's prefix (returned as `error: ...`), that no output file was
+    written, and that no job run was started."""
+    import contextlib
+    import importlib
+    import io
+
+    module_name, *rest = args
+    argv = [a.replace("{project}", str(project)) for a in rest]
+    module = importlib.import_module(module_name)
+    started: list[tuple[str, str]] = []
+    entry = {
+        "tools.plan_summary": lambda: importlib.import_module("tools.plan_summary.cli").run(argv),
+        "tools.plan_summary.report": lambda: module.run(argv),
+        "tools.release_guard": lambda: module.main(argv),
+        "tools.run_job": lambda: module.main(argv, client_factory=lambda *a: started.append(a)),
+        "tools.security_scan": lambda: module.main(argv),
+    }[module_name]
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            status = entry()
+        except SystemExit as exc:
+            status = exc.code if isinstance(exc.code, int) else 1
+    assert started == [], "a job run was started"
+    for option, value in zip(argv, argv[1:], strict=False):
+        if option in OUTPUT_OPTIONS:
+            assert not Path(value).exists(), f"{option} {value} was written"
+    lines = err.getvalue().splitlines()
+    assert len(lines) == 1, err.getvalue()
+    prefix = next((p for p in TOOL_PREFIXES if lines[0].startswith(p)), None)
+    assert prefix is not None, lines[0]
+    return Result(status, out.getvalue(), f"error: {lines[0].removeprefix(prefix)}\n")
+
+
 def tree_digest(path: Path) -> dict[str, str]:
     return {
         str(p.relative_to(path)): hashlib.sha256(p.read_bytes()).hexdigest()
@@ -1023,6 +1284,7 @@ def test_the_table_is_large_and_covers_every_area() -> None:
         "env",
         "filesystem",
         "make",
+        "tool",
     }
     assert sum(case.mode == "process" for case in CASES.values()) >= 20
 
@@ -1033,7 +1295,12 @@ def test_hostile_input(name: str, tmp_path: Path, earlier_output: Path) -> None:
     project = make_project(tmp_path)
     case.edit(project)
     before = tree_digest(earlier_output)
-    runner = {"process": run_process, "inprocess": run_inprocess, "make": run_make}[case.mode]
+    runner = {
+        "process": run_process,
+        "inprocess": run_inprocess,
+        "make": run_make,
+        "tool": run_tool,
+    }[case.mode]
     started = time.monotonic()
     result = runner(project, earlier_output, case.env, case.args)
     assert time.monotonic() - started < 60

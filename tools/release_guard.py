@@ -6,6 +6,11 @@
         exit 0 if TAG is a release version (vMAJOR.MINOR.PATCH) whose commit is on a
         `<remote>/release/*` branch, exit 1 with a clear message otherwise.
 
+Exit status: 0 routed or accepted; 1 refused (a GitHub error annotation on one line); 2 unusable
+input, one line: a ref that is not a well-formed full Git ref name (whitespace, control
+characters, `..`, ...: nothing Git itself would produce, so never routed), a repository
+directory that does not exist, or a usage error.
+
 The mapping (docs/cicd.md):
     push to main                 -> dev
     push to release/**           -> uat
@@ -17,11 +22,12 @@ Standard library only: the routing job runs it with the runner's python3 before 
 
 from __future__ import annotations
 
-import argparse
 import re
 import subprocess
 import sys
 from pathlib import Path
+
+from tools.safe_input import OneLineParser, one_line
 
 ENVIRONMENTS = ("sandbox", "dev", "uat", "prod")
 # SemVer 2.0 core with a leading v; pre-release and build suffixes are refused for prod.
@@ -37,10 +43,34 @@ class GuardError(Exception):
     """A refusal; the message is printed as a GitHub error annotation."""
 
 
+class InputProblem(GuardError):
+    """Unusable input: refused as well, but reported as a usage problem (exit status 2)."""
+
+
+_REF_FORBIDDEN = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]|\.\.|@\{|//")
+
+
+def check_ref(ref: str) -> None:
+    """`InputProblem` unless `ref` is a full Git ref name (`refs/...`) that `git check-ref-format`
+    accepts: no whitespace or control characters, none of `~^:?*[\\`, no `..`, `@{` or `//`, no
+    component starting with `.` or ending in `.lock`, not ending in `/` or `.`."""
+    components = ref.split("/")
+    if (
+        not ref.startswith("refs/")
+        or _REF_FORBIDDEN.search(ref)
+        or ref.endswith(("/", "."))
+        or any(c.startswith(".") or c.endswith(".lock") for c in components)
+    ):
+        raise InputProblem(
+            f"--ref {one_line(repr(ref), 200)} is not a well-formed Git ref "
+            "(refs/heads/<branch> or refs/tags/<tag>, as GitHub sets github.ref)"
+        )
+
+
 def validate_tag(tag: str) -> None:
-    if RELEASE_TAG.match(tag):
+    if RELEASE_TAG.fullmatch(tag):
         return
-    if SEMVER_TAG.match(tag):
+    if SEMVER_TAG.fullmatch(tag):
         raise GuardError(
             f"tag {tag!r} is a pre-release or carries build metadata; production deploys only "
             "plain release versions vMAJOR.MINOR.PATCH (e.g. v1.4.0)"
@@ -52,12 +82,17 @@ def validate_tag(tag: str) -> None:
 
 
 def _git(repo: Path, *args: str) -> str:
-    result = subprocess.run(
-        ["git", *args], cwd=repo, capture_output=True, text=True, check=False, timeout=60
-    )
+    if not repo.is_dir():
+        raise InputProblem(f"--repo {one_line(repo)}: not a directory (the checked-out repository)")
+    try:
+        result = subprocess.run(
+            ["git", *args], cwd=repo, capture_output=True, text=True, check=False, timeout=60
+        )
+    except OSError as exc:
+        raise InputProblem(f"cannot run git: {exc.strerror or exc}") from None
     if result.returncode != 0:
         detail = (result.stderr.strip().splitlines() or ["git failed"])[-1]
-        raise GuardError(f"git {' '.join(args)}: {detail}")
+        raise GuardError(f"git {' '.join(args)}: {one_line(detail)}")
     return result.stdout
 
 
@@ -83,7 +118,8 @@ def check_tag(tag: str, repo: Path = Path("."), remote: str = "origin") -> list[
 
 
 def route(event: str, ref: str, requested: str = "") -> str:
-    """The environment for a workflow run, or GuardError."""
+    """The environment for a workflow run, or GuardError; InputProblem for a malformed ref."""
+    check_ref(ref)
     if event == "workflow_dispatch":
         if requested not in ENVIRONMENTS:
             raise GuardError(f"choose one of {', '.join(ENVIRONMENTS)} (got {requested!r})")
@@ -101,16 +137,19 @@ def route(event: str, ref: str, requested: str = "") -> str:
             return "uat"
         if ref.startswith("refs/tags/"):
             return "prod"
-    raise GuardError(f"no environment is deployed for {event} of {ref}")
+    raise GuardError(f"no environment is deployed for {one_line(event)} of {ref}")
 
 
 def _annotate(message: str) -> None:
-    # Workflow-command syntax: GitHub shows it as an error on the run.
-    print(f"::error title=Deploy refused::{message}", file=sys.stderr)
+    # Workflow-command syntax: GitHub shows it as an error on the run. Its data escapes % and
+    # line breaks (actions/toolkit, core/src/command.ts `escapeData`), so nothing in the
+    # message can end the command and start another.
+    data = message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    print(f"::error title=Deploy refused::{data}", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tools.release_guard", description=__doc__)
+    parser = OneLineParser(prog="python -m tools.release_guard", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     p_route = sub.add_parser("route", help="print environment=<env> for this run")
     p_route.add_argument("--event", required=True)
@@ -130,6 +169,9 @@ def main(argv: list[str] | None = None) -> int:
         else:
             branches = check_tag(args.tag, args.repo, args.remote)
             print(f"tag {args.tag} is on {', '.join(branches)}")
+    except InputProblem as exc:
+        print(f"release_guard: error: {exc}", file=sys.stderr)
+        return 2
     except GuardError as exc:
         _annotate(str(exc))
         return 1

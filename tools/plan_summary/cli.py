@@ -14,7 +14,6 @@ addresses, exit code) for the workflows' drift issues and gates.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from collections import Counter
@@ -29,6 +28,7 @@ from tools.plan_summary.policy import (
 )
 from tools.plan_summary.redacted import redacted_plan
 from tools.plan_summary.render import render
+from tools.safe_input import InputError, OneLineParser, check_writable, one_line
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
@@ -37,8 +37,8 @@ EXIT_ERRORED = 4
 MAX_TITLE = 200
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+def build_parser() -> OneLineParser:
+    parser = OneLineParser(
         prog="python -m tools.plan_summary",
         description="Summarise a Terraform JSON plan as Markdown and apply the destroy gate.",
         epilog="Exit codes: 0 ok, 2 unusable input, 3 protected resource deleted/replaced, "
@@ -92,6 +92,16 @@ def status(plan: Plan, violations: list[ResourceChange], allow_destroy: bool, co
 def run(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        for path, what in (
+            (args.output, "output"),
+            (args.redacted_json, "redacted plan"),
+            (args.status_json, "status file"),
+        ):
+            check_writable(path, what)
+    except InputError as exc:
+        print(f"plan_summary: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    try:
         policy = load_policy(args.config)
         max_chars = policy.max_chars if args.max_chars is None else args.max_chars
         if not MIN_MAX_CHARS <= max_chars <= GITHUB_COMMENT_LIMIT:
@@ -100,7 +110,7 @@ def run(argv: list[str] | None = None) -> int:
             )
         plan = load_plan(args.plan_json)
     except PlanError as exc:
-        print(f"plan_summary: error: {exc}", file=sys.stderr)
+        print(f"plan_summary: error: {one_line(exc, 500)}", file=sys.stderr)
         return EXIT_BAD_INPUT
     violations = policy.violations(plan)
     code = EXIT_OK
@@ -110,7 +120,7 @@ def run(argv: list[str] | None = None) -> int:
         code = EXIT_ERRORED
     markdown = render(
         plan,
-        title=args.title[:MAX_TITLE],
+        title=one_line(args.title, MAX_TITLE),
         protected=policy.protected_types,
         violations=violations,
         allow_destroy=args.allow_destroy,
@@ -132,7 +142,7 @@ def run(argv: list[str] | None = None) -> int:
                 encoding="utf-8",
             )
     except OSError as exc:
-        print(f"plan_summary: error: cannot write output: {exc}", file=sys.stderr)
+        print(f"plan_summary: error: cannot write output: {one_line(exc)}", file=sys.stderr)
         return EXIT_BAD_INPUT
     if plan.errored:
         print(

@@ -14,7 +14,9 @@ report with Terraform's error when it did not, or a note when the stack was not 
 exits as the gate decides:
 
     0  planned (or skipped on purpose); nothing blocks
-    2  unusable plan JSON or bad config (one line on stderr)
+    2  unusable input, one line on stderr: plan JSON (not UTF-8, not JSON, nested too deep, a
+       number out of range), bad config, an unreadable result file, an output that cannot be
+       written (e.g. its directory is missing)
     3  a protected resource is deleted or replaced without approval
     4  Terraform reported errors while planning (an errored, partial plan)
     5  the plan failed or never ran (no result, or `failed`)
@@ -22,7 +24,7 @@ exits as the gate decides:
 
 from __future__ import annotations
 
-import argparse
+import html
 import json
 import sys
 from pathlib import Path
@@ -30,10 +32,21 @@ from pathlib import Path
 from tools.plan_summary import cli
 from tools.plan_summary.policy import DEFAULT_CONFIG
 from tools.plan_summary.render import marker
+from tools.safe_input import (
+    InputError,
+    OneLineParser,
+    check_writable,
+    one_line,
+    parse_json,
+    read_text,
+    write_text,
+)
 
 EXIT_PLAN_FAILED = 5
 ERROR_LINES = 60
 ERROR_CHARS = 6_000
+MAX_RESULT_BYTES = 4 << 10
+MAX_LOG_BYTES = 32 << 20
 
 
 def error_excerpt(log: str) -> str:
@@ -73,13 +86,30 @@ def _write(path: Path | None, text: str) -> None:
     if path is None:
         sys.stdout.write(text)
     else:
-        path.write_text(text, encoding="utf-8")
+        write_text(path, text, "output")
+
+
+def _read_log(path: Path) -> str | None:
+    """Terraform's log (its first MAX_LOG_BYTES), undecodable bytes replaced; None if absent."""
+    if not path.is_file():
+        return None
+    try:
+        with path.open("rb") as handle:
+            return handle.read(MAX_LOG_BYTES).decode("utf-8", errors="replace")
+    except OSError as exc:
+        return f"(cannot read {path.name}: {exc.strerror or exc})"
 
 
 def run(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m tools.plan_summary.report", description=__doc__
-    )
+    try:
+        return _run(argv)
+    except InputError as exc:
+        print(f"plan_summary.report: error: {exc}", file=sys.stderr)
+        return cli.EXIT_BAD_INPUT
+
+
+def _run(argv: list[str] | None) -> int:
+    parser = OneLineParser(prog="python -m tools.plan_summary.report", description=__doc__)
     parser.add_argument("plan_dir", type=Path)
     parser.add_argument("--stack", required=True, help="stack name, for messages")
     parser.add_argument("--title", default=None)
@@ -89,16 +119,23 @@ def run(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path)
     parser.add_argument("--status-json", type=Path)
     args = parser.parse_args(argv)
-    title = args.title or f"Terraform plan — {args.stack}"
+    check_writable(args.output, "output")
+    check_writable(args.status_json, "status file")
+    title = one_line(args.title or f"Terraform plan — {args.stack}", cli.MAX_TITLE)
     marker_name = args.marker or f"plan-{args.stack}"
     result_file = args.plan_dir / "result"
-    result = result_file.read_text(encoding="utf-8").strip() if result_file.is_file() else ""
-    log_file = args.plan_dir / "plan.log"
-    log = log_file.read_text(encoding="utf-8", errors="replace") if log_file.is_file() else None
+    result = (
+        read_text(result_file, "result file", MAX_RESULT_BYTES).strip()
+        if result_file.is_file()
+        else ""
+    )
+    log = _read_log(args.plan_dir / "plan.log")
     plan_json = args.plan_dir / "plan.json"
 
     if result.startswith("skipped"):
-        reason = result.removeprefix("skipped").strip() or "skipped by the workflow"
+        # One line of plain text: a reason must not end the note or add Markdown of its own.
+        reason = html.escape(one_line(result.removeprefix("skipped").strip(), 500))
+        reason = reason or "skipped by the workflow"
         _write(args.output, skipped_markdown(title, marker_name, reason))
         status = {"exit_code": 0, "result": "skipped", "reason": reason, "stack": args.stack}
         code = 0
@@ -123,7 +160,7 @@ def run(argv: list[str] | None = None) -> int:
         code = cli.run(summary_args)
         if code == cli.EXIT_BAD_INPUT:
             return code
-        status = json.loads(status_file.read_text(encoding="utf-8"))
+        status = parse_json(read_text(status_file, "status file"), "status file")
         if result == "failed":
             code = max(code, cli.EXIT_ERRORED)
             extra = (
@@ -131,8 +168,7 @@ def run(argv: list[str] | None = None) -> int:
                 f"{_fence(error_excerpt(log or ''))}\n\n</details>\n"
             )
             if args.output:
-                with args.output.open("a", encoding="utf-8") as handle:
-                    handle.write(extra)
+                _write(args.output, args.output.read_text(encoding="utf-8") + extra)
             else:
                 sys.stdout.write(extra)
         status.update({"result": result, "stack": args.stack, "exit_code": code})
@@ -140,9 +176,9 @@ def run(argv: list[str] | None = None) -> int:
         _write(args.output, failed_markdown(title, marker_name, log))
         status = {"exit_code": EXIT_PLAN_FAILED, "result": "failed", "stack": args.stack}
         code = EXIT_PLAN_FAILED
-        print(f"plan_summary.report: {args.stack}: the plan failed", file=sys.stderr)
+        print(f"plan_summary.report: {one_line(args.stack, 100)}: the plan failed", file=sys.stderr)
     if args.status_json:
-        args.status_json.write_text(json.dumps(status, indent=2) + "\n", encoding="utf-8")
+        write_text(args.status_json, json.dumps(status, indent=2) + "\n", "status file")
     return code
 
 
