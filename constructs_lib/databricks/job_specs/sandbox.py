@@ -508,7 +508,7 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
                 )
         return _checked(operator.mul(left, right), "`*`")
 
-    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
+    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
         _tick()
         method = getattr(__obj, "__wrapped__", __obj)  # the sandbox wraps str.format
         owner = getattr(method, "__self__", None)
