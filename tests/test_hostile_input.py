@@ -456,6 +456,74 @@ CASES: dict[str, Case] = {
         "config/dev.yaml: tags.password: looks like a secret: literal value of a 'password' key (hunt… (14 chars))",
         secret="hunter2hunter2",
     ),
+    # Values Azure, Databricks or a provider would reject at plan, apply or the first run
+    "a runtime version that is no version key": Case(
+        "service",
+        dev("databricks:\n", "databricks:\n  spark_version: 15.4 LTS ML\n"),
+        "config/dev.yaml: databricks.spark_version: '15.4 LTS ML' is not a Databricks Runtime version key",
+        mode="process",
+    ),
+    "a node type outside the cluster policy's allowlist": Case(
+        "service",
+        dev("databricks:\n", "databricks:\n  node_type_id: Standard_E64s_v5\n"),
+        "config/dev.yaml: databricks: node_type_id 'Standard_E64s_v5' is not in allowed_node_type_ids",
+    ),
+    "a Unix cron expression for a job": Case(
+        "service",
+        dev(
+            "databricks:\n",
+            "databricks:\n  jobs:\n    ml_pipeline: {template: ml_pipeline.yaml.j2, schedule: {quartz_cron_expression: '0 2 * * 1 '}}\n",
+        ),
+        "config/dev.yaml: databricks.jobs.ml_pipeline.schedule.quartz_cron_expression: '0 2 * * 1 ' has 5 fields; a Quartz cron expression has 6 or 7",
+    ),
+    "a Quartz expression with both day fields": Case(
+        "service",
+        dev(
+            "databricks:\n",
+            "databricks:\n  jobs:\n    ml_pipeline: {template: ml_pipeline.yaml.j2, schedule: {quartz_cron_expression: '0 0 2 1 * MON'}}\n",
+        ),
+        "config/dev.yaml: databricks.jobs.ml_pipeline.schedule.quartz_cron_expression: '0 0 2 1 * MON': exactly one of day-of-month (1) and day-of-week (MON) must be '?'",
+    ),
+    "a misspelt schedule time zone": Case(
+        "service",
+        dev(
+            "databricks:\n",
+            "databricks:\n  jobs:\n    ml_pipeline: {template: ml_pipeline.yaml.j2, schedule: {quartz_cron_expression: '0 0 2 ? * MON', timezone_id: Europe/Amsterdm}}\n",
+        ),
+        "config/dev.yaml: databricks.jobs.ml_pipeline.schedule.timezone_id: 'Europe/Amsterdm' is not a Java time-zone ID",
+    ),
+    "a monitor granularity the API refuses": Case(
+        "service",
+        dev("databricks:\n", "databricks:\n  ml: {quality_monitor: {granularities: [1 days]}}\n"),
+        "config/dev.yaml: databricks.ml.quality_monitor.granularities: ['1 days'] is not a granularity Lakehouse Monitoring accepts",
+    ),
+    "an instance pool whose idle minimum exceeds its capacity": Case(
+        "service",
+        dev(
+            "databricks:\n",
+            "databricks:\n  instance_pool: {enabled: true, min_idle_instances: 11, max_capacity: 10}\n",
+        ),
+        "config/dev.yaml: databricks.instance_pool: min_idle_instances (11) exceeds max_capacity (10)",
+    ),
+    "201 storage firewall IP rules": Case(
+        "service",
+        dev(
+            "  account_replication_type: LRS\n",
+            "  account_replication_type: LRS\n  allowed_ip_ranges: ["
+            + ", ".join(f"20.0.{i // 256}.{i % 256}" for i in range(201))
+            + "]\n",
+        ),
+        "config/dev.yaml: storage.allowed_ip_ranges: 201 IP rules; Azure Storage takes at most 200",
+        mode="process",
+    ),
+    "a private range in the Key Vault firewall": Case(
+        "service",
+        dev(
+            "  purge_protection_enabled: false\n",
+            "  purge_protection_enabled: false\n  allowed_ip_ranges: [172.20.0.0/16]\n",
+        ),
+        "config/dev.yaml: key_vault.allowed_ip_ranges: 172.20.0.0/16 is a private (RFC 1918) range",
+    ),
     # Bootstrap config
     "duplicate environments in the bootstrap config": Case(
         "bootstrap",
@@ -566,7 +634,7 @@ CASES: dict[str, Case] = {
         in_template(
             "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}"
         ),
-        "templates/jobs/batch_inference.yaml.j2: environment dev: exceeded the render budget: more than 250,000 loop iterations and calls",
+        "templates/jobs/batch_inference.yaml.j2: environment dev: exceeded the render budget: more than 100,000 loop iterations and calls",
         mode="process",
     ),
     "template doubles a string with ~ in a recursive macro": Case(
@@ -1285,6 +1353,7 @@ def test_the_table_is_large_and_covers_every_area() -> None:
         "filesystem",
         "make",
         "tool",
+        "service",
     }
     assert sum(case.mode == "process" for case in CASES.values()) >= 20
 

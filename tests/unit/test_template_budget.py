@@ -25,15 +25,15 @@ LONG = "{% set s = '\\n' * 100000 %}"
 BREACHES: dict[str, tuple[str, str]] = {
     "nested loops": (
         "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}x: 1",
-        "more than 250,000 loop iterations and calls",
+        "more than 100,000 loop iterations and calls",
     ),
     "nested loops over a long string": (
         BIG + "{% for a in s %}{% for b in s %}{% endfor %}{% endfor %}x: 1",
-        "more than 250,000 loop iterations and calls",
+        "more than 100,000 loop iterations and calls",
     ),
     "a recursive macro that branches": (
         "{% macro f(n) %}{% if n %}{{ f(n-1) }}{{ f(n-1) }}{% endif %}{% endmacro %}x: {{ f(40) }}",
-        "more than 250,000 loop iterations and calls",
+        "more than 100,000 loop iterations and calls",
     ),
     "~ doubles a string in a recursive macro": (
         "{% macro d(s, n) %}{{ d(s ~ s, n - 1) if n else s|length }}{% endmacro %}"
@@ -181,7 +181,13 @@ def test_a_breach_stops_the_render_early_as_a_template_error(name: str, tmp_path
     (problem,) = caught.value.problems
     assert problem.source == "templates/jobs/t.yaml.j2"
     assert problem.field == "environment dev"
-    assert problem.message.startswith(f"exceeded the render budget: {message}"), problem.message
+    # On a loaded machine the deadline may come before the step limit: both stop the render.
+    expected = (
+        (message, "rendering took longer than") if "loop iterations" in message else (message,)
+    )
+    assert problem.message.startswith(
+        tuple(f"exceeded the render budget: {m}" for m in expected)
+    ), problem.message
     assert "check the template's loops" in problem.fix
     assert "\n" not in str(problem)
 
@@ -221,7 +227,7 @@ def test_ordinary_templates_are_far_inside_the_budget(monkeypatch: pytest.Monkey
         for key in config.databricks.jobs:
             specs.job_spec(config, key, refs, cluster)
     assert len(budgets) == 20
-    assert max(b.steps for b in budgets) < 500  # of 250,000
+    assert max(b.steps for b in budgets) < 500  # of 100,000
     assert max(b.produced for b in budgets) < 20_000  # of 4 Mi
 
 

@@ -12,7 +12,7 @@ A template is treated as untrusted input:
   `cycler`, `joiner` and `namespace` are removed (unused, and `namespace` lets a loop grow a
   value without bound). `StrictUndefined` turns a misspelt variable into an error.
 * It renders within a budget enforced while it runs (`sandbox.BoundedSandbox`): at most
-  250,000 loop iterations and calls and 3 seconds, at most 1 Mi characters of output (4 Mi
+  100,000 loop iterations and calls and 3 seconds, at most 1 Mi characters of output (4 Mi
   counting macro bodies), no value longer than 1 Mi characters built by any operator, method
   or filter (`*`, `**`, `%`, `~`, `+`, `format`, `join`, `replace`, `center`, `indent`,
   `wordwrap`, ... checked before they allocate where their inputs allow a large result).

@@ -60,7 +60,7 @@ MAX_VALUE_CHARS = MAX_RENDERED_CHARS
 """Longest text any single value may have (a string, or a list or mapping written out)."""
 MAX_SEQUENCE_RESULT = 100_000
 """Longest string or list, and largest number of digits, that `*` or `**` may produce."""
-MAX_STEPS = 250_000
+MAX_STEPS = 100_000
 """Loop iterations, calls and filter calls of one render (a spec takes at most a few hundred)."""
 MAX_INCLUDES = 100
 """Includes and imports one render may run (the specs here import one macro file)."""
