@@ -524,6 +524,27 @@ CASES: dict[str, Case] = {
         ),
         "config/dev.yaml: key_vault.allowed_ip_ranges: 172.20.0.0/16 is a private (RFC 1918) range",
     ),
+    # Names that must be unique beyond one environment
+    "a storage account name reached through another prefix": Case(
+        "uniqueness",
+        both(
+            lambda p: shutil.copy(p / "config" / "dev.yaml", p / "config" / "adlsxy.yaml"),
+            lambda p: shutil.copy(p / "config" / "dev.yaml", p / "config" / "xy.yaml"),
+            append("config/adlsxy.yaml", "naming: {prefix: ab, suffix: abcd}\n"),
+            append("config/xy.yaml", "naming: {prefix: abadls, suffix: abcd}\n"),
+        ),
+        "config/xy.yaml: naming.prefix/naming.suffix: the storage account (global) name 'abadlsadlsxyabcd' is also environment 'adlsxy'",
+        mode="process",
+    ),
+    "two environments share a catalog": Case(
+        "uniqueness",
+        replace(
+            "config/uat.yaml",
+            "databricks:\n",
+            "databricks:\n  unity_catalog: {catalog_name: mlops_dev}\n",
+        ),
+        "config/uat.yaml: databricks.unity_catalog.catalog_name: the Unity Catalog catalog (metastore) name 'mlops_dev' is also environment 'dev'",
+    ),
     # Bootstrap config
     "duplicate environments in the bootstrap config": Case(
         "bootstrap",
@@ -1354,6 +1375,7 @@ def test_the_table_is_large_and_covers_every_area() -> None:
         "make",
         "tool",
         "service",
+        "uniqueness",
     }
     assert sum(case.mode == "process" for case in CASES.values()) >= 20
 

@@ -278,6 +278,7 @@ def load_environments(config_dir: Path, *, root: Path | None = None) -> list[Env
     sources = {c.name: _display(config_dir / f"{c.name}.yaml", root) for c in configs}
     problems += stack_name_problems(configs, sources)
     problems += state_key_problems(configs, sources)
+    problems += unique_name_problems(configs, sources)
     if problems:
         raise ConfigError(problems)
     return configs
@@ -330,6 +331,79 @@ def state_key_problems(configs: list[EnvironmentConfig], sources: dict[str, str]
                 )
             else:
                 owner[blob] = f"environment {config.name!r}"
+    return problems
+
+
+def deployed_unique_names(config: EnvironmentConfig) -> list[tuple[str, str, str]]:
+    """(scope, config field that sets it, name) of every name of this environment that must be
+    unique beyond it: globally (storage accounts, Key Vault: DNS names), per subscription
+    (resource groups), per Unity Catalog metastore (the catalog, which also names its storage
+    credential and external location), and the job principal when the config names one."""
+    names = Names.for_environment(
+        prefix=config.naming.prefix,
+        environment=config.name,
+        location=config.azure.location,
+        suffix=config.naming.suffix,
+    )
+    naming = "naming.prefix/naming.suffix"
+    found = [
+        ("storage account (global)", naming, names.storage_account),
+        ("Key Vault (global)", naming, names.key_vault),
+        ("resource group (subscription)", "naming.prefix", names.resource_group),
+        ("resource group (subscription)", "naming.prefix", names.managed_resource_group),
+    ]
+    if config.azure_ml.enabled:
+        found.append(("storage account (global)", naming, names.machine_learning_storage_account))
+    uc = config.databricks.unity_catalog
+    if uc.enabled:
+        found.append(
+            (
+                "Unity Catalog catalog (metastore)",
+                "databricks.unity_catalog.catalog_name" if uc.catalog_name else "naming.prefix",
+                uc.catalog_name or f"{config.naming.prefix}_{config.name}",
+            )
+        )
+    if config.databricks.job_run_as_service_principal:
+        found.append(
+            (
+                "job principal (account)",
+                "databricks.job_run_as_service_principal",
+                config.databricks.job_run_as_service_principal,
+            )
+        )
+    return found
+
+
+def unique_name_problems(
+    configs: list[EnvironmentConfig],
+    sources: dict[str, str],
+    taken: dict[tuple[str, str], str] | None = None,
+) -> list[Problem]:
+    """No two environments may deploy the same globally, subscription- or account-scoped name
+    (two configs can reach the same storage account name through different prefixes and
+    environment names, or share a catalog or a job principal); `taken` holds names used
+    elsewhere (the bootstrap stack's), as (scope, name) -> who."""
+    owner: dict[tuple[str, str], str] = dict(taken or {})
+    problems = []
+    for config in configs:
+        try:
+            names = deployed_unique_names(config)
+        except InvalidNameError:
+            continue  # reported by load_environment
+        for scope, field, name in names:
+            key = (scope.split(" (")[0].lower(), name.lower())
+            if key in owner:
+                problems.append(
+                    Problem(
+                        sources[config.name],
+                        field,
+                        f"the {scope} name {name!r} is also {owner[key]}'s",
+                        "names of this scope must differ between environments: change the "
+                        "prefix, set naming.suffix, or name another catalog or principal",
+                    )
+                )
+            else:
+                owner[key] = f"environment {config.name!r} ({sources[config.name]}, {field})"
     return problems
 
 
