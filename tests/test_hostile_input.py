@@ -816,6 +816,40 @@ CASES: dict[str, Case] = {
         secret=DATABRICKS_PAT,
         mode="process",
     ),
+    "TF_STATE_RESOURCE_GROUP set alone": Case(
+        "env",
+        nothing,
+        "environment variable TF_STATE_STORAGE_ACCOUNT: is not set, but TF_STATE_RESOURCE_GROUP is: the remote state needs both",
+        env={"TF_STATE_RESOURCE_GROUP": "mlops-tfstate-rg"},
+        mode="process",
+    ),
+    "TF_STATE_RESOURCE_GROUP set alone and empty": Case(
+        "env",
+        nothing,
+        "environment variable TF_STATE_RESOURCE_GROUP: is set but empty",
+        env={"TF_STATE_RESOURCE_GROUP": ""},
+    ),
+    "example values refused with a truthy spelling": Case(
+        "env",
+        nothing,
+        "config/dev.yaml: databricks.azure_databricks_principal_object_id: is the example all-zero object ID",
+        env={"MLOPS_REFUSE_EXAMPLE_VALUES": " TRUE "},
+        mode="process",
+    ),
+    "an unknown spelling of the example-value switch": Case(
+        "env",
+        nothing,
+        "environment variable MLOPS_REFUSE_EXAMPLE_VALUES: got 'ja': not a yes/no value",
+        env={"MLOPS_REFUSE_EXAMPLE_VALUES": "ja"},
+        mode="process",
+    ),
+    "the internal worker pointed at the output": Case(
+        "env",
+        nothing,
+        "main.py --worker: is internal to a synthesis and writes only into a fresh part of its parent's staging directory",
+        args=("--worker", "dev"),
+        mode="process",
+    ),
     "MLOPS_SYNTH_WORKERS not a number": Case(
         "env",
         nothing,
@@ -829,6 +863,24 @@ CASES: dict[str, Case] = {
         "config/dev.yaml: config directory not found",
         env={"MLOPS_CONFIG_DIR": "config/dev.yaml"},
         mode="process",
+    ),
+    "a config file that is a symbolic link loop": Case(
+        "filesystem",
+        lambda p: (p / "config" / "qa.yaml").symlink_to("qa.yaml"),
+        "config/qa.yaml: cannot read the file (a symbolic link loop)",
+        mode="process",
+    ),
+    "the config directory is a symbolic link loop": Case(
+        "filesystem",
+        lambda p: (p / "loop").symlink_to("loop"),
+        "loop: config directory is a broken symbolic link or a link loop",
+        env={"MLOPS_CONFIG_DIR": "loop"},
+        mode="process",
+    ),
+    "a config file with an upper-case extension (was skipped)": Case(
+        "filesystem",
+        lambda p: shutil.copy(p / "config" / "dev.yaml", p / "config" / "qa.YAML"),
+        "config/qa.YAML: environment files must end in .yaml (lower case), not .YAML",
     ),
     # Output directory
     "CDKTF_OUTDIR=.": Case(
@@ -1196,7 +1248,7 @@ def run_inprocess(
     project: Path, outdir: Path, env: dict[str, str], args: tuple[str, ...] = ()
 ) -> Result:
     """What `main.main()` does before synthesis, with its exit status and error line."""
-    from constructs_lib.config import ConfigError, load_environments, with_remote_state
+    from constructs_lib.config import ConfigError, load_environments, remote_state_from_environ
     from constructs_lib.config.bootstrap import load_bootstrap_for
     from constructs_lib.databricks.job_specs import rendering as template_rendering
     from constructs_lib.databricks.job_specs import specs
@@ -1212,12 +1264,7 @@ def run_inprocess(
     try:
         StagedOutput(Path(env.get("CDKTF_OUTDIR", str(outdir)))).check()
         configs = load_environments(project / "config", root=project)
-        if "TF_STATE_STORAGE_ACCOUNT" in env:
-            configs = with_remote_state(
-                configs,
-                storage_account_name=env["TF_STATE_STORAGE_ACCOUNT"],
-                resource_group_name=env.get("TF_STATE_RESOURCE_GROUP", "mlops-tfstate-rg"),
-            )
+        configs = remote_state_from_environ(configs, env)
         wheel = locate_wheel(project / "ml_src", root=project)
         load_bootstrap_for(configs, project / "config" / "shared" / "bootstrap.yaml", root=project)
         for config in configs:
@@ -1866,6 +1913,74 @@ def test_file_system_faults_are_one_clear_line(
     assert (tmp_path / "digest").read_text().strip() == "same"
     assert (tmp_path / "left").read_text().split() == ["cdktf.out"]
     assert sorted(p.name for p in (tmp_path / "tmp").iterdir()) == []
+
+
+def test_a_full_temporary_directory_is_one_clear_line(tmp_path: Path, earlier_output: Path) -> None:
+    """A full TMPDIR is named as such (it used to be replaced silently by another directory,
+    or to surface as a fault of the output directory); nothing is left in it."""
+    full = tmp_path / "fulltmp"
+    full.mkdir()
+    (tmp_path / "tmp").mkdir()
+    before = tree_digest(earlier_output)
+    script = (
+        f"set -e; mount -t tmpfs -o size=64k tmpfs {full}; "
+        f"dd if=/dev/zero of={full}/fill bs=4k count=64 2>/dev/null || true; "
+        f"cd {ROOT}; set +e; TMPDIR={full} CDKTF_OUTDIR={earlier_output} {sys.executable} main.py "
+        f"> {tmp_path}/out 2> {tmp_path}/err; echo $? > {tmp_path}/status; ls -A {full} > {tmp_path}/left"
+    )
+    proc = _in_namespace(script, tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "status").read_text().strip() == "2"
+    assert (tmp_path / "err").read_text() == (
+        f"error: temporary directory {full}: cannot create this run's directory in it (ENOSPC: "
+        "No space left on device). Fix: the file system is full; free some space, or set TMPDIR "
+        "to a directory with space\n"
+    )
+    assert (tmp_path / "left").read_text().split() == ["fill"]
+    assert tree_digest(earlier_output) == before
+
+
+def test_the_worker_entry_point_refuses_unknown_environments(
+    tmp_path: Path, earlier_output: Path
+) -> None:
+    """`main.py --worker` writes only into a fresh part of its parent's staging directory (here
+    this test is the parent), and only environments that exist."""
+    part = tmp_path / f".cdktf.out.staging-{os.getpid()}.part-1"
+    env = {
+        **os.environ,
+        "CDKTF_OUTDIR": str(part),
+        "TMPDIR": str(tmp_path),
+        "MLOPS_SYNTH_WORKERS": "1",
+        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+    }
+    for names in ("nope", "dev,../prod", "dev,dev"):
+        proc = subprocess.run(
+            [sys.executable, str(ROOT / "main.py"), "--worker", names],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert proc.returncode == 2 and proc.stdout == ""
+        assert proc.stderr.splitlines()[1] == (
+            f"  - main.py --worker: got {names!r}: not a list of distinct environments of dev, "
+            "prod, sandbox, uat. Fix: run `python main.py`; it starts its workers itself"
+        )
+        assert "Traceback" not in proc.stderr and not part.exists()
+    ok = subprocess.run(
+        [sys.executable, str(ROOT / "main.py"), "--worker", "dev"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert ok.returncode == 0, ok.stderr[-2000:]
+    assert ok.stdout.splitlines()[-1] == '{"problems": []}'
+    assert sorted(p.name for p in (part / "stacks").iterdir()) == ["dev", "dev-workspace"]
 
 
 @pytest.fixture

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -93,7 +95,11 @@ def _display(path: Path, root: Path | None) -> str:
     """Path as the user knows it: relative to the repository root when possible."""
     if root is not None:
         try:
-            return str(path.resolve().relative_to(root.resolve()))
+            absolute = path.resolve()
+        except (RuntimeError, OSError):  # a symlink loop: the path as written
+            absolute = Path(os.path.abspath(path))
+        try:
+            return str(absolute.relative_to(root.resolve()))
         except ValueError:
             pass
     return str(path)
@@ -239,23 +245,35 @@ def load_environments(config_dir: Path, *, root: Path | None = None) -> list[Env
     Also checked across files: no two environments share a stack name or a state blob."""
     shown_dir = _display(config_dir, root)
     if not config_dir.is_dir():
+        looped = config_dir.is_symlink() and not config_dir.exists()
         raise ConfigError(
             [
                 Problem(
                     shown_dir,
                     "",
-                    "config directory not found",
-                    f"create {shown_dir}/<env>.yaml files",
+                    "config directory is a broken symbolic link or a link loop"
+                    if looped
+                    else "config directory not found",
+                    "point the link at a directory of <env>.yaml files"
+                    if looped
+                    else f"create {shown_dir}/<env>.yaml files",
                 )
             ]
         )
-    files = sorted(config_dir.glob("*.yaml"))
-    stray = sorted(config_dir.glob("*.yml"))
+    try:
+        entries = sorted(config_dir.iterdir())
+    except OSError as exc:
+        raise ConfigError(
+            [Problem(shown_dir, "", f"cannot list the directory ({exc.strerror})", "check it")]
+        ) from None
+    files = [p for p in entries if p.suffix == ".yaml"]
+    # A name the loader would otherwise skip silently: another spelling of .yaml/.yml.
+    stray = [p for p in entries if p.suffix.lower() in (".yaml", ".yml") and p.suffix != ".yaml"]
     problems: list[Problem] = [
         Problem(
             _display(p, root),
             "",
-            "environment files must end in .yaml",
+            f"environment files must end in .yaml (lower case), not {p.suffix}",
             f"rename it to {p.stem}.yaml",
         )
         for p in stray
@@ -415,6 +433,42 @@ _STATE_FIX = (
 )
 
 
+def remote_state_from_environ(
+    configs: list[EnvironmentConfig], environ: Mapping[str, str]
+) -> list[EnvironmentConfig]:
+    """`configs` with the remote state named by `TF_STATE_STORAGE_ACCOUNT` and
+    `TF_STATE_RESOURCE_GROUP` (`with_remote_state`), or unchanged (local state) when neither is
+    set. Either one set without the other, or set but empty, is a `ConfigError`: half a
+    backend would otherwise fall back silently to local state or to a guessed resource group."""
+    account, group = environ.get(STATE_ACCOUNT_VAR), environ.get(STATE_GROUP_VAR)
+    if account is None and group is None:
+        return configs
+    problems = []
+    for missing, given in ((account, STATE_GROUP_VAR), (group, STATE_ACCOUNT_VAR)):
+        if missing is None:
+            absent = STATE_ACCOUNT_VAR if given == STATE_GROUP_VAR else STATE_GROUP_VAR
+            problems.append(
+                Problem(
+                    f"environment variable {absent}",
+                    "",
+                    f"is not set, but {given} is: the remote state needs both",
+                    f"set {absent} too (the bootstrap stack's output github_repository_variables "
+                    f"has both), or unset {given} to keep local state",
+                )
+            )
+    try:
+        configured = with_remote_state(
+            configs,
+            storage_account_name=account if account is not None else "unset",
+            resource_group_name=group if group is not None else "unset",
+        )
+    except ConfigError as exc:
+        raise ConfigError(list(exc.problems) + problems) from None
+    if problems:
+        raise ConfigError(problems)
+    return configured
+
+
 def with_remote_state(
     configs: list[EnvironmentConfig], *, storage_account_name: str, resource_group_name: str
 ) -> list[EnvironmentConfig]:
@@ -445,8 +499,9 @@ def with_remote_state(
                 else f"got {shown(resource_group_name)}: not a resource group name (1-90 "
                 "letters, digits, underscores, hyphens, periods and parentheses, not ending "
                 "in a period)",
-                f"set it to the state account's resource group, or unset {STATE_GROUP_VAR} "
-                "for the default mlops-tfstate-rg",
+                "set it to the bootstrap stack's output for this environment (the state "
+                f"account's resource group), or unset {STATE_GROUP_VAR} and "
+                f"{STATE_ACCOUNT_VAR} to keep local state",
             )
         )
     if problems:
