@@ -36,8 +36,11 @@ _env_name_problem = $(strip \
   $(if $(filter 2 3 4 5 6 7 8 9 10,$(words $(call _spaced,$(1),$(_LETTERS) $(_DIGITS)))),,is not 2-10 characters long),\
   does not start with a letter)))
 # $(call choice_arg,NAME,allowed values): stop unless $(NAME), when given, is exactly one of
-# them. The hook for any other switch a target takes, e.g. an engine switch:
+# them. The hook for any other switch a target takes, e.g. an engine switch, placed before any
+# line that expands it (even an `ifeq ($(CDK),...)` would run a `$(shell ...)` in the value):
+#   CDK ?= cdktf
 #   $(call choice_arg,CDK,cdktf cdktn)
+#   override CDK := $(value CDK)
 _equal = $(and $(findstring $(1),$(2)),$(findstring $(2),$(1)))
 choice_arg = $(if $(value $(1)),$(if $(strip $(foreach c,$(2),$(call _equal,$(c),$(value $(1))))),,\
   $(error error: $(1)=$(call _shown,$(value $(1))) is not one of: $(2). Fix: set $(1) to one of them)))
