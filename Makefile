@@ -7,6 +7,62 @@ SHELL := bash
 .DEFAULT_GOAL := help
 MAKEFLAGS += --no-print-directory
 
+# --- Variables a target takes --------------------------------------------------------------------
+# ENV (plan, deploy, render) names an environment. It is checked here, by make itself, while the
+# Makefile is read, so no recipe (and no shell) ever sees a value that fails: 2-10 lowercase
+# letters or digits starting with a letter (the rule of constructs_lib/config/models.py), and
+# config/<ENV>.yaml must exist ($MLOPS_CONFIG_DIR/<ENV>.yaml when that is set). The raw text is
+# read with $(value ...): a variable given on the command line or in the environment is
+# otherwise expanded by make, and `$(shell ...)` in it would run. Recipes quote it as well.
+ENV_GOALS := plan deploy render
+_LETTERS := a b c d e f g h i j k l m n o p q r s t u v w x y z
+_DIGITS := 0 1 2 3 4 5 6 7 8 9
+_empty :=
+_space := $(_empty) $(_empty)
+define _newline
+
+
+endef
+# $(call _without,text,chars): text with every one of the chars removed.
+_without = $(if $(2),$(call _without,$(subst $(firstword $(2)),,$(1)),$(wordlist 2,$(words $(2)),$(2))),$(1))
+# $(call _spaced,text,chars): text with a space after each of the chars (for counting them).
+_spaced = $(if $(2),$(call _spaced,$(subst $(firstword $(2)),$(firstword $(2)) ,$(1)),$(wordlist 2,$(words $(2)),$(2))),$(1))
+# The value as one line, for a message.
+_shown = '$(subst $(_newline),\n,$(1))'
+# $(call _env_name_problem,value): empty if value is an environment name, else what is wrong.
+_env_name_problem = $(strip \
+  $(if $(call _without,$(1),$(_LETTERS) $(_DIGITS)),has characters other than lowercase letters and digits,\
+  $(if $(filter $(firstword $(call _spaced,$(1),$(_LETTERS) $(_DIGITS))),$(_LETTERS)),\
+  $(if $(filter 2 3 4 5 6 7 8 9 10,$(words $(call _spaced,$(1),$(_LETTERS) $(_DIGITS)))),,is not 2-10 characters long),\
+  does not start with a letter)))
+# $(call choice_arg,NAME,allowed values): stop unless $(NAME), when given, is exactly one of
+# them. The hook for any other switch a target takes, e.g. an engine switch, placed before any
+# line that expands it (even an `ifeq ($(CDK),...)` would run a `$(shell ...)` in the value):
+#   CDK ?= cdktf
+#   $(call choice_arg,CDK,cdktf cdktn)
+#   override CDK := $(value CDK)
+_equal = $(and $(findstring $(1),$(2)),$(findstring $(2),$(1)))
+choice_arg = $(if $(value $(1)),$(if $(strip $(foreach c,$(2),$(call _equal,$(c),$(value $(1))))),,\
+  $(error error: $(1)=$(call _shown,$(value $(1))) is not one of: $(2). Fix: set $(1) to one of them)))
+MLOPS_CONFIG_DIR_SHOWN := $(if $(value MLOPS_CONFIG_DIR),$(value MLOPS_CONFIG_DIR),config)
+ifneq ($(filter $(ENV_GOALS),$(MAKECMDGOALS)),)
+  _env_raw := $(value ENV)
+  ifeq ($(_env_raw),)
+    ifneq ($(filter plan deploy,$(MAKECMDGOALS)),)
+      $(error error: ENV is not set. Fix: name the environment, e.g. make $(firstword $(filter plan deploy,$(MAKECMDGOALS))) ENV=dev)
+    endif
+    _env_raw := dev
+  endif
+  _env_problem := $(call _env_name_problem,$(_env_raw))
+  ifneq ($(_env_problem),)
+    $(error error: ENV=$(call _shown,$(_env_raw)) $(_env_problem), so it is not an environment name. Fix: ENV is the name of a file in $(MLOPS_CONFIG_DIR_SHOWN)/ without .yaml (2-10 lowercase letters or digits, starting with a letter), e.g. ENV=dev)
+  endif
+  ifeq ($(wildcard $(MLOPS_CONFIG_DIR_SHOWN)/$(_env_raw).yaml),)
+    $(error error: ENV=$(_env_raw): $(MLOPS_CONFIG_DIR_SHOWN)/$(_env_raw).yaml not found. Fix: ENV names an environment file; these exist: $(or $(sort $(basename $(notdir $(wildcard $(MLOPS_CONFIG_DIR_SHOWN)/*.yaml)))),none))
+  endif
+  override ENV := $(_env_raw)
+endif
+
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -29,39 +85,54 @@ ML_SOURCES := $(shell find ml_src/src -type f -not -path '*/__pycache__/*' 2>/de
 WHEEL_EPOCH := 315532800
 
 .PHONY: help setup venv synth-venv node wheel synth test check lint fmt ml-local render bench \
-	clean checkov scan plan deploy env-arg FORCE
+	clean checkov scan plan deploy FORCE
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
+# $(call locked,NAME) 'COMMANDS': run COMMANDS (one bash script) holding the lock .make/NAME.lock,
+# so that of two `make` runs in one clone the second waits while the first installs or builds,
+# then repeats the step (each is idempotent). The kernel releases the lock of a killed run.
+locked = mkdir -p .make && $(PYTHON) -c 'import fcntl, os, sys; fd = os.open(sys.argv[1], os.O_CREAT | os.O_RDWR, 0o644); os.set_inheritable(fd, True); fcntl.flock(fd, fcntl.LOCK_EX); os.execvp("bash", ["bash", "-euo", "pipefail", "-xc", sys.argv[2]])' .make/$(1).lock
+
 $(VENV)/.synth-installed: pyproject.toml
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade 'pip==25.3'
-	$(PY) -m pip install -q -e '.[build]'
-	touch $@
+	@$(call locked,venv) '\
+	  test -x $(PY) || $(PYTHON) -m venv $(VENV); \
+	  $(PY) -m pip install -q --upgrade "pip==25.3"; \
+	  $(PY) -m pip install -q -e ".[build]"; \
+	  touch $@'
 
 # Everything in one pip run (faster than synthesis packages first, then the rest); it also
 # satisfies .synth-installed.
 $(VENV)/.installed: pyproject.toml ml_src/pyproject.toml
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade 'pip==25.3'
-	$(PY) -m pip install -q -e '.[build,dev]' -e './ml_src[local]'
-	touch $(VENV)/.synth-installed $@
+	@$(call locked,venv) '\
+	  test -x $(PY) || $(PYTHON) -m venv $(VENV); \
+	  $(PY) -m pip install -q --upgrade "pip==25.3"; \
+	  $(PY) -m pip install -q -e ".[build,dev]" -e "./ml_src[local]"; \
+	  touch $(VENV)/.synth-installed $@'
 
 node_modules/.installed: package.json package-lock.json
-	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
-	touch $@
+	@$(call locked,node) '\
+	  npm ci --ignore-scripts --no-audit --no-fund --loglevel=error; \
+	  touch $@'
 
+# Built in a directory of its own and moved into place (a rename): a synthesis running at the
+# same time reads either the old or the new file, never a half-written one. The wheel is
+# byte-reproducible, so two builds of the same sources give the same file.
 $(WHEEL): $(VENV)/.synth-installed $(ML_SOURCES)
-	rm -rf $(ML_DIST)
-	SOURCE_DATE_EPOCH=$(WHEEL_EPOCH) $(PY) -m build --wheel --no-isolation --outdir $(ML_DIST) ml_src >/dev/null
+	@$(call locked,wheel) '\
+	  mkdir -p $(ML_DIST); tmp=$$(mktemp -d $(ML_DIST)/.build-XXXXXX); trap "rm -rf $$tmp" EXIT; \
+	  SOURCE_DATE_EPOCH=$(WHEEL_EPOCH) $(PY) -m build --wheel --no-isolation --outdir $$tmp ml_src >/dev/null; \
+	  mv -f $$tmp/$(notdir $(WHEEL)) $@; \
+	  find $(ML_DIST) -maxdepth 1 -name "*.whl" ! -name $(notdir $(WHEEL)) -delete'
 	@echo "built $(WHEEL)"
 
 $(CHECKOV_VENV)/.installed: tools/checkov-requirements.txt
-	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
-	$(CHECKOV_VENV)/bin/python -m pip install -q 'pip==25.3'
-	$(CHECKOV_VENV)/bin/python -m pip install -q -r tools/checkov-requirements.txt
-	touch $@
+	@$(call locked,checkov) '\
+	  test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV); \
+	  $(CHECKOV_VENV)/bin/python -m pip install -q "pip==25.3"; \
+	  $(CHECKOV_VENV)/bin/python -m pip install -q -r tools/checkov-requirements.txt; \
+	  touch $@'
 
 synth-venv: $(VENV)/.synth-installed ## Create .venv with what synthesis needs (pinned)
 venv: $(VENV)/.installed ## Add the ML libraries and test tools to .venv (pinned)
@@ -86,31 +157,30 @@ synth: $(VENV)/.synth-installed $(WHEEL) .make/synth-env ## Synthesize every sta
 SYNTH_INPUTS := main.py cdktf.json pyproject.toml $(shell find config templates stacks constructs_lib fast_synth synth_runtime -type f -not -path '*/__pycache__/*' 2>/dev/null)
 SYNTH_ENV_VARS := TF_STATE_STORAGE_ACCOUNT TF_STATE_RESOURCE_GROUP ARM_CLIENT_ID AZURE_CLIENT_ID \
 	MLOPS_CONFIG_DIR MLOPS_REFUSE_EXAMPLE_VALUES MLOPS_FAST_SYNTH MLOPS_SYNTH_WORKERS
+# Written to a file of its own and renamed into place only if it changed: two runs at once
+# never share a temporary file.
 .make/synth-env: FORCE
 	@mkdir -p .make
-	@{ $(foreach v,$(SYNTH_ENV_VARS),echo "$(v)=$${$(v)-<unset>}";) } > $@.new
-	@cmp -s $@.new $@ && rm $@.new || mv $@.new $@
+	@tmp=$$(mktemp .make/synth-env.XXXXXX); \
+	{ $(foreach v,$(SYNTH_ENV_VARS),echo "$(v)=$${$(v)-<unset>}";) } > "$$tmp"; \
+	if cmp -s "$$tmp" $@; then rm -f "$$tmp"; else mv -f "$$tmp" $@; fi
 .make/synth.stamp: $(VENV)/.synth-installed $(WHEEL) $(SYNTH_INPUTS) .make/synth-env \
 		$(if $(wildcard cdktf.out/manifest.json),,FORCE)
 	CDKTF_OUTDIR=cdktf.out $(PY) main.py || $(APP_FAILED)
 	@touch $@
 FORCE:
 
-env-arg:
-	@test -n "$(ENV)" || { echo "error: set ENV, e.g. make $(MAKECMDGOALS) ENV=dev" >&2; exit 2; }
-	@test -f config/$(ENV).yaml || { echo "error: config/$(ENV).yaml not found. Fix: ENV is an environment name (a file in config/)" >&2; exit 2; }
-
 # An environment is two stacks: <env> (Azure platform) and <env>-workspace (inside the
 # Databricks workspace, reading the platform's outputs from its state), applied in that order.
 # azurerm's enhanced validation lists the subscription's resource providers at start-up, which
 # an identity with roles on one resource group may not (docs/platform-assumptions.md).
 AZURERM_ENV := ARM_PROVIDER_ENHANCED_VALIDATION=false
-plan: env-arg node .make/synth.stamp ## terraform plan of one environment's two stacks: make plan ENV=dev
-	$(AZURERM_ENV) npx --no-install cdktf diff $(ENV) --skip-synth --output cdktf.out
-	$(AZURERM_ENV) npx --no-install cdktf diff $(ENV)-workspace --skip-synth --output cdktf.out
+plan: node .make/synth.stamp ## terraform plan of one environment's two stacks: make plan ENV=dev
+	$(AZURERM_ENV) npx --no-install cdktf diff '$(ENV)' --skip-synth --output cdktf.out
+	$(AZURERM_ENV) npx --no-install cdktf diff '$(ENV)-workspace' --skip-synth --output cdktf.out
 
-deploy: env-arg node .make/synth.stamp ## Deploy one environment (platform, then workspace stack): make deploy ENV=dev
-	$(AZURERM_ENV) npx --no-install cdktf deploy $(ENV) $(ENV)-workspace --skip-synth --output cdktf.out
+deploy: node .make/synth.stamp ## Deploy one environment (platform, then workspace stack): make deploy ENV=dev
+	$(AZURERM_ENV) npx --no-install cdktf deploy '$(ENV)' '$(ENV)-workspace' --skip-synth --output cdktf.out
 
 lint: venv ## Formatter check and linter
 	$(VENV)/bin/ruff format --check .
@@ -145,7 +215,7 @@ ml-local: venv ## Run the whole ML pipeline locally on generated data (Spark + M
 	$(PY) -m taxi_fare_mlops.local_pipeline --workdir .local/ml
 
 render: $(VENV)/.synth-installed $(WHEEL) ## Print the rendered job and cluster specs of one environment: make render ENV=dev
-	$(PY) -m tools.render $(or $(ENV),dev)
+	$(PY) -m tools.render '$(ENV)' --config-dir "$${MLOPS_CONFIG_DIR:-config}"
 
 clean: ## Remove build output (keeps .venv and node_modules)
 	rm -rf cdktf.out $(ML_DIST) .pytest_cache .local .make

@@ -21,8 +21,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 EXIT_USER_ERROR = 2
-DEFAULT_STATE_RESOURCE_GROUP = "mlops-tfstate-rg"
-"""Resource group of the bootstrap stack's state account (`TF_STATE_RESOURCE_GROUP` overrides)."""
 
 # jsii prints a banner on every run about Node 20's end of life; it is noise for our users.
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
@@ -75,17 +73,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         # Before the jsii kernel starts: it unpacks into $TMPDIR (see synth_runtime/scratch.py).
-        scratch.use_private_tmpdir(os.environ)
+        scratch_dir = scratch.use_private_tmpdir(os.environ)
     except OSError as exc:
-        return _user_error(
-            f"temporary directory: cannot create a directory in it ({exc.strerror or exc}). "
-            "Fix: set TMPDIR to a writable directory"
-        )
+        return _user_error(_temporary_directory_problem(scratch.base_dir(os.environ), exc))
     # Before anything imports cdktf or a provider package (MLOPS_FAST_SYNTH=0 turns it off).
     import fast_synth
 
     fast_synth.install(enabled=fast_synth.is_enabled(os.environ))
-    from constructs_lib.config import ConfigError, load_environments, with_remote_state
+    from constructs_lib.config import ConfigError, load_environments, remote_state_from_environ
     from constructs_lib.config.bootstrap import load_bootstrap_for
     from constructs_lib.databricks.job_specs.wheel_artifact import locate_wheel
     from synth_runtime.staged_output import StagedOutput, print_warnings
@@ -94,26 +89,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.worker is None:
             output.check()  # before the expensive part: refuse a directory we must not replace
+        else:
+            _check_worker_output(output.target)
+        refuse_examples = _switch(os.environ, REFUSE_EXAMPLES_VAR)
         configs = load_environments(args.config_dir, root=ROOT)
-        state_account = os.environ.get("TF_STATE_STORAGE_ACCOUNT")
-        if state_account is not None:
-            configs = with_remote_state(
-                configs,
-                storage_account_name=state_account,
-                resource_group_name=os.environ.get(
-                    "TF_STATE_RESOURCE_GROUP", DEFAULT_STATE_RESOURCE_GROUP
-                ),
-            )
+        configs = remote_state_from_environ(configs, os.environ)
         configs = _with_this_deployer(configs, os.environ)
         wheel = locate_wheel(ROOT / "ml_src", root=ROOT)
         if args.worker is not None:
-            return _worker(args.worker.split(","), configs, wheel, output.target)
+            return _worker(args.worker, configs, wheel, output.target)
         bootstrap = load_bootstrap_for(
             configs, args.config_dir / "shared" / "bootstrap.yaml", root=ROOT
         )
         examples = _example_values(configs, args.config_dir, bootstrap)
         # Deploy workflows set it: a deployment never ships an example value.
-        if examples and os.environ.get(REFUSE_EXAMPLES_VAR) == "1":
+        if examples and refuse_examples:
             raise ConfigError(examples)
         with output.stage() as staging:
             synthesize(configs, wheel, staging, bootstrap, config_dir=args.config_dir)
@@ -136,6 +126,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         fault = _filesystem_fault(exc)
         if fault is None:
             raise  # a bug: Python prints the traceback and exits with status 1
+        if str(scratch_dir) in str(exc) or str(scratch_dir) in str(getattr(exc, "filename", "")):
+            # The jsii kernel or Python writing this run's temporary files, not the output.
+            return _user_error(
+                f"temporary directory {scratch_dir.parent}: cannot write this run's files "
+                f"({fault}). Fix: {_TMPDIR_FIXES.get(fault.split(':')[0], _TMPDIR_FIX)}"
+            )
         return _user_error(
             f"output directory {output.requested}: cannot write the synthesized files "
             f"({fault}). Fix: {_FILESYSTEM_FIXES.get(fault.split(':')[0], _FILESYSTEM_FIX)}"
@@ -162,7 +158,33 @@ def _written_summary(shown: Path, target: Path) -> str:
 
 
 REFUSE_EXAMPLES_VAR = "MLOPS_REFUSE_EXAMPLE_VALUES"
-"""`1`: an example value left in a config is an error (exit 2), not a warning."""
+"""On (`1`, `true`, `yes`, `on`): an example value left in a config is an error (exit 2), not
+a warning."""
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"", "0", "false", "no", "off"})
+
+
+def _switch(environ, name: str) -> bool:
+    """A yes/no environment variable: the usual spellings of on and off, in any case; anything
+    else is a `ConfigError` (a typo must not switch a safety check off silently)."""
+    from constructs_lib.config import ConfigError, Problem
+    from constructs_lib.config.errors import shown
+
+    value = environ.get(name, "").strip().lower()
+    if value in _TRUE or value in _FALSE:
+        return value in _TRUE
+    raise ConfigError(
+        [
+            Problem(
+                f"environment variable {name}",
+                "",
+                f"got {shown(environ[name])}: not a yes/no value",
+                "set it to 1, true, yes or on (or 0, false, no, off), or unset it",
+            )
+        ]
+    )
+
+
 DEPLOYER_ID_VARIABLES = ("ARM_CLIENT_ID", "AZURE_CLIENT_ID")
 """Where the identity this run deploys as is named (azure/login, the azurerm provider)."""
 
@@ -203,7 +225,10 @@ def _example_values(configs, config_dir: Path, bootstrap) -> list:
     from constructs_lib.config.examples import EXAMPLE_OBJECT_ID, warnings_for
 
     def shown(path: Path) -> str:
-        path = path.resolve()
+        try:
+            path = path.resolve()
+        except (RuntimeError, OSError):  # a symlink loop: show the path as given
+            return str(path)
         return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
 
     found = warnings_for(configs, {c.name: shown(config_dir / f"{c.name}.yaml") for c in configs})
@@ -232,6 +257,29 @@ def _example_values(configs, config_dir: Path, bootstrap) -> list:
 def _user_error(message: str) -> int:
     print(f"error: {message}", file=sys.stderr)
     return EXIT_USER_ERROR
+
+
+_TMPDIR_FIX = "set TMPDIR to a writable directory with free space"
+_TMPDIR_FIXES = {
+    "ENOSPC": "the file system is full; free some space, or set TMPDIR to a directory with space",
+    "EDQUOT": "the disk quota is exhausted; free some space, or set TMPDIR elsewhere",
+    "EROFS": "it is read-only; set TMPDIR to a writable directory",
+    "EACCES": "it is not writable for this user; set TMPDIR to a writable directory",
+    "ENOENT": "it does not exist; create it, or set TMPDIR to an existing directory",
+    "ENOTDIR": "it is not a directory; set TMPDIR to a directory",
+}
+
+
+def _temporary_directory_problem(base: Path, exc: OSError) -> str:
+    """One line for a temporary directory this run cannot use (full, read-only, missing)."""
+    import errno
+
+    code = errno.errorcode.get(exc.errno or 0, "")
+    detail = f"{code}: {exc.strerror}" if code and exc.strerror else str(exc)
+    return (
+        f"temporary directory {base}: cannot create this run's directory in it ({detail}). "
+        f"Fix: {_TMPDIR_FIXES.get(code, _TMPDIR_FIX)}"
+    )
 
 
 _FILESYSTEM_FIX = "check the output directory, its permissions and the free disk space"
@@ -298,11 +346,58 @@ def synthesize(configs, wheel, staging: Path, bootstrap, *, config_dir: Path) ->
         raise ConfigError(problems)
 
 
-def _worker(names: list[str], configs, wheel, outdir: Path) -> int:
+WORKER_OUTPUT = r"\.[^/]+\.staging-(\d+)\.part-\d+"
+"""The only directory a worker writes: a part of its parent's staging directory
+(`fast_synth.Workers`), `.<output>.staging-<parent pid>.part-<n>`."""
+
+
+def _check_worker_output(target: Path) -> None:
+    """`main.py --worker` is internal: it writes only into a fresh part of the staging
+    directory of the `main.py` that started it, which publishes it after every check. Anything
+    else (a user running it by hand on cdktf.out, `.` or another directory) is refused before
+    anything is loaded."""
+    import re
+
+    from constructs_lib.config import ConfigError, Problem
+
+    match = re.fullmatch(WORKER_OUTPUT, target.name)
+    fresh = not target.exists() or (target.is_dir() and not any(target.iterdir()))
+    if match is None or int(match.group(1)) != os.getppid() or not fresh:
+        raise ConfigError(
+            [
+                Problem(
+                    "main.py --worker",
+                    "",
+                    f"is internal to a synthesis and writes only into a fresh part of its "
+                    f"parent's staging directory, not {target}",
+                    "run `python main.py` (or `make synth`); it starts its workers itself",
+                )
+            ]
+        )
+
+
+def _worker(names_arg: str, configs, wheel, outdir: Path) -> int:
     """`main.py --worker a,b`: synthesize those environments into `outdir` (a fresh directory
     of the parent's choosing) and print the report `fast_synth.Workers` reads: one JSON line
     {"problems": [...]}; exit 2 if there are any."""
+    from constructs_lib.config import ConfigError, Problem
+    from constructs_lib.config.errors import shown
+
     by_name = {c.name: c for c in configs}
+    names = names_arg.split(",")
+    unknown = [n for n in names if n not in by_name]
+    if unknown or len(set(names)) != len(names):
+        raise ConfigError(
+            [
+                Problem(
+                    "main.py --worker",
+                    "",
+                    f"got {shown(names_arg)}: not a list of distinct environments of "
+                    f"{', '.join(sorted(by_name))}",
+                    "run `python main.py`; it starts its workers itself",
+                )
+            ]
+        )
     problems = _synth_checked([by_name[n] for n in names], wheel, outdir)
     print(json.dumps({"problems": [dataclasses.asdict(p) for p in problems]}))
     return EXIT_USER_ERROR if problems else 0

@@ -172,7 +172,7 @@ class PlatformStack(TerraformStack):
                 containers=config.storage.containers,
                 allowed_subnet_ids=cluster_subnets,
                 serverless_subnet_ids=list(config.storage.serverless_subnet_ids),
-                allowed_ip_ranges=[str(c) for c in config.storage.allowed_ip_ranges],
+                allowed_ip_ranges=list(config.storage.ip_rules),
                 customer_managed_key_id=cmk.key_vault_key_id if cmk else None,
                 customer_managed_key_identity_id=cmk.user_assigned_identity_id if cmk else None,
             ),

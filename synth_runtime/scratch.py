@@ -60,22 +60,43 @@ def sweep(base: Path) -> list[Path]:
     return removed
 
 
-def private_dir() -> Path:
-    """A new directory of this run in the system temporary directory (swept by `sweep` once
-    this process is gone), removed at exit: `atexit` runs handlers last-in first-out, so
-    register it before starting anything that must stop before it is removed."""
-    path = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-"))
+PROBE_BYTES = 64 << 10
+"""Written once into a new run directory: a full file system is reported before anything
+starts (on tmpfs a directory can still be created when no byte is left)."""
+
+
+def base_dir(environ: MutableMapping[str, str]) -> Path:
+    """Where this run's directory goes: `TMPDIR` as given when it is set (a full, read-only or
+    missing `TMPDIR` is reported, never silently replaced by another directory, as
+    `tempfile.gettempdir()` would), else the system's temporary directory."""
+    value = environ.get("TMPDIR")
+    return Path(value) if value else Path(tempfile.gettempdir())
+
+
+def private_dir(base: Path | None = None) -> Path:
+    """A new directory of this run in `base` (default: the system temporary directory; swept by
+    `sweep` once this process is gone), removed at exit: `atexit` runs handlers last-in
+    first-out, so register it before starting anything that must stop before it is removed.
+    Raises `OSError` (ENOSPC for a full file system) if it cannot be created or written."""
+    path = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-", dir=base))
     atexit.register(shutil.rmtree, path, True)
+    probe = path / "probe"
+    with open(probe, "wb") as handle:
+        handle.write(bytes(PROBE_BYTES))
+        handle.flush()
+        os.fsync(handle.fileno())
+    probe.unlink()
     return path
 
 
 def use_private_tmpdir(environ: MutableMapping[str, str]) -> Path:
     """Sweep what killed runs left, create this run's directory, point `TMPDIR` in `environ`
     and `tempfile` at it, and remove it at exit (registered now, so it runs after jsii's own
-    exit handler, which stops node). Raises `OSError` if the temporary directory is not
-    writable."""
-    sweep(Path(tempfile.gettempdir()))
-    path = private_dir()
+    exit handler, which stops node). Raises `OSError` if the temporary directory is missing,
+    not writable or full."""
+    base = base_dir(environ)
+    sweep(base)
+    path = private_dir(base)
     environ["TMPDIR"] = str(path)
     tempfile.tempdir = str(path)
     return path

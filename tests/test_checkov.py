@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -22,10 +23,12 @@ from tools.security_scan import (
     DEFAULT_CHECKOV,
     DEFAULT_CONFIG,
     DEFAULT_SKIPS,
+    POLICY_PACK_TYPE_PREFIXES,
     Finding,
     StackResult,
     UsageError,
     format_text,
+    protected_stacks,
     read_skips,
     scan,
     unused_skips,
@@ -33,6 +36,7 @@ from tools.security_scan import (
 
 pytestmark = pytest.mark.synth
 STACKS = (*ENVIRONMENTS, "bootstrap")
+WORKSPACE_STACKS = tuple(f"{env}-workspace" for env in ENVIRONMENTS)
 
 
 @pytest.fixture(scope="module")
@@ -58,6 +62,42 @@ def test_no_failed_checks(scan_results: dict[str, StackResult], stack: str) -> N
     assert result.passed > 0, f"no checkov check ran on {stack}"
     if result.failed:
         pytest.fail(format_text({stack: result}), pytrace=False)
+
+
+@pytest.mark.parametrize("stack", WORKSPACE_STACKS)
+def test_workspace_stacks_are_covered_by_the_policy_pack(
+    scan_results: dict[str, StackResult], stack: str
+) -> None:
+    """checkov has no checks for databricks_* and time_* resources: no check runs on a
+    workspace stack, which is reported as the policy rule pack's and passes."""
+    result = scan_results[stack]
+    assert result.passed == 0 and not result.failed and not result.parse_error
+    assert result.resources > 30
+    assert all(t.startswith(POLICY_PACK_TYPE_PREFIXES) for t in result.resource_types)
+    assert result.policy_pack_only and result.ok
+    assert (
+        f"{stack}: passed 0, failed 0, skipped 0\n  covered by the policy rule pack: checkov has "
+        f"no checks for its {result.resources} resources (databricks_*, time_*)"
+    ) in format_text(scan_results)
+
+
+def test_a_stack_checkov_should_cover_fails_when_no_check_ran() -> None:
+    azure = StackResult("dev", resource_types=("azurerm_key_vault", "databricks_job"), resources=2)
+    assert not azure.policy_pack_only and not azure.ok
+    assert "ERROR no check ran on dev/cdk.tf.json" in format_text({"dev": azure})
+    empty = StackResult("dev", resource_types=(), resources=0)
+    assert not empty.ok
+
+
+def test_checkov_has_no_checks_for_the_policy_pack_types(checkov: Path) -> None:
+    """What POLICY_PACK_TYPE_PREFIXES relies on: no check definition of the installed checkov
+    names a databricks_* or time_* resource type (azurerm_databricks_* is Azure's)."""
+    package = next(checkov.parent.parent.glob("lib/python3*/site-packages/checkov"))
+    pattern = re.compile(r"[\"'](databricks|time)_[a-z_]+[\"']")
+    files = [p for p in package.rglob("*") if p.suffix in (".py", ".json", ".yaml")]
+    assert len(files) > 1000
+    hits = [str(p) for p in files if pattern.search(p.read_text(errors="replace"))]
+    assert hits == []
 
 
 def test_every_skip_entry_still_accepts_something(scan_results: dict[str, StackResult]) -> None:
@@ -103,6 +143,108 @@ def test_every_skip_is_scoped_and_has_a_reason() -> None:
     for skip in skips:
         assert skip.stacks and (skip.types or skip.paths), skip
         assert len(skip.reason.split()) >= 5, skip
+
+
+PROTECTED = frozenset({"uat", "uat-workspace", "prod", "prod-workspace"})
+REASON = "a reason that is long enough to count"
+
+
+def test_protected_stacks_come_from_the_configs() -> None:
+    assert protected_stacks() == PROTECTED
+
+
+def test_the_shipped_skips_pass_the_protected_rule() -> None:
+    skips = read_skips(DEFAULT_SKIPS, protected_stacks())
+    wildcards = [s for s in skips if s.stacks == ("*",)]
+    assert len(wildcards) == 7
+    assert all(len(s.protected_reason.split()) >= 10 for s in wildcards)
+    assert all(s.protected_reason == "" for s in skips if s.stacks != ("*",))
+
+
+@pytest.mark.parametrize(
+    ("entry", "refused"),
+    [
+        ("stacks: ['*'], types: [azurerm_key_vault]", "prod, prod-workspace, uat, uat-workspace"),
+        ("stacks: ['u*'], types: [azurerm_key_vault]", "uat, uat-workspace"),
+        ("stacks: ['*'], paths: ['*/KeyVault/Vault']", "prod, prod-workspace, uat, uat-workspace"),
+        ("stacks: [prod, 'uat*'], types: [azurerm_key_vault]", "uat, uat-workspace"),
+        (
+            "stacks: ['*'], paths: ['prod/KeyVault/Vault', 'u*/KeyVault/Vault']",
+            "uat, uat-workspace",
+        ),
+        ("stacks: ['*'], types: [x], protected_reason: short", "protected_reason must be"),
+        ("stacks: [sandbox, dev], types: [azurerm_key_vault]", None),
+        ("stacks: [prod], types: [azurerm_key_vault]", None),
+        ("stacks: ['uat', 'uat-workspace'], types: [azurerm_key_vault]", None),
+        ("stacks: ['*'], paths: ['sandbox/AzureMl/Storage']", None),
+        ("stacks: ['*'], paths: ['prod/KeyVault/Vault']", None),
+        (f"stacks: ['*'], types: [x], protected_reason: '{REASON} in prod'", None),
+    ],
+)
+def test_a_wildcard_cannot_widen_a_skip_to_protected_stacks(
+    tmp_path: Path, entry: str, refused: str | None
+) -> None:
+    path = tmp_path / "skips.yaml"
+    path.write_text(f"skips: [{{check: CKV_AZURE_42, {entry}, reason: '{REASON}'}}]\n")
+    if refused is None:
+        (skip,) = read_skips(path, PROTECTED)
+        assert skip.check == "CKV_AZURE_42"
+    else:
+        with pytest.raises(UsageError, match=re.escape(refused)) as caught:
+            read_skips(path, PROTECTED)
+        assert "\n" not in str(caught.value)
+    if refused != "protected_reason must be":
+        read_skips(path)  # without protected stacks (a repository with none): any scope
+
+
+def test_make_scan_passes_on_the_shipped_project(tmp_path: Path, checkov: Path) -> None:
+    """`make scan` itself, from a copy of the project (it ran checkov by a path relative to
+    the project while checkov's working directory was the stacks directory)."""
+    project = tmp_path / "project"
+    project.mkdir()
+    for name in ("main.py", "cdktf.json", "Makefile", "pyproject.toml", ".checkov.yaml"):
+        shutil.copy(ROOT / name, project / name)
+    shutil.copy(DEFAULT_SKIPS, project / DEFAULT_SKIPS.name)
+    ignore = shutil.ignore_patterns("__pycache__")
+    for name in (
+        "constructs_lib",
+        "fast_synth",
+        "synth_runtime",
+        "stacks",
+        "templates",
+        "config",
+        "tools",
+    ):
+        shutil.copytree(ROOT / name, project / name, ignore=ignore)
+    (project / "ml_src").mkdir()
+    shutil.copy(ROOT / "ml_src" / "pyproject.toml", project / "ml_src" / "pyproject.toml")
+    shutil.copytree(ROOT / "ml_src" / "dist", project / "ml_src" / "dist")
+    (project / ".venv").symlink_to(ROOT / ".venv")
+    (project / ".venv-checkov").symlink_to(checkov.parent.parent)
+    wheel = next((project / "ml_src" / "dist").glob("*.whl")).relative_to(project)
+    proc = subprocess.run(
+        [
+            "make",
+            "--no-print-directory",
+            *("-o", ".venv/.synth-installed", "-o", str(wheel), "-o", ".venv-checkov/.installed"),
+            "scan",
+        ],
+        cwd=project,
+        env={**os.environ, "TMPDIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "Traceback" not in proc.stderr
+    for stack in STACKS:
+        assert re.search(rf"^{stack}: passed [1-9]\d*, failed 0, skipped \d+$", proc.stdout, re.M)
+    for stack in WORKSPACE_STACKS:
+        assert f"{stack}: passed 0, failed 0, skipped 0\n  covered by the policy rule pack" in (
+            proc.stdout
+        )
+    assert not re.search(r"^  (FAILED|ERROR) ", proc.stdout, re.M)
 
 
 @pytest.mark.parametrize(

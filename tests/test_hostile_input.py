@@ -456,6 +456,95 @@ CASES: dict[str, Case] = {
         "config/dev.yaml: tags.password: looks like a secret: literal value of a 'password' key (hunt… (14 chars))",
         secret="hunter2hunter2",
     ),
+    # Values Azure, Databricks or a provider would reject at plan, apply or the first run
+    "a runtime version that is no version key": Case(
+        "service",
+        dev("databricks:\n", "databricks:\n  spark_version: 15.4 LTS ML\n"),
+        "config/dev.yaml: databricks.spark_version: '15.4 LTS ML' is not a Databricks Runtime version key",
+        mode="process",
+    ),
+    "a node type outside the cluster policy's allowlist": Case(
+        "service",
+        dev("databricks:\n", "databricks:\n  node_type_id: Standard_E64s_v5\n"),
+        "config/dev.yaml: databricks: node_type_id 'Standard_E64s_v5' is not in allowed_node_type_ids",
+    ),
+    "a Unix cron expression for a job": Case(
+        "service",
+        dev(
+            "databricks:\n",
+            "databricks:\n  jobs:\n    ml_pipeline: {template: ml_pipeline.yaml.j2, schedule: {quartz_cron_expression: '0 2 * * 1 '}}\n",
+        ),
+        "config/dev.yaml: databricks.jobs.ml_pipeline.schedule.quartz_cron_expression: '0 2 * * 1 ' has 5 fields; a Quartz cron expression has 6 or 7",
+    ),
+    "a Quartz expression with both day fields": Case(
+        "service",
+        dev(
+            "databricks:\n",
+            "databricks:\n  jobs:\n    ml_pipeline: {template: ml_pipeline.yaml.j2, schedule: {quartz_cron_expression: '0 0 2 1 * MON'}}\n",
+        ),
+        "config/dev.yaml: databricks.jobs.ml_pipeline.schedule.quartz_cron_expression: '0 0 2 1 * MON': exactly one of day-of-month (1) and day-of-week (MON) must be '?'",
+    ),
+    "a misspelt schedule time zone": Case(
+        "service",
+        dev(
+            "databricks:\n",
+            "databricks:\n  jobs:\n    ml_pipeline: {template: ml_pipeline.yaml.j2, schedule: {quartz_cron_expression: '0 0 2 ? * MON', timezone_id: Europe/Amsterdm}}\n",
+        ),
+        "config/dev.yaml: databricks.jobs.ml_pipeline.schedule.timezone_id: 'Europe/Amsterdm' is not a Java time-zone ID",
+    ),
+    "a monitor granularity the API refuses": Case(
+        "service",
+        dev("  ml:\n", "  ml:\n    quality_monitor: {granularities: [1 days]}\n"),
+        "config/dev.yaml: databricks.ml.quality_monitor.granularities: ['1 days'] is not a granularity Lakehouse Monitoring accepts",
+    ),
+    "an instance pool whose idle minimum exceeds its capacity": Case(
+        "service",
+        dev(
+            "databricks:\n",
+            "databricks:\n  instance_pool: {enabled: true, min_idle_instances: 11, max_capacity: 10}\n",
+        ),
+        "config/dev.yaml: databricks.instance_pool: min_idle_instances (11) exceeds max_capacity (10)",
+    ),
+    "201 storage firewall IP rules": Case(
+        "service",
+        dev(
+            "  account_replication_type: LRS\n",
+            "  account_replication_type: LRS\n  allowed_ip_ranges: ["
+            + ", ".join(f"20.0.{i // 256}.{i % 256}" for i in range(201))
+            + "]\n",
+        ),
+        "config/dev.yaml: storage.allowed_ip_ranges: 201 IP rules; Azure Storage takes at most 200",
+        mode="process",
+    ),
+    "a private range in the Key Vault firewall": Case(
+        "service",
+        dev(
+            "  purge_protection_enabled: false\n",
+            "  purge_protection_enabled: false\n  allowed_ip_ranges: [172.20.0.0/16]\n",
+        ),
+        "config/dev.yaml: key_vault.allowed_ip_ranges: 172.20.0.0/16 is a private (RFC 1918) range",
+    ),
+    # Names that must be unique beyond one environment
+    "a storage account name reached through another prefix": Case(
+        "uniqueness",
+        both(
+            lambda p: shutil.copy(p / "config" / "dev.yaml", p / "config" / "adlsxy.yaml"),
+            lambda p: shutil.copy(p / "config" / "dev.yaml", p / "config" / "xy.yaml"),
+            append("config/adlsxy.yaml", "naming: {prefix: ab, suffix: abcd}\n"),
+            append("config/xy.yaml", "naming: {prefix: abadls, suffix: abcd}\n"),
+        ),
+        "config/xy.yaml: naming.prefix/naming.suffix: the storage account (global) name 'abadlsadlsxyabcd' is also environment 'adlsxy'",
+        mode="process",
+    ),
+    "two environments share a catalog": Case(
+        "uniqueness",
+        replace(
+            "config/uat.yaml",
+            "databricks:\n",
+            "databricks:\n  unity_catalog: {catalog_name: mlops_dev}\n",
+        ),
+        "config/uat.yaml: databricks.unity_catalog.catalog_name: the Unity Catalog catalog (metastore) name 'mlops_dev' is also environment 'dev'",
+    ),
     # Bootstrap config
     "duplicate environments in the bootstrap config": Case(
         "bootstrap",
@@ -560,6 +649,54 @@ CASES: dict[str, Case] = {
         in_template("x: {{ 10 ** 1000000 }}"),
         "templates/jobs/batch_inference.yaml.j2: environment dev: refused by the template sandbox",
     ),
+    # Templates: the render budget (time, steps, output, value sizes), enforced while rendering
+    "template nests loops without end": Case(
+        "template",
+        in_template(
+            "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}"
+        ),
+        "templates/jobs/batch_inference.yaml.j2: environment dev: exceeded the render budget: more than 100,000 loop iterations and calls",
+        mode="process",
+    ),
+    "template doubles a string with ~ in a recursive macro": Case(
+        "template",
+        in_template(
+            "{% macro d(s, n) %}{{ d(s ~ s, n - 1) if n else s | length }}{% endmacro %}"
+            "x: {{ d('x', 40) }}"
+        ),
+        "templates/jobs/batch_inference.yaml.j2: environment dev: exceeded the render budget: `~` concatenation would be about 2,097,152 characters",
+    ),
+    "template formats with a gigabyte width": Case(
+        "template",
+        in_template("x: {{ '%0999999999d' % 1 }}"),
+        "templates/jobs/batch_inference.yaml.j2: environment dev: exceeded the render budget: `%` formatting: a width or precision of '999999999'",
+    ),
+    "template centers a value to a gigabyte": Case(
+        "template",
+        in_template("x: {{ job_parameters | string | center(1000000000) }}"),
+        "templates/jobs/batch_inference.yaml.j2: environment dev: exceeded the render budget: the center filter's result would be about 1,000,000,000 characters",
+        mode="process",
+    ),
+    "template indents by a huge width": Case(
+        "template",
+        in_template("x: {{ ('a\n' * 50000) | indent(100000) }}"),
+        "templates/jobs/batch_inference.yaml.j2: environment dev: exceeded the render budget: the indent filter's result would be about",
+    ),
+    "template repeats static text in a macro's loop": Case(
+        "template",
+        in_template(
+            "{% macro m() %}{% for i in range(100000) %}"
+            + "y" * 1000
+            + "{% endfor %}{% endmacro %}"
+            "x: {{ m() | length }}"
+        ),
+        "templates/jobs/batch_inference.yaml.j2: environment dev: exceeded the render budget: output more than 4,194,304 characters",
+    ),
+    "template joins a huge generated list": Case(
+        "template",
+        in_template("x: {{ range(100000) | map('center', 100000) | join }}"),
+        "templates/jobs/batch_inference.yaml.j2: environment dev: exceeded the render budget: the join filter's input would be about",
+    ),
     "template divides by zero": Case(
         "template",
         in_template("x: {{ 1/0 }}"),
@@ -573,7 +710,7 @@ CASES: dict[str, Case] = {
     "template includes itself": Case(
         "template",
         in_template("{% include 'jobs/batch_inference.yaml.j2' %}"),
-        "templates/jobs/batch_inference.yaml.j2: environment dev: rendering recursed too deeply",
+        "templates/jobs/batch_inference.yaml.j2: environment dev: exceeded the render budget: more than 100 includes and imports (does a template include itself?)",
     ),
     "template is not UTF-8": Case(
         "template",
@@ -679,6 +816,40 @@ CASES: dict[str, Case] = {
         secret=DATABRICKS_PAT,
         mode="process",
     ),
+    "TF_STATE_RESOURCE_GROUP set alone": Case(
+        "env",
+        nothing,
+        "environment variable TF_STATE_STORAGE_ACCOUNT: is not set, but TF_STATE_RESOURCE_GROUP is: the remote state needs both",
+        env={"TF_STATE_RESOURCE_GROUP": "mlops-tfstate-rg"},
+        mode="process",
+    ),
+    "TF_STATE_RESOURCE_GROUP set alone and empty": Case(
+        "env",
+        nothing,
+        "environment variable TF_STATE_RESOURCE_GROUP: is set but empty",
+        env={"TF_STATE_RESOURCE_GROUP": ""},
+    ),
+    "example values refused with a truthy spelling": Case(
+        "env",
+        nothing,
+        "config/dev.yaml: databricks.azure_databricks_principal_object_id: is the example all-zero object ID",
+        env={"MLOPS_REFUSE_EXAMPLE_VALUES": " TRUE "},
+        mode="process",
+    ),
+    "an unknown spelling of the example-value switch": Case(
+        "env",
+        nothing,
+        "environment variable MLOPS_REFUSE_EXAMPLE_VALUES: got 'ja': not a yes/no value",
+        env={"MLOPS_REFUSE_EXAMPLE_VALUES": "ja"},
+        mode="process",
+    ),
+    "the internal worker pointed at the output": Case(
+        "env",
+        nothing,
+        "main.py --worker: is internal to a synthesis and writes only into a fresh part of its parent's staging directory",
+        args=("--worker", "dev"),
+        mode="process",
+    ),
     "MLOPS_SYNTH_WORKERS not a number": Case(
         "env",
         nothing,
@@ -692,6 +863,24 @@ CASES: dict[str, Case] = {
         "config/dev.yaml: config directory not found",
         env={"MLOPS_CONFIG_DIR": "config/dev.yaml"},
         mode="process",
+    ),
+    "a config file that is a symbolic link loop": Case(
+        "filesystem",
+        lambda p: (p / "config" / "qa.yaml").symlink_to("qa.yaml"),
+        "config/qa.yaml: cannot read the file (a symbolic link loop)",
+        mode="process",
+    ),
+    "the config directory is a symbolic link loop": Case(
+        "filesystem",
+        lambda p: (p / "loop").symlink_to("loop"),
+        "loop: config directory is a broken symbolic link or a link loop",
+        env={"MLOPS_CONFIG_DIR": "loop"},
+        mode="process",
+    ),
+    "a config file with an upper-case extension (was skipped)": Case(
+        "filesystem",
+        lambda p: shutil.copy(p / "config" / "dev.yaml", p / "config" / "qa.YAML"),
+        "config/qa.YAML: environment files must end in .yaml (lower case), not .YAML",
     ),
     # Output directory
     "CDKTF_OUTDIR=.": Case(
@@ -725,6 +914,274 @@ CASES: dict[str, Case] = {
         nothing,
         "output directory /: is the root of the file system",
         env={"CDKTF_OUTDIR": "/"},
+    ),
+    # The Makefile: a variable a target takes never reaches a shell unchecked (`make` mode: the
+    # recipes' commands are fakes that record any run; nothing may run at all)
+    "make plan with shell syntax in ENV": Case(
+        "make",
+        nothing,
+        "ENV='dev; touch PWNED' has characters other than lowercase letters and digits",
+        mode="make",
+        args=("plan", "ENV=dev; touch PWNED"),
+    ),
+    "make deploy with a make function in ENV": Case(
+        "make",
+        nothing,
+        "ENV='$(shell touch PWNED)' has characters other than lowercase letters",
+        mode="make",
+        args=("deploy", "ENV=$(shell touch PWNED)"),
+    ),
+    "make render with a path into config/shared": Case(
+        "make",
+        nothing,
+        "ENV='shared/bootstrap' has characters other than lowercase letters and digits",
+        mode="make",
+        args=("render", "ENV=shared/bootstrap"),
+    ),
+    "make plan with .. in ENV": Case(
+        "make",
+        nothing,
+        "ENV='../config/dev' has characters other than lowercase letters and digits",
+        mode="make",
+        args=("plan", "ENV=../config/dev"),
+    ),
+    "make deploy with a line break in ENV": Case(
+        "make",
+        nothing,
+        "ENV='dev\\ntouch PWNED' has characters other than lowercase letters",
+        mode="make",
+        args=("deploy", "ENV=dev\ntouch PWNED"),
+    ),
+    "make render with command substitution in ENV from the environment": Case(
+        "make",
+        nothing,
+        "ENV='$(touch PWNED)' has characters other than lowercase letters and digits",
+        mode="make",
+        env={"ENV": "$(touch PWNED)"},
+        args=("render",),
+    ),
+    "make plan of an environment without a file": Case(
+        "make",
+        nothing,
+        "ENV=qa: config/qa.yaml not found. Fix: ENV names an environment file; these exist: dev prod sandbox uat",
+        mode="make",
+        args=("plan", "ENV=qa"),
+    ),
+    "make deploy without ENV": Case(
+        "make",
+        nothing,
+        "ENV is not set. Fix: name the environment, e.g. make deploy ENV=dev",
+        mode="make",
+        args=("deploy",),
+    ),
+    # The tools the workflows run (`tool` mode: in this process, one line on stderr, exit 2,
+    # nothing started and no output written; `{project}` is the project copy)
+    "plan summary of deeply nested JSON": Case(
+        "tool",
+        write("plan.json", '{"format_version": "1.2", "x": ' + "[" * 100_000 + "]" * 100_000 + "}"),
+        "plan file ",
+        detail="is nested too deeply (more than 128 levels)",
+        mode="tool",
+        args=("tools.plan_summary", "{project}/plan.json", "--output", "{project}/out.md"),
+    ),
+    "plan summary of a 5,000-digit number": Case(
+        "tool",
+        write(
+            "plan.json",
+            '{"format_version": "1.2", "resource_changes": [], "x": ' + "9" * 5000 + "}",
+        ),
+        "plan file ",
+        detail="is not usable JSON: Exceeds the limit (4300 digits)",
+        mode="tool",
+        args=("tools.plan_summary", "{project}/plan.json", "--output", "{project}/out.md"),
+    ),
+    "plan summary of NaN": Case(
+        "tool",
+        write("plan.json", '{"format_version": "1.2", "resource_changes": [], "x": NaN}'),
+        "plan file ",
+        detail="is not usable JSON: NaN is not a JSON number",
+        mode="tool",
+        args=("tools.plan_summary", "{project}/plan.json", "--status-json", "{project}/s.json"),
+    ),
+    "plan summary of a plan that is not UTF-8": Case(
+        "tool",
+        write("plan.json", b'{"format_version": "1.2", "x": "caf\xe9"}'),
+        "plan file ",
+        detail="is not valid UTF-8 (byte 36, line 1)",
+        mode="tool",
+        args=("tools.plan_summary", "{project}/plan.json", "--output", "{project}/out.md"),
+    ),
+    "plan summary with an alias bomb as its config": Case(
+        "tool",
+        write(
+            "c.yaml", "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a]\n"
+        ),
+        "config ",
+        detail="anchors and aliases are not supported here",
+        mode="tool",
+        args=(
+            "tools.plan_summary",
+            str(ROOT / "tests" / "cicd" / "fixtures" / "noop.json"),
+            "--config",
+            "{project}/c.yaml",
+            "--output",
+            "{project}/out.md",
+        ),
+    ),
+    "plan summary with a --max-chars that is not a number": Case(
+        "tool",
+        nothing,
+        "argument --max-chars: invalid int value: 'lots'",
+        mode="tool",
+        args=("tools.plan_summary", "{project}/plan.json", "--max-chars", "lots"),
+    ),
+    "plan report of a result file that is not UTF-8": Case(
+        "tool",
+        write("plans/dev/result", b"ok\xff\n"),
+        "result file ",
+        detail="is not valid UTF-8 (byte 3, line 1)",
+        mode="tool",
+        args=(
+            "tools.plan_summary.report",
+            "{project}/plans/dev",
+            "--stack",
+            "dev",
+            "--output",
+            "{project}/out.md",
+        ),
+    ),
+    "plan report of a plan file that is a FIFO (hung the report)": Case(
+        "tool",
+        both(write("plans/dev/result", "ok\n"), fifo("plans/dev/plan.json")),
+        "plan file ",
+        detail="is not a regular file (a FIFO, socket or device)",
+        mode="tool",
+        args=(
+            "tools.plan_summary.report",
+            "{project}/plans/dev",
+            "--stack",
+            "dev",
+            "--output",
+            "{project}/out.md",
+        ),
+    ),
+    "plan report into a directory that does not exist": Case(
+        "tool",
+        nothing,
+        "cannot write status file ",
+        detail="its directory does not exist",
+        mode="tool",
+        args=(
+            "tools.plan_summary.report",
+            "{project}/never-ran",
+            "--stack",
+            "dev",
+            "--output",
+            "{project}/out.md",
+            "--status-json",
+            "{project}/missing/status.json",
+        ),
+    ),
+    "release route of a tag ref with trailing whitespace": Case(
+        "tool",
+        nothing,
+        "--ref 'refs/tags/v1.0.0 ' is not a well-formed Git ref",
+        mode="tool",
+        args=("tools.release_guard", "route", "--event", "push", "--ref", "refs/tags/v1.0.0 "),
+    ),
+    "release route of a tag ref with a line break": Case(
+        "tool",
+        nothing,
+        "--ref 'refs/tags/v1.0.0\\n' is not a well-formed Git ref",
+        mode="tool",
+        args=("tools.release_guard", "route", "--event", "push", "--ref", "refs/tags/v1.0.0\n"),
+    ),
+    "release tag check in a directory that does not exist": Case(
+        "tool",
+        nothing,
+        "--repo ",
+        detail="not a directory (the checked-out repository)",
+        mode="tool",
+        args=("tools.release_guard", "check-tag", "v1.0.0", "--repo", "{project}/no-such-clone"),
+    ),
+    "job run with a zero poll interval": Case(
+        "tool",
+        nothing,
+        "argument --poll-seconds: 0 is out of range: must be at least 1 and at most 600 seconds",
+        mode="tool",
+        args=(
+            "tools.run_job",
+            "--host",
+            "adb-1.2.azuredatabricks.net",
+            "--job-id",
+            "7",
+            "--poll-seconds",
+            "0",
+        ),
+    ),
+    "job run with a negative poll interval": Case(
+        "tool",
+        nothing,
+        "argument --poll-seconds: -5 is out of range",
+        mode="tool",
+        args=(
+            "tools.run_job",
+            "--host",
+            "adb-1.2.azuredatabricks.net",
+            "--job-id",
+            "7",
+            "--poll-seconds",
+            "-5",
+        ),
+    ),
+    "job run with a job ID that is not an integer": Case(
+        "tool",
+        nothing,
+        "argument --job-id: '1_000' is not a positive integer ID",
+        mode="tool",
+        args=("tools.run_job", "--host", "adb-1.2.azuredatabricks.net", "--job-id", "1_000"),
+    ),
+    "job run with a fractional job ID in the outputs": Case(
+        "tool",
+        write(
+            "out.json",
+            '{"workspace_url": {"value": "adb-1.2.azuredatabricks.net"}, "ml_pipeline_job_id": {"value": 12.5}}',
+        ),
+        "ml_pipeline_job_id 12.5 is not a positive integer",
+        mode="tool",
+        args=("tools.run_job", "--outputs-file", "{project}/out.json"),
+    ),
+    "job run against a URL with a path and query": Case(
+        "tool",
+        nothing,
+        "workspace URL 'https://adb-1.2.azuredatabricks.net/login?next=x' is not an https URL of a host",
+        mode="tool",
+        args=(
+            "tools.run_job",
+            "--host",
+            "https://adb-1.2.azuredatabricks.net/login?next=x",
+            "--job-id",
+            "7",
+        ),
+    ),
+    "security scan with a wildcard skip reaching prod": Case(
+        "tool",
+        write(
+            "skips.yaml",
+            "skips:\n  - check: CKV_AZURE_42\n    stacks: ['*']\n    types: [azurerm_key_vault]\n"
+            "    reason: vaults are torn down and recreated in the sandbox\n",
+        ),
+        "skips.yaml: skips[1] (CKV_AZURE_42): stacks ['*'] cover the protected stacks prod, prod-workspace, uat, uat-workspace without naming them",
+        mode="tool",
+        args=(
+            "tools.security_scan",
+            "--skips",
+            "{project}/skips.yaml",
+            "--config-dir",
+            "{project}/config",
+            "--outdir",
+            "{project}/cdktf.out",
+        ),
     ),
     # Policy and output scan (need a synthesis)
     "0.0.0.0/0 on a dev storage firewall": Case(
@@ -791,7 +1248,7 @@ def run_inprocess(
     project: Path, outdir: Path, env: dict[str, str], args: tuple[str, ...] = ()
 ) -> Result:
     """What `main.main()` does before synthesis, with its exit status and error line."""
-    from constructs_lib.config import ConfigError, load_environments, with_remote_state
+    from constructs_lib.config import ConfigError, load_environments, remote_state_from_environ
     from constructs_lib.config.bootstrap import load_bootstrap_for
     from constructs_lib.databricks.job_specs import rendering as template_rendering
     from constructs_lib.databricks.job_specs import specs
@@ -807,12 +1264,7 @@ def run_inprocess(
     try:
         StagedOutput(Path(env.get("CDKTF_OUTDIR", str(outdir)))).check()
         configs = load_environments(project / "config", root=project)
-        if "TF_STATE_STORAGE_ACCOUNT" in env:
-            configs = with_remote_state(
-                configs,
-                storage_account_name=env["TF_STATE_STORAGE_ACCOUNT"],
-                resource_group_name=env.get("TF_STATE_RESOURCE_GROUP", "mlops-tfstate-rg"),
-            )
+        configs = remote_state_from_environ(configs, env)
         wheel = locate_wheel(project / "ml_src", root=project)
         load_bootstrap_for(configs, project / "config" / "shared" / "bootstrap.yaml", root=project)
         for config in configs:
@@ -827,6 +1279,118 @@ def run_inprocess(
         specs.render_spec = original
         os.chdir(cwd)
     return Result(0, "", "")
+
+
+SENTINEL = "PWNED"
+"""What a hostile value's shell code would create; also what the fake tools record."""
+
+
+def fake_tools(tmp_path: Path) -> Path:
+    """A bin directory whose npx, python and python3 only record that they were run."""
+    bin_dir = tmp_path / "fakebin"
+    bin_dir.mkdir(exist_ok=True)
+    for name in ("npx", "python", "python3", "node", "npm"):
+        tool = bin_dir / name
+        tool.write_text(f'#!/bin/sh\necho "{name} $*" >> {tmp_path / "ran.log"}\n')
+        tool.chmod(0o755)
+    return bin_dir
+
+
+def run_make(
+    project: Path, outdir: Path, env: dict[str, str], args: tuple[str, ...] = ()
+) -> Result:
+    """`make ARGS` in the project copy, with fake tools (and `PY`) that record any run. The
+    result's stderr is make's error line without make's `Makefile:N: *** ` and `.  Stop.`."""
+    for name in ("Makefile", "pyproject.toml", "package.json", "package-lock.json"):
+        shutil.copy(ROOT / name, project / name)
+    tmp_path = project.parent
+    bin_dir = fake_tools(tmp_path)
+    proc = subprocess.run(
+        [
+            "make",
+            "--no-print-directory",
+            f"PYTHON={bin_dir / 'python3'}",
+            f"PY={bin_dir / 'python'}",
+            *args,
+        ],
+        cwd=project,
+        env={
+            **os.environ,
+            "PATH": f"{bin_dir}:{os.environ['PATH']}",
+            "TMPDIR": str(tmp_path),
+            **env,
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    # Nothing ran: no recipe, no tool, no shell code of the value, no state written.
+    assert not (tmp_path / "ran.log").exists(), (tmp_path / "ran.log").read_text()
+    assert not list(tmp_path.rglob(SENTINEL)), "the value's shell code ran"
+    assert not (project / ".make").exists() and not (project / ".venv").exists()
+    stderr = re.sub(r"^Makefile:\d+: \*\*\* ", "", proc.stderr)
+    stderr = re.sub(r"\.  Stop\.\n?$", "\n", stderr)
+    return Result(proc.returncode, proc.stdout, stderr)
+
+
+TOOL_PREFIXES = (
+    "plan_summary: error: ",
+    "plan_summary.report: error: ",
+    "release_guard: error: ",
+    "run_job: error: ",
+    "security_scan: ",
+    "python -m tools.plan_summary: error: ",
+    "python -m tools.plan_summary.report: error: ",
+    "python -m tools.release_guard: error: ",
+    "python -m tools.run_job: error: ",
+)
+OUTPUT_OPTIONS = ("--output", "--status-json", "--redacted-json")
+
+
+def run_tool(
+    project: Path, outdir: Path, env: dict[str, str], args: tuple[str, ...] = ()
+) -> Result:
+    """A tool's entry point in this process (`args[0]` its module). Asserts that its stderr
+    is one line with the tool's prefix (returned as `error: ...`), that no output file was
+    written, and that no job run was started."""
+    import contextlib
+    import importlib
+    import io
+
+    module_name, *rest = args
+    argv = [a.replace("{project}", str(project)) for a in rest]
+    module = importlib.import_module(module_name)
+    started: list[tuple[str, str]] = []
+    entry = {
+        "tools.plan_summary": lambda: importlib.import_module("tools.plan_summary.cli").run(argv),
+        "tools.plan_summary.report": lambda: module.run(argv),
+        "tools.release_guard": lambda: module.main(argv),
+        "tools.run_job": lambda: module.main(argv, client_factory=lambda *a: started.append(a)),
+        "tools.security_scan": lambda: module.main(argv),
+    }[module_name]
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            status = entry()
+        except SystemExit as exc:
+            status = exc.code if isinstance(exc.code, int) else 1
+    assert started == [], "a job run was started"
+    for option, value in zip(argv, argv[1:], strict=False):
+        if option in OUTPUT_OPTIONS:
+            if module_name == "tools.plan_summary.report" and option == "--output":
+                # The one output an unusable input may produce: the comment that says the
+                # summary failed (replacing a stale one on the pull request), never a summary.
+                written = Path(value).read_text(encoding="utf-8") if Path(value).exists() else ""
+                assert not written or "**Summary failed:**" in written, written[:300]
+                assert "| " not in written, "a summary was written"
+                continue
+            assert not Path(value).exists(), f"{option} {value} was written"
+    lines = err.getvalue().splitlines()
+    assert len(lines) == 1, err.getvalue()
+    prefix = next((p for p in TOOL_PREFIXES if lines[0].startswith(p)), None)
+    assert prefix is not None, lines[0]
+    return Result(status, out.getvalue(), f"error: {lines[0].removeprefix(prefix)}\n")
 
 
 def tree_digest(path: Path) -> dict[str, str]:
@@ -854,7 +1418,19 @@ def earlier_output(synth_dir: Path, tmp_path: Path) -> Path:
 def test_the_table_is_large_and_covers_every_area() -> None:
     areas = {case.area for case in CASES.values()}
     assert len(CASES) >= 60
-    assert areas == {"config", "bootstrap", "template", "secret", "policy", "env", "filesystem"}
+    assert areas == {
+        "config",
+        "bootstrap",
+        "template",
+        "secret",
+        "policy",
+        "env",
+        "filesystem",
+        "make",
+        "tool",
+        "service",
+        "uniqueness",
+    }
     assert sum(case.mode == "process" for case in CASES.values()) >= 20
 
 
@@ -864,7 +1440,12 @@ def test_hostile_input(name: str, tmp_path: Path, earlier_output: Path) -> None:
     project = make_project(tmp_path)
     case.edit(project)
     before = tree_digest(earlier_output)
-    runner = run_process if case.mode == "process" else run_inprocess
+    runner = {
+        "process": run_process,
+        "inprocess": run_inprocess,
+        "make": run_make,
+        "tool": run_tool,
+    }[case.mode]
     started = time.monotonic()
     result = runner(project, earlier_output, case.env, case.args)
     assert time.monotonic() - started < 60
@@ -1007,6 +1588,169 @@ def test_make_synth_runs_the_app_once_and_lists_what_it_wrote(tmp_path: Path) ->
     )
     assert all(line.split()[1].isdigit() and line.endswith(" resources") for line in summary[1:10])
     assert (project / ".make" / "synth.stamp").is_file()
+
+
+ENV_TARGETS = ("plan", "deploy", "render")
+"""Every Makefile target that takes ENV."""
+HOSTILE_ENV_VALUES = {
+    "shell separator": ("dev; touch PWNED", "has characters other than lowercase letters"),
+    "make function": ("$(shell touch PWNED)", "has characters other than lowercase letters"),
+    "escaped make reference": ("$$(touch PWNED)", "has characters other than lowercase letters"),
+    "command substitution": ("`touch PWNED`", "has characters other than lowercase letters"),
+    "line break": ("dev\ntouch PWNED", "has characters other than lowercase letters"),
+    "relative path": ("../config/dev", "has characters other than lowercase letters"),
+    "path to another config": ("shared/bootstrap", "has characters other than lowercase letters"),
+    "absolute path": ("/etc/passwd", "has characters other than lowercase letters"),
+    "option": ("-rf", "has characters other than lowercase letters"),
+    "pattern": ("%", "has characters other than lowercase letters"),
+    "upper case": ("DEV", "has characters other than lowercase letters"),
+    "leading digit": ("1dev", "does not start with a letter"),
+    "too short": ("d", "is not 2-10 characters long"),
+    "too long": ("abcdefghijk", "is not 2-10 characters long"),
+    "no such file": ("qa", "config/qa.yaml not found"),
+    "reserved name": ("bootstrap", "config/bootstrap.yaml not found"),
+}
+
+
+@pytest.mark.parametrize("target", ENV_TARGETS)
+@pytest.mark.parametrize("value", list(HOSTILE_ENV_VALUES))
+@pytest.mark.parametrize("origin", ["command line", "environment"])
+def test_make_refuses_a_hostile_env_before_any_recipe(
+    tmp_path: Path, target: str, value: str, origin: str
+) -> None:
+    text, problem = HOSTILE_ENV_VALUES[value]
+    project = tmp_path / "project"  # what the Makefile reads while it is parsed
+    shutil.copytree(ROOT / "config", project / "config")
+    (project / "ml_src").mkdir()
+    shutil.copy(ROOT / "ml_src" / "pyproject.toml", project / "ml_src" / "pyproject.toml")
+    if origin == "command line":
+        result = run_make(project, tmp_path, {}, (target, f"ENV={text}"))
+    else:
+        result = run_make(project, tmp_path, {"ENV": text}, (target,))
+    assert result.status == 2
+    assert result.stdout == ""
+    (line,) = result.stderr.splitlines()  # one line, also for a value with a line break
+    assert line.startswith("error: ENV=") and problem in line and "Fix: " in line, line
+
+
+def test_make_quotes_a_valid_env_and_ignores_an_unused_one(tmp_path: Path) -> None:
+    project = make_project(tmp_path)
+    for name in ("Makefile", "pyproject.toml"):
+        shutil.copy(ROOT / name, project / name)
+    dry = subprocess.run(
+        ["make", "--no-print-directory", "-n", "-o", ".venv/.synth-installed", "render", "ENV=uat"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert dry.returncode == 0, dry.stderr
+    assert "-m tools.render 'uat' --config-dir" in dry.stdout
+    # A shell's ENV variable (POSIX sh's start-up file) does not stop targets that take no ENV.
+    helped = subprocess.run(
+        ["make", "--no-print-directory", "help"],
+        cwd=project,
+        env={**os.environ, "ENV": "/home/someone/.shinit"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert helped.returncode == 0 and "make plan" in helped.stdout
+
+
+@pytest.mark.parametrize(
+    ("value", "ok"),
+    [
+        ("cdktn", True),
+        ("cdktf", True),
+        ("cdk", False),
+        ("cdktf;id", False),
+        ("%", False),
+        ("$(shell id)", False),
+    ],
+)
+def test_the_choice_arg_hook_for_other_switches(tmp_path: Path, value: str, ok: bool) -> None:
+    """`$(call choice_arg,NAME,values)` is how the Makefile checks any other switch a target
+    takes (e.g. an engine switch) before a recipe runs."""
+    project = make_project(tmp_path)
+    shutil.copy(ROOT / "Makefile", project / "Makefile")
+    (project / "switch.mk").write_text("include Makefile\n$(call choice_arg,CDK,cdktf cdktn)\n")
+    proc = subprocess.run(
+        ["make", "--no-print-directory", "-f", "switch.mk", "help", f"CDK={value}"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert (proc.returncode == 0) is ok, proc.stderr
+    if not ok:
+        assert f"*** error: CDK='{value}' is not one of: cdktf cdktn." in proc.stderr
+
+
+def test_two_make_synth_at_once_in_one_clone_both_succeed(tmp_path: Path, synth_dir: Path) -> None:
+    """They used to share a temporary file (`.make/synth-env.new`), and the wheel was removed
+    and rebuilt in place. Now the stamp is renamed into place and the wheel built aside, under a
+    lock; both runs rebuild the wheel here (a source changed) and synthesize."""
+    project = make_project(tmp_path)
+    for name in ("Makefile", "pyproject.toml"):
+        shutil.copy(ROOT / name, project / name)
+    shutil.copytree(
+        ROOT / "ml_src" / "src",
+        project / "ml_src" / "src",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
+    shutil.copy(ROOT / "ml_src" / "README.md", project / "ml_src" / "README.md")
+    (project / ".venv").symlink_to(ROOT / ".venv")
+    wheel = next((project / "ml_src" / "dist").glob("*.whl"))
+    wheel_digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    (project / "ml_src" / "src" / "taxi_fare_mlops" / "__init__.py").touch()
+    env = {
+        **os.environ,
+        "TMPDIR": str(tmp_path),
+        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+    }
+    command = ["make", "--no-print-directory", "-o", ".venv/.synth-installed", "synth"]
+    runs = [
+        subprocess.Popen(
+            command, cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
+    outputs = [run.communicate(timeout=600) for run in runs]
+    for run, (out, err) in zip(runs, outputs, strict=True):
+        assert run.returncode == 0, err[-3000:]
+        assert "wrote cdktf.out: 9 stacks" in out
+    assert [p.name for p in (project / "ml_src" / "dist").iterdir()] == [wheel.name]
+    assert hashlib.sha256(wheel.read_bytes()).hexdigest() == wheel_digest  # reproducible
+    assert sorted(
+        p.name for p in (project / ".make").iterdir() if not p.name.endswith(".lock")
+    ) == [
+        "synth-env",
+        "synth.stamp",
+    ]
+    # The stamp step alone, many at once (the race was narrow): none fails.
+    for _ in range(5):
+        stamps = [
+            subprocess.Popen(
+                ["make", "--no-print-directory", ".make/synth-env"],
+                cwd=project,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(4)
+        ]
+        for stamp in stamps:
+            assert stamp.wait(timeout=60) == 0, stamp.stderr.read() if stamp.stderr else ""
+    assert sorted(
+        p.name for p in (project / ".make").iterdir() if not p.name.endswith(".lock")
+    ) == [
+        "synth-env",
+        "synth.stamp",
+    ]
 
 
 def _kernel_processes(tmpdir: Path) -> list[int]:
@@ -1176,6 +1920,74 @@ def test_file_system_faults_are_one_clear_line(
     assert (tmp_path / "digest").read_text().strip() == "same"
     assert (tmp_path / "left").read_text().split() == ["cdktf.out"]
     assert sorted(p.name for p in (tmp_path / "tmp").iterdir()) == []
+
+
+def test_a_full_temporary_directory_is_one_clear_line(tmp_path: Path, earlier_output: Path) -> None:
+    """A full TMPDIR is named as such (it used to be replaced silently by another directory,
+    or to surface as a fault of the output directory); nothing is left in it."""
+    full = tmp_path / "fulltmp"
+    full.mkdir()
+    (tmp_path / "tmp").mkdir()
+    before = tree_digest(earlier_output)
+    script = (
+        f"set -e; mount -t tmpfs -o size=64k tmpfs {full}; "
+        f"dd if=/dev/zero of={full}/fill bs=4k count=64 2>/dev/null || true; "
+        f"cd {ROOT}; set +e; TMPDIR={full} CDKTF_OUTDIR={earlier_output} {sys.executable} main.py "
+        f"> {tmp_path}/out 2> {tmp_path}/err; echo $? > {tmp_path}/status; ls -A {full} > {tmp_path}/left"
+    )
+    proc = _in_namespace(script, tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "status").read_text().strip() == "2"
+    assert (tmp_path / "err").read_text() == (
+        f"error: temporary directory {full}: cannot create this run's directory in it (ENOSPC: "
+        "No space left on device). Fix: the file system is full; free some space, or set TMPDIR "
+        "to a directory with space\n"
+    )
+    assert (tmp_path / "left").read_text().split() == ["fill"]
+    assert tree_digest(earlier_output) == before
+
+
+def test_the_worker_entry_point_refuses_unknown_environments(
+    tmp_path: Path, earlier_output: Path
+) -> None:
+    """`main.py --worker` writes only into a fresh part of its parent's staging directory (here
+    this test is the parent), and only environments that exist."""
+    part = tmp_path / f".cdktf.out.staging-{os.getpid()}.part-1"
+    env = {
+        **os.environ,
+        "CDKTF_OUTDIR": str(part),
+        "TMPDIR": str(tmp_path),
+        "MLOPS_SYNTH_WORKERS": "1",
+        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+    }
+    for names in ("nope", "dev,../prod", "dev,dev"):
+        proc = subprocess.run(
+            [sys.executable, str(ROOT / "main.py"), "--worker", names],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert proc.returncode == 2 and proc.stdout == ""
+        assert proc.stderr.splitlines()[1] == (
+            f"  - main.py --worker: got {names!r}: not a list of distinct environments of dev, "
+            "prod, sandbox, uat. Fix: run `python main.py`; it starts its workers itself"
+        )
+        assert "Traceback" not in proc.stderr and not part.exists()
+    ok = subprocess.run(
+        [sys.executable, str(ROOT / "main.py"), "--worker", "dev"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert ok.returncode == 0, ok.stderr[-2000:]
+    assert ok.stdout.splitlines()[-1] == '{"problems": []}'
+    assert sorted(p.name for p in (part / "stacks").iterdir()) == ["dev", "dev-workspace"]
 
 
 @pytest.fixture

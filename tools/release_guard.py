@@ -14,6 +14,11 @@
         (tools/github/runners.json) when the repository variable WORKSPACE_RUNNERS (JSON) names
         one for ENV, `ubuntu-24.04` when it names none; exit 1 for a label that is not ENV's.
 
+Exit status: 0 routed or accepted; 1 refused (a GitHub error annotation on one line); 2 unusable
+input, one line: a ref that is not a well-formed full Git ref name (whitespace, control
+characters, `..`, ...: nothing Git itself would produce, so never routed), a repository
+directory that does not exist, or a usage error.
+
 The mapping (docs/cicd.md):
     push to main                 -> dev
     push to release/**           -> uat
@@ -25,12 +30,12 @@ Standard library only: the routing job runs it with the runner's python3 before 
 
 from __future__ import annotations
 
-import argparse
-import json
 import re
 import subprocess
 import sys
 from pathlib import Path
+
+from tools.safe_input import InputError, OneLineParser, one_line, parse_json, read_text
 
 ENVIRONMENTS = ("sandbox", "dev", "uat", "prod")
 HOSTED_RUNNER = "ubuntu-24.04"
@@ -48,10 +53,34 @@ class GuardError(Exception):
     """A refusal; the message is printed as a GitHub error annotation."""
 
 
+class InputProblem(GuardError):
+    """Unusable input: refused as well, but reported as a usage problem (exit status 2)."""
+
+
+_REF_FORBIDDEN = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]|\.\.|@\{|//")
+
+
+def check_ref(ref: str) -> None:
+    """`InputProblem` unless `ref` is a full Git ref name (`refs/...`) that `git check-ref-format`
+    accepts: no whitespace or control characters, none of `~^:?*[\\`, no `..`, `@{` or `//`, no
+    component starting with `.` or ending in `.lock`, not ending in `/` or `.`."""
+    components = ref.split("/")
+    if (
+        not ref.startswith("refs/")
+        or _REF_FORBIDDEN.search(ref)
+        or ref.endswith(("/", "."))
+        or any(c.startswith(".") or c.endswith(".lock") for c in components)
+    ):
+        raise InputProblem(
+            f"--ref {one_line(repr(ref), 200)} is not a well-formed Git ref "
+            "(refs/heads/<branch> or refs/tags/<tag>, as GitHub sets github.ref)"
+        )
+
+
 def validate_tag(tag: str) -> None:
-    if RELEASE_TAG.match(tag):
+    if RELEASE_TAG.fullmatch(tag):
         return
-    if SEMVER_TAG.match(tag):
+    if SEMVER_TAG.fullmatch(tag):
         raise GuardError(
             f"tag {tag!r} is a pre-release or carries build metadata; production deploys only "
             "plain release versions vMAJOR.MINOR.PATCH (e.g. v1.4.0)"
@@ -63,12 +92,17 @@ def validate_tag(tag: str) -> None:
 
 
 def _git(repo: Path, *args: str) -> str:
-    result = subprocess.run(
-        ["git", *args], cwd=repo, capture_output=True, text=True, check=False, timeout=60
-    )
+    if not repo.is_dir():
+        raise InputProblem(f"--repo {one_line(repo)}: not a directory (the checked-out repository)")
+    try:
+        result = subprocess.run(
+            ["git", *args], cwd=repo, capture_output=True, text=True, check=False, timeout=60
+        )
+    except OSError as exc:
+        raise InputProblem(f"cannot run git: {exc.strerror or exc}") from None
     if result.returncode != 0:
         detail = (result.stderr.strip().splitlines() or ["git failed"])[-1]
-        raise GuardError(f"git {' '.join(args)}: {detail}")
+        raise GuardError(f"git {' '.join(args)}: {one_line(detail)}")
     return result.stdout
 
 
@@ -101,6 +135,9 @@ def _version(tag: str) -> tuple[int, int, int]:
 def check_tip(ref: str, sha: str, repo: Path = Path("."), remote: str = "origin") -> str:
     """Refuse to deploy a commit that is not what REF deploys now; return a one-line reason
     for the log when it is."""
+    check_ref(ref)
+    if not re.fullmatch(r"[0-9a-f]{40}", sha):
+        raise InputProblem(f"--sha {one_line(sha)!r}: not a full commit SHA (40 hex digits)")
     if ref.startswith("refs/heads/"):
         branch = ref.removeprefix("refs/heads/")
         tip = _git(repo, "rev-parse", "--verify", "--quiet", f"refs/remotes/{remote}/{branch}")
@@ -131,9 +168,9 @@ def check_tip(ref: str, sha: str, repo: Path = Path("."), remote: str = "origin"
 def runner(environment: str, runners_json: str, spec_file: Path = RUNNER_SPEC) -> str:
     """The runner label of an environment's deploy jobs, refusing any other environment's."""
     try:
-        requested = json.loads(runners_json or "{}")
-    except json.JSONDecodeError as exc:
-        raise GuardError(f"WORKSPACE_RUNNERS is not JSON ({exc.msg})") from None
+        requested = parse_json(runners_json or "{}", "WORKSPACE_RUNNERS")
+    except InputError as exc:
+        raise InputProblem(one_line(exc)) from None
     if not isinstance(requested, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in requested.items()
     ):
@@ -141,7 +178,12 @@ def runner(environment: str, runners_json: str, spec_file: Path = RUNNER_SPEC) -
     label = requested.get(environment)
     if label is None:
         return HOSTED_RUNNER
-    spec = json.loads(spec_file.read_text(encoding="utf-8"))
+    try:
+        spec = parse_json(read_text(spec_file, "--spec"), f"--spec {spec_file.name}")
+    except InputError as exc:
+        raise InputProblem(one_line(exc)) from None
+    if not isinstance(spec, dict):
+        raise InputProblem(f"--spec {spec_file.name}: expected a JSON object")
     own = (spec.get(environment) or {}).get("label")
     if label != own:
         owner = [e for e, v in spec.items() if isinstance(v, dict) and v.get("label") == label]
@@ -155,7 +197,8 @@ def runner(environment: str, runners_json: str, spec_file: Path = RUNNER_SPEC) -
 
 
 def route(event: str, ref: str, requested: str = "") -> str:
-    """The environment for a workflow run, or GuardError."""
+    """The environment for a workflow run, or GuardError; InputProblem for a malformed ref."""
+    check_ref(ref)
     if event == "workflow_dispatch":
         if requested not in ENVIRONMENTS:
             raise GuardError(f"choose one of {', '.join(ENVIRONMENTS)} (got {requested!r})")
@@ -173,16 +216,19 @@ def route(event: str, ref: str, requested: str = "") -> str:
             return "uat"
         if ref.startswith("refs/tags/"):
             return "prod"
-    raise GuardError(f"no environment is deployed for {event} of {ref}")
+    raise GuardError(f"no environment is deployed for {one_line(event)} of {ref}")
 
 
 def _annotate(message: str) -> None:
-    # Workflow-command syntax: GitHub shows it as an error on the run.
-    print(f"::error title=Deploy refused::{message}", file=sys.stderr)
+    # Workflow-command syntax: GitHub shows it as an error on the run. Its data escapes % and
+    # line breaks (actions/toolkit, core/src/command.ts `escapeData`), so nothing in the
+    # message can end the command and start another.
+    data = message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    print(f"::error title=Deploy refused::{data}", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tools.release_guard", description=__doc__)
+    parser = OneLineParser(prog="python -m tools.release_guard", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     p_route = sub.add_parser("route", help="print environment=<env> for this run")
     p_route.add_argument("--event", required=True)
@@ -215,6 +261,9 @@ def main(argv: list[str] | None = None) -> int:
         else:
             branches = check_tag(args.tag, args.repo, args.remote)
             print(f"tag {args.tag} is on {', '.join(branches)}")
+    except InputProblem as exc:
+        print(f"release_guard: error: {exc}", file=sys.stderr)
+        return 2
     except GuardError as exc:
         _annotate(str(exc))
         return 1

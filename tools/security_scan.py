@@ -17,10 +17,20 @@ grouped by stack:
 construct path, file). `--accepted` lists every accepted finding with its reason. `--markdown`
 prints a per-stack table and the skip entries with their scope and reason, for the README.
 
+An entry that covers a protected environment's stacks (`protected: true` in
+`config/<env>.yaml`: uat, prod) must name them (in `stacks`, or their resources in `paths`); an
+entry whose wildcard covers them is refused unless its `protected_reason` says why the finding
+is accepted there too. A reason written for the sandbox never reaches prod by a `*`.
+
+checkov has no checks for the resources of the databricks and time providers, so on a
+workspace stack (`<env>-workspace`) no check runs: such a stack is reported as covered by the
+policy rule pack (`constructs_lib/policy/`, run by every synthesis), not as a failure. A stack
+on which no check ran that holds any other resource type is a failure.
+
 Exit status: 0 all checks passed or were accepted; 1 a check failed, a stack could not be
-parsed or no check ran on it; 2 usage error (missing outdir, stacks, checkov binary, config, or
-an invalid skip file). checkov lives in its own venv (`make checkov`): its dependency pins
-clash with the project's.
+parsed or no check ran on a stack checkov should cover; 2 usage error (missing outdir, stacks,
+checkov binary, config, an unreadable environment config, or an invalid skip file): one line.
+checkov lives in its own venv (`make checkov`): its dependency pins clash with the project's.
 """
 
 from __future__ import annotations
@@ -31,7 +41,7 @@ import json
 import re
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,8 +50,14 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
 DEFAULT_CONFIG = ROOT / ".checkov.yaml"
 DEFAULT_SKIPS = ROOT / ".checkov-skips.yaml"
+DEFAULT_CONFIG_DIR = ROOT / "config"
 STACK_FILE = "cdk.tf.json"
 CHECK_ID = re.compile(r"CKV2?_[A-Z0-9]+_\d+")
+POLICY_PACK_TYPE_PREFIXES = ("databricks_", "time_")
+"""Resource types checkov 3.3.30 has no checks for (no check of its terraform runner names a
+`databricks_*` or `time_*` type: `tests/test_checkov.py` pins it); the policy rule pack judges
+them (MLOPS-JOB-1..4, MLOPS-CL-1, MLOPS-SEC-1, MLOPS-DBW-2, MLOPS-NET-2, MLOPS-LEAK-1)."""
+_GLOB = re.compile(r"[*?\[]")
 
 
 class UsageError(Exception):
@@ -70,6 +86,8 @@ class Skip:
     paths: tuple[str, ...]
     """Construct paths (fnmatch patterns)."""
     reason: str
+    protected_reason: str = ""
+    """Why the finding is accepted in the protected stacks a wildcard of `stacks` covers."""
 
     def covers(self, stack: str, finding: Finding) -> bool:
         type_ = finding.resource.split(".", 1)[0]
@@ -98,14 +116,61 @@ class StackResult:
     """Failed checks accepted by a skip entry (listed in `accepted`)."""
     accepted: list[tuple[Finding, Skip]] = field(default_factory=list)
     parse_error: bool = False
+    resource_types: tuple[str, ...] = ()
+    """Every resource type in the stack (from its cdk.tf.json)."""
+    resources: int = 0
+
+    @property
+    def policy_pack_only(self) -> bool:
+        """No check ran because checkov has none for any resource here (a workspace stack):
+        the policy rule pack covers it."""
+        return (
+            not self.parse_error
+            and self.passed + len(self.failed) + self.skipped == 0
+            and bool(self.resource_types)
+            and all(t.startswith(POLICY_PACK_TYPE_PREFIXES) for t in self.resource_types)
+        )
 
     @property
     def ok(self) -> bool:
-        return not self.failed and not self.parse_error and self.passed > 0
+        return (
+            not self.failed and not self.parse_error and (self.passed > 0 or self.policy_pack_only)
+        )
 
 
-def read_skips(path: Path) -> list[Skip]:
-    """The entries of the skip file; `UsageError` naming the entry for anything malformed."""
+def protected_stacks(config_dir: Path = DEFAULT_CONFIG_DIR) -> frozenset[str]:
+    """The stacks of every environment whose config says `protected: true` (uat, prod);
+    `UsageError` if the configs cannot be loaded."""
+    from constructs_lib.config import ConfigError, load_environments
+
+    try:
+        configs = load_environments(config_dir, root=ROOT)
+    except ConfigError as exc:
+        first = exc.problems[0] if exc.problems else exc
+        raise UsageError(f"cannot read the environment configs: {first}") from None
+    return frozenset(stack for c in configs if c.protected for stack in c.stack_names)
+
+
+def _covers_stack(skip: Skip, stack: str) -> bool:
+    """Whether an entry can accept a finding in `stack`: one of its stack patterns matches,
+    and it names resource types (any stack's) or a construct path that can start there."""
+    return any(fnmatch.fnmatchcase(stack, s) for s in skip.stacks) and (
+        bool(skip.types) or any(fnmatch.fnmatchcase(stack, p.split("/", 1)[0]) for p in skip.paths)
+    )
+
+
+def _names_stack(skip: Skip, stack: str) -> bool:
+    """Whether an entry names `stack` itself: in `stacks`, or as the literal first part of
+    one of its construct paths (`prod/Storage/Account`)."""
+    return stack in skip.stacks or any(
+        p.split("/", 1)[0] == stack and not _GLOB.search(p.split("/", 1)[0]) for p in skip.paths
+    )
+
+
+def read_skips(path: Path, protected: Collection[str] = ()) -> list[Skip]:
+    """The entries of the skip file; `UsageError` naming the entry for anything malformed, or
+    for a wildcard that covers one of the `protected` stacks without naming it and without a
+    `protected_reason`."""
     from constructs_lib.config import safe_yaml
 
     try:
@@ -126,9 +191,13 @@ def read_skips(path: Path) -> list[Skip]:
             "types",
             "paths",
             "reason",
+            "protected_reason",
         }:
-            raise UsageError(f"{where}: keys are check, stacks, types, paths, reason")
+            raise UsageError(
+                f"{where}: keys are check, stacks, types, paths, reason, protected_reason"
+            )
         check, reason = entry.get("check"), entry.get("reason")
+        protected_reason = entry.get("protected_reason", "")
         lists = {k: entry.get(k) or [] for k in ("stacks", "types", "paths")}
         if not isinstance(check, str) or not CHECK_ID.fullmatch(check):
             raise UsageError(f"{where}: check must be a checkov ID such as CKV_AZURE_33")
@@ -140,9 +209,31 @@ def read_skips(path: Path) -> list[Skip]:
             raise UsageError(f"{where}: name the stacks and the resource types or paths it covers")
         if not isinstance(reason, str) or len(" ".join(reason.split())) < 20:
             raise UsageError(f"{where}: a written reason (at least 20 characters) is required")
-        skips.append(
-            Skip(check, *(tuple(lists[k]) for k in ("stacks", "types", "paths")), reason.strip())
+        if not isinstance(protected_reason, str) or (
+            "protected_reason" in entry and len(" ".join(protected_reason.split())) < 20
+        ):
+            raise UsageError(
+                f"{where}: protected_reason must be a written reason (at least 20 characters)"
+            )
+        skip = Skip(
+            check,
+            *(tuple(lists[k]) for k in ("stacks", "types", "paths")),
+            reason.strip(),
+            " ".join(protected_reason.split()),
         )
+        unnamed = sorted(
+            stack
+            for stack in protected
+            if _covers_stack(skip, stack) and not _names_stack(skip, stack)
+        )
+        if unnamed and not protected_reason:
+            raise UsageError(
+                f"{where} ({check}): stacks {lists['stacks']} cover the protected stacks "
+                f"{', '.join(unnamed)} without naming them. Fix: list the stacks it holds for "
+                "(or their resources in paths), or add protected_reason: why the finding is "
+                "accepted in uat/prod too"
+            )
+        skips.append(skip)
     return skips
 
 
@@ -150,13 +241,15 @@ def _resource_index(stack_file: Path) -> dict[str, tuple[str, str]]:
     """Logical ID -> (resource type, construct path) of every resource in a stack."""
     index: dict[str, tuple[str, str]] = {}
     try:
-        stack = json.loads(stack_file.read_text())
-    except json.JSONDecodeError:
+        stack = json.loads(stack_file.read_text(encoding="utf-8"))
+    except (ValueError, RecursionError):
         return index  # checkov reports it as a parsing error
-    for type_, blocks in stack.get("resource", {}).items():
-        for logical_id, body in blocks.items():
-            path = body.get("//", {}).get("metadata", {}).get("path", "")
-            index[logical_id] = (type_, path)
+    resources = stack.get("resource", {}) if isinstance(stack, dict) else {}
+    for type_, blocks in resources.items() if isinstance(resources, dict) else ():
+        for logical_id, body in blocks.items() if isinstance(blocks, dict) else ():
+            meta = body.get("//", {}) if isinstance(body, dict) else {}
+            path = meta.get("metadata", {}).get("path", "") if isinstance(meta, dict) else ""
+            index[logical_id] = (type_, str(path))
     return index
 
 
@@ -188,6 +281,7 @@ def scan(
     stack_files = sorted(stacks_dir.glob(f"*/{STACK_FILE}"))
     if not stack_files:
         raise UsageError(f"no */{STACK_FILE} under {stacks_dir}")
+    checkov = checkov.absolute()  # checkov runs in the stacks directory: a relative path breaks
     if not checkov.is_file():
         raise UsageError(f"checkov not found at {checkov}: run `make checkov`")
     if not config.is_file():
@@ -215,8 +309,15 @@ def scan(
     if proc.returncode not in (0, 1):
         raise UsageError(f"checkov exited {proc.returncode}:\n{proc.stderr[-3000:]}")
 
-    results = {f.parent.name: StackResult(f.parent.name) for f in stack_files}
     indexes = {f.parent.name: _resource_index(f) for f in stack_files}
+    results = {
+        name: StackResult(
+            name,
+            resource_types=tuple(sorted({type_ for type_, _path in index.values()})),
+            resources=len(index),
+        )
+        for name, index in indexes.items()
+    }
     for report in _reports(proc.stdout):
         for error in report.get("results", {}).get("parsing_errors", []):
             name = Path(error).parent.name
@@ -268,6 +369,12 @@ def format_text(results: dict[str, StackResult]) -> str:
         )
         if result.parse_error:
             lines.append(f"  ERROR {result.name}/{STACK_FILE} could not be parsed by checkov")
+        elif result.policy_pack_only:
+            kinds = ", ".join(f"{prefix}*" for prefix in POLICY_PACK_TYPE_PREFIXES)
+            lines.append(
+                f"  covered by the policy rule pack: checkov has no checks for its "
+                f"{result.resources} resources ({kinds})"
+            )
         elif result.passed + len(result.failed) == 0:
             lines.append(f"  ERROR no check ran on {result.name}/{STACK_FILE}")
         for f in sorted(result.failed, key=lambda f: (f.check_id, f.resource)):
@@ -292,10 +399,21 @@ def format_accepted(results: dict[str, StackResult]) -> str:
 def format_markdown(results: dict[str, StackResult], skips: Sequence[Skip]) -> str:
     lines = ["| Stack | Passed | Failed | Skipped |", "| --- | ---: | ---: | ---: |"]
     for r in results.values():
-        lines.append(f"| {r.name} | {r.passed} | {len(r.failed)} | {r.skipped} |")
+        if r.policy_pack_only:
+            lines.append(f"| {r.name} | policy rule pack ({r.resources} resources) | | |")
+        else:
+            lines.append(f"| {r.name} | {r.passed} | {len(r.failed)} | {r.skipped} |")
     if skips:
-        lines += ["", "| Skipped check | Where | Reason |", "| --- | --- | --- |"]
-        lines += [f"| {s.check} | {_cell(s.scope)} | {_cell(s.reason)} |" for s in skips]
+        lines += [
+            "",
+            "| Skipped check | Where | Reason | Why it holds in uat/prod |",
+            "| --- | --- | --- | --- |",
+        ]
+        lines += [
+            f"| {s.check} | {_cell(s.scope)} | {_cell(s.reason)} | "
+            f"{_cell(s.protected_reason) or 'names them, or does not apply there'} |"
+            for s in skips
+        ]
     failures = [f for r in results.values() for f in r.failed]
     if failures:
         lines += ["", "| Failed check | Resource | Construct |", "| --- | --- | --- |"]
@@ -309,6 +427,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--checkov", type=Path, default=DEFAULT_CHECKOV)
     parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
     parser.add_argument("--skips", type=Path, default=DEFAULT_SKIPS)
+    parser.add_argument(
+        "--config-dir",
+        type=Path,
+        default=DEFAULT_CONFIG_DIR,
+        help="environment configs (which stacks are protected)",
+    )
     parser.add_argument("--markdown", action="store_true", help="print Markdown tables")
     parser.add_argument(
         "--accepted",
@@ -319,7 +443,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if not args.config.is_file():
             raise UsageError(f"checkov config {args.config} not found")
-        skips = read_skips(args.skips)
+        skips = read_skips(args.skips, protected_stacks(args.config_dir))
         results = scan(args.outdir, args.checkov, args.config, skips)
     except UsageError as exc:
         print(f"security_scan: {exc}", file=sys.stderr)

@@ -4,7 +4,12 @@ Pure Python: nothing here imports cdktf, so it is tested without a synth.
 """
 
 from constructs_lib.config.errors import ConfigError, Problem
-from constructs_lib.config.loader import load_environment, load_environments, with_remote_state
+from constructs_lib.config.loader import (
+    load_environment,
+    load_environments,
+    remote_state_from_environ,
+    with_remote_state,
+)
 from constructs_lib.config.models import EnvironmentConfig
 
 __all__ = [
@@ -13,5 +18,6 @@ __all__ = [
     "Problem",
     "load_environment",
     "load_environments",
+    "remote_state_from_environ",
     "with_remote_state",
 ]

@@ -8,7 +8,12 @@ from pathlib import Path
 from pydantic import Field, ValidationError, field_validator
 
 from constructs_lib.config.errors import ConfigError, Problem
-from constructs_lib.config.loader import input_problems, problems_from_validation, read_yaml
+from constructs_lib.config.loader import (
+    input_problems,
+    problems_from_validation,
+    read_yaml,
+    unique_name_problems,
+)
 from constructs_lib.config.models import (
     EnvironmentConfig,
     NamingSettings,
@@ -131,6 +136,32 @@ def load_bootstrap_for(
                     "set it to true, or remove the environment from config/shared/bootstrap.yaml",
                 )
             )
+    problems += _bootstrap_name_problems(config, environments, source)
     if problems:
         raise ConfigError(problems)
     return config
+
+
+def _bootstrap_name_problems(
+    config: BootstrapConfig, environments: Sequence[EnvironmentConfig], source: str
+) -> list[Problem]:
+    """The bootstrap's state account is a global name too: no environment may deploy it."""
+    from constructs_lib.naming import BootstrapNames, InvalidNameError
+
+    try:
+        names = BootstrapNames.for_prefix(
+            prefix=config.naming.prefix, location=config.location, suffix=config.naming.suffix
+        )
+    except InvalidNameError as exc:
+        return [Problem(source, "naming.prefix", str(exc), "shorten naming.prefix")]
+    taken = {
+        ("storage account", names.state_storage_account.lower()): (
+            f"the bootstrap stack's state account ({source}, naming)"
+        ),
+        ("resource group", names.resource_group.lower()): (
+            f"the bootstrap stack's resource group ({source}, naming)"
+        ),
+    }
+    return unique_name_problems(
+        list(environments), {e.name: f"config/{e.name}.yaml" for e in environments}, taken
+    )

@@ -4,8 +4,9 @@ The configs in `config/` are a working template: a fresh clone synthesizes, test
 without an Azure tenant. A few values can only come from the platform team (tenant-specific
 object IDs, the networks allowed to reach a workspace, who is alerted, the repository allowed
 to deploy). The shipped values are recognisable examples (the all-zero GUID, RFC 5737
-documentation ranges, `example.com` addresses, `your-org/`); synthesis warns for each one left,
-so nobody deploys them by accident.
+documentation ranges, addresses at documentation domains such as `example.com` in any e-mail
+setting, `your-org/`); synthesis warns for each one left, and refuses them where
+`MLOPS_REFUSE_EXAMPLE_VALUES` is on (deployments), so nobody deploys them by accident.
 """
 
 from __future__ import annotations
@@ -76,17 +77,19 @@ def example_values(config, source: str) -> list[Problem]:
                     "replace it with your networks and your deploy runners' egress addresses",
                 )
             )
-    mails = [
-        r.email_address
-        for r in config.monitoring.alert_email_receivers
-        if r.email_address.lower().endswith("@example.com")
-    ]
-    if mails:
+    by_field: dict[str, list[str]] = {}
+    for field, value in _email_settings(config.model_dump(mode="json")):
+        # User names are addresses too; their own check below says what they are for.
+        if field in _CHECKED_APART:
+            continue
+        if is_example_address(value):
+            by_field.setdefault(field, []).append(value)
+    for field, mails in by_field.items():
         found.append(
             Problem(
                 source,
-                "monitoring.alert_email_receivers",
-                f"{', '.join(mails)} is an example address (nobody gets the alerts)",
+                field,
+                f"{', '.join(mails)} is an example address (nobody gets the mail)",
                 "set your team's address or distribution list",
             )
         )
@@ -106,7 +109,7 @@ def example_values(config, source: str) -> list[Problem]:
     people = [
         u
         for u in db.interactive_cluster.users
-        if db.interactive_cluster.enabled and u.lower().endswith("@example.com")
+        if db.interactive_cluster.enabled and is_example_address(u)
     ]
     if people:
         found.append(
@@ -117,6 +120,41 @@ def example_values(config, source: str) -> list[Problem]:
                 "list the people who get an interactive cluster (their Databricks user names)",
             )
         )
+    return found
+
+
+_CHECKED_APART = frozenset({"databricks.interactive_cluster.users"})
+"""Address-shaped settings with a check of their own in `example_values`."""
+EXAMPLE_DOMAINS = ("example.com", "example.net", "example.org")
+"""RFC 2606 section 3: second-level domains reserved for documentation."""
+EXAMPLE_TLDS = ("example", "test", "invalid", "localhost")
+"""RFC 2606 section 2 / RFC 6761: top-level names that never deliver mail."""
+
+
+def is_example_address(address: str) -> bool:
+    """An address at a documentation domain (`example.com`, `x.example.org`, `*.test`, ...)."""
+    domain = address.rpartition("@")[2].lower().rstrip(".")
+    return (
+        any(domain == d or domain.endswith(f".{d}") for d in EXAMPLE_DOMAINS)
+        or domain.rpartition(".")[2] in EXAMPLE_TLDS
+    )
+
+
+def _email_settings(data: object, path: str = "") -> list[tuple[str, str]]:
+    """(field, value) of every string setting that holds an e-mail address, anywhere in the
+    config (`monitoring.alert_email_receivers`, `databricks.notification_emails`, and any
+    added later); list positions are folded into their field."""
+    from constructs_lib.config.models import EMAIL_ADDRESS
+
+    found: list[tuple[str, str]] = []
+    if isinstance(data, dict):
+        for key, value in data.items():
+            found += _email_settings(value, f"{path}.{key}" if path else str(key))
+    elif isinstance(data, list | tuple):
+        for value in data:
+            found += _email_settings(value, path)
+    elif isinstance(data, str) and EMAIL_ADDRESS.fullmatch(data):
+        found.append((path.rsplit(".email_address", 1)[0], data))
     return found
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -93,7 +95,11 @@ def _display(path: Path, root: Path | None) -> str:
     """Path as the user knows it: relative to the repository root when possible."""
     if root is not None:
         try:
-            return str(path.resolve().relative_to(root.resolve()))
+            absolute = path.resolve()
+        except (RuntimeError, OSError):  # a symlink loop: the path as written
+            absolute = Path(os.path.abspath(path))
+        try:
+            return str(absolute.relative_to(root.resolve()))
         except ValueError:
             pass
     return str(path)
@@ -239,23 +245,35 @@ def load_environments(config_dir: Path, *, root: Path | None = None) -> list[Env
     Also checked across files: no two environments share a stack name or a state blob."""
     shown_dir = _display(config_dir, root)
     if not config_dir.is_dir():
+        looped = config_dir.is_symlink() and not config_dir.exists()
         raise ConfigError(
             [
                 Problem(
                     shown_dir,
                     "",
-                    "config directory not found",
-                    f"create {shown_dir}/<env>.yaml files",
+                    "config directory is a broken symbolic link or a link loop"
+                    if looped
+                    else "config directory not found",
+                    "point the link at a directory of <env>.yaml files"
+                    if looped
+                    else f"create {shown_dir}/<env>.yaml files",
                 )
             ]
         )
-    files = sorted(config_dir.glob("*.yaml"))
-    stray = sorted(config_dir.glob("*.yml"))
+    try:
+        entries = sorted(config_dir.iterdir())
+    except OSError as exc:
+        raise ConfigError(
+            [Problem(shown_dir, "", f"cannot list the directory ({exc.strerror})", "check it")]
+        ) from None
+    files = [p for p in entries if p.suffix == ".yaml"]
+    # A name the loader would otherwise skip silently: another spelling of .yaml/.yml.
+    stray = [p for p in entries if p.suffix.lower() in (".yaml", ".yml") and p.suffix != ".yaml"]
     problems: list[Problem] = [
         Problem(
             _display(p, root),
             "",
-            "environment files must end in .yaml",
+            f"environment files must end in .yaml (lower case), not {p.suffix}",
             f"rename it to {p.stem}.yaml",
         )
         for p in stray
@@ -278,6 +296,7 @@ def load_environments(config_dir: Path, *, root: Path | None = None) -> list[Env
     sources = {c.name: _display(config_dir / f"{c.name}.yaml", root) for c in configs}
     problems += stack_name_problems(configs, sources)
     problems += state_key_problems(configs, sources)
+    problems += unique_name_problems(configs, sources)
     if problems:
         raise ConfigError(problems)
     return configs
@@ -333,12 +352,121 @@ def state_key_problems(configs: list[EnvironmentConfig], sources: dict[str, str]
     return problems
 
 
+def deployed_unique_names(config: EnvironmentConfig) -> list[tuple[str, str, str]]:
+    """(scope, config field that sets it, name) of every name of this environment that must be
+    unique beyond it: globally (storage accounts, Key Vault: DNS names), per subscription
+    (resource groups), per Unity Catalog metastore (the catalog, which also names its storage
+    credential and external location), and the job principal when the config names one."""
+    names = Names.for_environment(
+        prefix=config.naming.prefix,
+        environment=config.name,
+        location=config.azure.location,
+        suffix=config.naming.suffix,
+    )
+    naming = "naming.prefix/naming.suffix"
+    found = [
+        ("storage account (global)", naming, names.storage_account),
+        ("Key Vault (global)", naming, names.key_vault),
+        ("resource group (subscription)", "naming.prefix", names.resource_group),
+        ("resource group (subscription)", "naming.prefix", names.managed_resource_group),
+    ]
+    if config.azure_ml.enabled:
+        found.append(("storage account (global)", naming, names.machine_learning_storage_account))
+    uc = config.databricks.unity_catalog
+    if uc.enabled:
+        found.append(
+            (
+                "Unity Catalog catalog (metastore)",
+                "databricks.unity_catalog.catalog_name" if uc.catalog_name else "naming.prefix",
+                uc.catalog_name or f"{config.naming.prefix}_{config.name}",
+            )
+        )
+    if config.databricks.job_run_as_service_principal:
+        found.append(
+            (
+                "job principal (account)",
+                "databricks.job_run_as_service_principal",
+                config.databricks.job_run_as_service_principal,
+            )
+        )
+    return found
+
+
+def unique_name_problems(
+    configs: list[EnvironmentConfig],
+    sources: dict[str, str],
+    taken: dict[tuple[str, str], str] | None = None,
+) -> list[Problem]:
+    """No two environments may deploy the same globally, subscription- or account-scoped name
+    (two configs can reach the same storage account name through different prefixes and
+    environment names, or share a catalog or a job principal); `taken` holds names used
+    elsewhere (the bootstrap stack's), as (scope, name) -> who."""
+    owner: dict[tuple[str, str], str] = dict(taken or {})
+    problems = []
+    for config in configs:
+        try:
+            names = deployed_unique_names(config)
+        except InvalidNameError:
+            continue  # reported by load_environment
+        for scope, field, name in names:
+            key = (scope.split(" (")[0].lower(), name.lower())
+            if key in owner:
+                problems.append(
+                    Problem(
+                        sources[config.name],
+                        field,
+                        f"the {scope} name {name!r} is also {owner[key]}'s",
+                        "names of this scope must differ between environments: change the "
+                        "prefix, set naming.suffix, or name another catalog or principal",
+                    )
+                )
+            else:
+                owner[key] = f"environment {config.name!r} ({sources[config.name]}, {field})"
+    return problems
+
+
 STATE_ACCOUNT_VAR = "TF_STATE_STORAGE_ACCOUNT"
 STATE_GROUP_VAR = "TF_STATE_RESOURCE_GROUP"
 _STATE_FIX = (
     "set it to the bootstrap stack's output for this environment (README, Deploying), "
     "or unset {var} to keep local state"
 )
+
+
+def remote_state_from_environ(
+    configs: list[EnvironmentConfig], environ: Mapping[str, str]
+) -> list[EnvironmentConfig]:
+    """`configs` with the remote state named by `TF_STATE_STORAGE_ACCOUNT` and
+    `TF_STATE_RESOURCE_GROUP` (`with_remote_state`), or unchanged (local state) when neither is
+    set. Either one set without the other, or set but empty, is a `ConfigError`: half a
+    backend would otherwise fall back silently to local state or to a guessed resource group."""
+    account, group = environ.get(STATE_ACCOUNT_VAR), environ.get(STATE_GROUP_VAR)
+    if account is None and group is None:
+        return configs
+    problems = []
+    for missing, given in ((account, STATE_GROUP_VAR), (group, STATE_ACCOUNT_VAR)):
+        if missing is None:
+            absent = STATE_ACCOUNT_VAR if given == STATE_GROUP_VAR else STATE_GROUP_VAR
+            problems.append(
+                Problem(
+                    f"environment variable {absent}",
+                    "",
+                    f"is not set, but {given} is: the remote state needs both",
+                    f"set {absent} too (the bootstrap stack's output github_repository_variables "
+                    f"has both), or unset {given} to keep local state",
+                )
+            )
+    try:
+        configured = with_remote_state(
+            configs,
+            storage_account_name=account if account is not None else "unset",
+            resource_group_name=group if group is not None else "unset",
+        )
+    except ConfigError as exc:
+        raise ConfigError(list(exc.problems) + problems) from None
+    if problems:
+        raise ConfigError(problems)
+    return configured
 
 
 def with_remote_state(
@@ -371,8 +499,9 @@ def with_remote_state(
                 else f"got {shown(resource_group_name)}: not a resource group name (1-90 "
                 "letters, digits, underscores, hyphens, periods and parentheses, not ending "
                 "in a period)",
-                f"set it to the state account's resource group, or unset {STATE_GROUP_VAR} "
-                "for the default mlops-tfstate-rg",
+                "set it to the bootstrap stack's output for this environment (the state "
+                f"account's resource group), or unset {STATE_GROUP_VAR} and "
+                f"{STATE_ACCOUNT_VAR} to keep local state",
             )
         )
     if problems:

@@ -22,6 +22,7 @@ from pydantic import (
 )
 
 from constructs_lib.azure.job_failure_query import EVALUATION_FREQUENCY_MINUTES
+from constructs_lib.config import service_rules
 
 ENVIRONMENT_NAME = re.compile(r"^[a-z][a-z0-9]{1,9}$")
 """Environment names become parts of Azure names: lowercase letters and digits, 2-10 chars."""
@@ -64,6 +65,16 @@ def _email(value: str) -> str:
 
 
 EmailAddress = Annotated[str, AfterValidator(_email)]
+
+
+def _checked(value: str, rule) -> str:
+    """`value` if `rule(value)` (a `service_rules` check) finds nothing wrong."""
+    from constructs_lib.config.errors import shown
+
+    problem = rule(value) if len(value) <= 200 else f"{shown(value)} is too long to be valid"
+    if problem:
+        raise ValueError(problem)
+    return value
 
 
 class StrictModel(BaseModel):
@@ -197,7 +208,21 @@ class KeyVaultSettings(StrictModel):
     soft_delete_retention_days: int = Field(default=90, ge=7, le=90)
     """Days a deleted vault or secret can be recovered (Azure allows 7-90)."""
     allowed_ip_ranges: tuple[IPv4Network, ...] = ()
-    """Public addresses (CIDR) allowed through the firewall besides trusted Azure services."""
+    """Public addresses (CIDR) allowed through the firewall besides trusted Azure services. At
+    most 1,000, no private (RFC 1918) range (Key Vault's limits)."""
+
+    @field_validator("allowed_ip_ranges")
+    @classmethod
+    def _key_vault_ip_rules(cls, value: tuple[IPv4Network, ...]) -> tuple[IPv4Network, ...]:
+        problems = service_rules.firewall_ip_rule_problems(
+            value,
+            service="Key Vault",
+            max_rules=service_rules.KEY_VAULT_MAX_IP_RULES,
+            single_prefixes=True,
+        )
+        if problems:
+            raise ValueError(" | ".join(problems))
+        return value
 
 
 class CustomerManagedKey(StrictModel):
@@ -234,7 +259,8 @@ class StorageSettings(StrictModel):
     """Medallion-layer containers. The Unity Catalog root container is always added."""
     allowed_ip_ranges: tuple[IPv4Network, ...] = ()
     """Public addresses (CIDR) allowed through the storage firewall besides the workspace subnets
-    and trusted Azure services."""
+    and trusted Azure services. At most 200, no private (RFC 1918) range, no /31 (Azure
+    Storage's limits; a single address is written without its /32)."""
     customer_managed_key: CustomerManagedKey | None = None
     """Encrypt the data lake with your own Key Vault key (e.g. in prod). Default: Microsoft-managed
     keys with infrastructure (double) encryption."""
@@ -245,6 +271,24 @@ class StorageSettings(StrictModel):
     the bootstrap stack's output `serverless_network_<env>` (README, "From zero to deployed").
     Required with a quality monitor (`databricks.ml.quality_monitor.enabled` and Unity
     Catalog): without them every monitor refresh is refused by the firewall."""
+
+    @field_validator("allowed_ip_ranges")
+    @classmethod
+    def _storage_ip_rules(cls, value: tuple[IPv4Network, ...]) -> tuple[IPv4Network, ...]:
+        problems = service_rules.firewall_ip_rule_problems(
+            value,
+            service="Azure Storage",
+            max_rules=service_rules.STORAGE_MAX_IP_RULES,
+            single_prefixes=False,
+        )
+        if problems:
+            raise ValueError(" | ".join(problems))
+        return value
+
+    @property
+    def ip_rules(self) -> tuple[str, ...]:
+        """`allowed_ip_ranges` as Azure Storage takes them (a single address without /32)."""
+        return tuple(service_rules.storage_ip_rule(n) for n in self.allowed_ip_ranges)
 
     @field_validator("containers")
     @classmethod
@@ -525,17 +569,43 @@ class InstancePoolSettings(StrictModel):
 
     enabled: bool = False
     min_idle_instances: int = Field(default=0, ge=0)
+    """Idle VMs kept ready; at most `max_capacity`."""
     max_capacity: int = Field(default=10, ge=1)
-    idle_instance_autotermination_minutes: int = Field(default=15, ge=0)
+    """Most VMs in the pool, idle and in use together."""
+    idle_instance_autotermination_minutes: int = Field(default=15, ge=0, le=10000)
+    """Minutes an idle VM above `min_idle_instances` is kept (Databricks allows 0-10,000)."""
+
+    @model_validator(mode="after")
+    def _idle_within_capacity(self) -> InstancePoolSettings:
+        if self.min_idle_instances > self.max_capacity:
+            raise ValueError(
+                f"min_idle_instances ({self.min_idle_instances}) exceeds max_capacity "
+                f"({self.max_capacity}), which counts idle and used VMs together; lower "
+                "min_idle_instances or raise max_capacity"
+            )
+        return self
 
 
 class JobSchedule(StrictModel):
     """Quartz cron schedule of a job."""
 
-    quartz_cron_expression: str = Field(min_length=11)
+    quartz_cron_expression: str
+    """Quartz syntax, as Databricks takes it: `seconds minutes hours day-of-month month
+    day-of-week [year]`, with `?` in exactly one of day-of-month and day-of-week (checked)."""
     timezone_id: str = "UTC"
+    """A Java time-zone ID (an IANA ID such as `Europe/Amsterdam`; checked)."""
     paused: bool | None = None
     """Default: `databricks.schedules_paused` of the environment."""
+
+    @field_validator("quartz_cron_expression")
+    @classmethod
+    def _quartz(cls, value: str) -> str:
+        return _checked(value, service_rules.quartz_cron_problem)
+
+    @field_validator("timezone_id")
+    @classmethod
+    def _time_zone(cls, value: str) -> str:
+        return _checked(value, service_rules.time_zone_problem)
 
 
 class JobSettings(StrictModel):
@@ -582,13 +652,41 @@ class QualityMonitorSettings(StrictModel):
     enabled: bool = True
     """Default on whenever Unity Catalog is enabled (ignored in legacy mode)."""
     granularities: tuple[str, ...] = Field(default=("1 day",), min_length=1)
-    """Aggregation windows of the metric tables, e.g. `1 hour`, `1 day`, `1 week`."""
-    quartz_cron_expression: str = Field(default="0 0 6 * * ?", min_length=11)
-    """Refresh schedule of the metric tables. Default: daily 06:00, after batch scoring."""
+    """Aggregation windows of the metric tables: any of `5 minutes`, `30 minutes`, `1 hour`,
+    `1 day`, `1 week` ... `4 weeks`, `1 month`, `1 year` (what the API accepts; checked)."""
+    quartz_cron_expression: str = "0 0 6 * * ?"
+    """Refresh schedule of the metric tables (Quartz syntax, checked). Default: daily 06:00,
+    after batch scoring."""
     timezone_id: str = "UTC"
+    """A Java time-zone ID (checked)."""
     warehouse_id: str | None = Field(default=None, pattern=r"^[0-9a-f]{16}$")
     """SQL warehouse for the built-in dashboard and for creating the inference table. Default:
     none: no dashboard, and the provider creates the table on a temporary cluster."""
+
+    @field_validator("granularities")
+    @classmethod
+    def _granularities(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [g for g in value if g not in service_rules.MONITOR_GRANULARITIES]
+        if bad:
+            from constructs_lib.config.errors import shown
+
+            raise ValueError(
+                f"{shown(bad)} is not a granularity Lakehouse Monitoring accepts; use any of "
+                f"{', '.join(service_rules.MONITOR_GRANULARITIES)}"
+            )
+        if len(set(value)) != len(value):
+            raise ValueError("a granularity is listed twice; list each once")
+        return value
+
+    @field_validator("quartz_cron_expression")
+    @classmethod
+    def _quartz(cls, value: str) -> str:
+        return _checked(value, service_rules.quartz_cron_problem)
+
+    @field_validator("timezone_id")
+    @classmethod
+    def _time_zone(cls, value: str) -> str:
+        return _checked(value, service_rules.time_zone_problem)
 
 
 MlAccessLevel = Literal["CAN_READ", "CAN_EDIT"]
@@ -669,15 +767,20 @@ class DatabricksSettings(StrictModel):
 
     spark_version: str = "15.4.x-cpu-ml-scala2.12"
     """Databricks Runtime of every cluster: 15.4 LTS ML (Python 3.11, Spark 3.5). Pinned, so
-    planning needs no workspace API call; the ML wheel's pins match it (ml_src/README.md)."""
+    planning needs no workspace API call; the ML wheel's pins match it (ml_src/README.md). A
+    runtime version key (`<major>.<minor>.x-...-scala2.12`; checked)."""
     node_type_id: str = "Standard_DS3_v2"
-    """VM size of workers and driver (the original's)."""
-    allowed_node_type_ids: tuple[str, ...] = (
-        "Standard_DS3_v2",
-        "Standard_DS4_v2",
-        "Standard_D4ds_v5",
+    """VM size of workers and driver (the original's). One of `allowed_node_type_ids`
+    (checked): the job cluster policy refuses any other."""
+    allowed_node_type_ids: tuple[str, ...] = Field(
+        default=(
+            "Standard_DS3_v2",
+            "Standard_DS4_v2",
+            "Standard_D4ds_v5",
+        ),
+        min_length=1,
     )
-    """VM sizes the job cluster policy allows."""
+    """VM sizes the job cluster policy allows (its allowlist; the first is its default)."""
     unity_catalog: UnityCatalogSettings = UnityCatalogSettings()
     groups: DatabricksGroups = DatabricksGroups()
     job_run_as_service_principal: str | None = Field(
@@ -732,6 +835,37 @@ class DatabricksSettings(StrictModel):
     account admin can change the setting: one enables it once per environment and the stack
     adopts it (an `import`) and keeps checking it; the deploying identity never holds an
     account role (README, "Deploying"). Default on; sandbox and dev turn it off."""
+
+    @field_validator("spark_version")
+    @classmethod
+    def _spark_version(cls, value: str) -> str:
+        return _checked(value, service_rules.spark_version_problem)
+
+    @field_validator("node_type_id")
+    @classmethod
+    def _node_type(cls, value: str) -> str:
+        return _checked(value, service_rules.node_type_problem)
+
+    @field_validator("allowed_node_type_ids")
+    @classmethod
+    def _allowed_node_types(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        problems = [p for v in value if (p := service_rules.node_type_problem(v))]
+        if len(set(value)) != len(value):
+            problems.append("a node type is listed twice; list each once")
+        if problems:
+            raise ValueError(" | ".join(problems))
+        return value
+
+    @model_validator(mode="after")
+    def _node_type_allowed(self) -> DatabricksSettings:
+        if self.node_type_id not in self.allowed_node_type_ids:
+            raise ValueError(
+                f"node_type_id {self.node_type_id!r} is not in allowed_node_type_ids "
+                f"({', '.join(self.allowed_node_type_ids)}), the job cluster policy's "
+                "allowlist, so every job cluster would be refused; add it to "
+                "allowed_node_type_ids or pick one of them"
+            )
+        return self
 
     @model_validator(mode="after")
     def _principals(self) -> DatabricksSettings:

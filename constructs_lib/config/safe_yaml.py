@@ -25,6 +25,7 @@ Errors are `YamlInputError` with the line and column, never the offending text.
 
 from __future__ import annotations
 
+import errno
 import math
 import os
 import stat
@@ -243,6 +244,10 @@ def read_text(path: Path, limit: int = MAX_FILE_BYTES) -> str:
     except IsADirectoryError:
         raise InputFileError("is a directory", "replace it with a YAML file") from None
     except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise InputFileError(
+                "a symbolic link loop", "point the link at a real file, or replace it with one"
+            ) from None
         raise InputFileError(exc.strerror or str(exc), "check its permissions") from None
     try:
         mode = os.fstat(fd).st_mode

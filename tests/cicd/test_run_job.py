@@ -145,7 +145,7 @@ def test_main_exit_codes_and_explicit_auth_type(
 
         return make
 
-    args = ["--host", "adb-3.azuredatabricks.net", "--job-id", "3", "--poll-seconds", "0"]
+    args = ["--host", "adb-3.azuredatabricks.net", "--job-id", "3", "--poll-seconds", "1"]
     assert main(args, client_factory=factory([(Life.TERMINATED, "SUCCESS")])) == 0
     assert seen == [("https://adb-3.azuredatabricks.net", "github-oidc-azure")]
     assert DEFAULT_AUTH_TYPE == "github-oidc-azure"

@@ -387,8 +387,9 @@ def test_remote_state_values_are_validated() -> None:
         "TF_STATE_STORAGE_ACCOUNT to keep local state",
         "environment variable TF_STATE_RESOURCE_GROUP: got 'rg.': not a resource group name "
         "(1-90 letters, digits, underscores, hyphens, periods and parentheses, not ending in a "
-        "period). Fix: set it to the state account's resource group, or unset "
-        "TF_STATE_RESOURCE_GROUP for the default mlops-tfstate-rg",
+        "period). Fix: set it to the bootstrap stack's output for this environment (the state "
+        "account's resource group), or unset TF_STATE_RESOURCE_GROUP and "
+        "TF_STATE_STORAGE_ACCOUNT to keep local state",
     ]
 
 

@@ -12,7 +12,6 @@ between two plans of the same change, and sensitive values must not leave the pl
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -84,10 +83,12 @@ def _entries(raw: Any, where: str) -> tuple[Entry, ...]:
 
 
 def load(path: Path) -> ChangeSet:
+    from tools.safe_input import InputError, read_json
+
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise PlanError(f"cannot read the change set {path}: {exc}".splitlines()[0]) from None
+        data = read_json(path, "change set")
+    except InputError as exc:
+        raise PlanError(str(exc)) from None
     return ChangeSet.from_json(data, str(path))
 
 

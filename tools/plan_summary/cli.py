@@ -14,7 +14,6 @@ addresses, exit code) for the workflows' drift issues and gates.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from collections import Counter
@@ -32,6 +31,7 @@ from tools.plan_summary.policy import (
 )
 from tools.plan_summary.redacted import redacted_plan
 from tools.plan_summary.render import Section, render
+from tools.safe_input import InputError, OneLineParser, check_writable, one_line
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
@@ -40,8 +40,8 @@ EXIT_ERRORED = 4
 MAX_TITLE = 200
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+def build_parser() -> OneLineParser:
+    parser = OneLineParser(
         prog="python -m tools.plan_summary",
         description="Summarise a Terraform JSON plan as Markdown and apply the destroy gate.",
         epilog="Exit codes: 0 ok, 2 unusable input, 3 protected resource deleted/replaced, "
@@ -124,7 +124,7 @@ def evaluate(
         code = EXIT_ERRORED
     markdown = render(
         plan,
-        title=title[:MAX_TITLE],
+        title=one_line(title, MAX_TITLE),
         protected=policy.protected_types,
         violations=violations,
         allow_destroy=allow_destroy,
@@ -165,11 +165,21 @@ def max_chars_of(policy: Policy, requested: int | None) -> int:
 def run(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        for path, what in (
+            (args.output, "output"),
+            (args.redacted_json, "redacted plan"),
+            (args.status_json, "status file"),
+        ):
+            check_writable(path, what)
+    except InputError as exc:
+        print(f"plan_summary: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    try:
         policy = load_policy(args.config)
         max_chars = max_chars_of(policy, args.max_chars)
         plan = load_plan(args.plan_json)
     except PlanError as exc:
-        print(f"plan_summary: error: {exc}", file=sys.stderr)
+        print(f"plan_summary: error: {one_line(exc, 500)}", file=sys.stderr)
         return EXIT_BAD_INPUT
     outcome = evaluate(
         plan,
@@ -193,7 +203,7 @@ def run(argv: list[str] | None = None) -> int:
                 json.dumps(outcome.status, indent=2) + "\n", encoding="utf-8"
             )
     except OSError as exc:
-        print(f"plan_summary: error: cannot write output: {exc}", file=sys.stderr)
+        print(f"plan_summary: error: cannot write output: {one_line(exc)}", file=sys.stderr)
         return EXIT_BAD_INPUT
     explain(outcome, plan)
     return outcome.code

@@ -177,13 +177,17 @@ def analyse(workspace_config: dict[str, Any], platform_plan: dict[str, Any]) -> 
 def load(config_path: Path, platform_plan_path: Path | None) -> CrossStack:
     """From the files the plan job leaves: the workspace's config.tf.json and the platform's
     plan.json (absent when the platform plan failed)."""
+    from tools.safe_input import InputError, read_json
+
     try:
-        config = json.loads(config_path.read_text(encoding="utf-8"))
+        config = read_json(config_path, "workspace configuration")
         platform = (
-            json.loads(platform_plan_path.read_text(encoding="utf-8"))
+            read_json(platform_plan_path, "platform plan")
             if platform_plan_path is not None and platform_plan_path.is_file()
             else {}
         )
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise PlanError(f"cannot read the cross-stack inputs: {exc}".splitlines()[0]) from None
+    except InputError as exc:
+        raise PlanError(f"cannot read the cross-stack inputs: {exc}") from None
+    if not isinstance(config, dict) or not isinstance(platform, dict):
+        raise PlanError("cannot read the cross-stack inputs: expected JSON objects")
     return analyse(config, platform)

@@ -15,7 +15,6 @@ changes nothing and is `refresh_noise`.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -344,15 +343,13 @@ def parse_plan(data: Any) -> Plan:
 
 
 def load_plan(path: Path) -> Plan:
-    """Read and parse a plan file; every failure becomes a PlanError."""
+    """Read and parse a plan file; every failure becomes a PlanError (one line): a missing,
+    unreadable or non-UTF-8 file, invalid JSON, a number out of range or nesting too deep
+    (`tools.safe_input`)."""
+    from tools.safe_input import InputError, read_json
+
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise PlanError(f"plan file not found: {path}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PlanError(f"cannot read plan file {path}: {exc}") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise PlanError(f"{path} is not JSON ({exc.msg} at line {exc.lineno})") from None
+        data = read_json(path, "plan file")
+    except InputError as exc:
+        raise PlanError(str(exc)) from None
     return parse_plan(data)

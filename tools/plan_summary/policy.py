@@ -40,6 +40,23 @@ class Policy:
         ]
 
 
+def _plain_yaml(text: str, path: Path) -> str:
+    """`text` if it is plain YAML data: no anchors or aliases (an alias bomb expands a few
+    lines into gigabytes) and nesting at most 8 deep (checked on the parser's events, before
+    anything is built)."""
+    depth = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            raise PlanError(f"config {path}: anchors and aliases are not supported here")
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > 8:
+                raise PlanError(f"config {path}: nested more than 8 levels deep")
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+    return text
+
+
 def _max_chars(value: Any) -> int:
     if not isinstance(value, int) or isinstance(value, bool):
         raise PlanError("max_chars must be an integer")
@@ -50,11 +67,14 @@ def _max_chars(value: Any) -> int:
 
 def load_policy(path: Path) -> Policy:
     """Read config/shared/plan_summary.yaml; any problem is a PlanError (exit 2)."""
+    from tools.safe_input import InputError, read_text
+
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise PlanError(f"config file not found: {path}") from None
-    except (OSError, yaml.YAMLError) as exc:
+        text = read_text(path, "config file", max_bytes=64 << 10)
+        data = yaml.safe_load(_plain_yaml(text, path))
+    except InputError as exc:
+        raise PlanError(str(exc)) from None
+    except yaml.YAMLError as exc:
         raise PlanError(f"cannot read config {path}: {exc}".splitlines()[0]) from None
     if not isinstance(data, dict):
         raise PlanError(f"config {path} is not a mapping")

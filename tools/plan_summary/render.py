@@ -8,6 +8,7 @@ result never ends inside a tag or a code fence and always stays under `max_chars
 from __future__ import annotations
 
 import html
+import re
 from collections import Counter
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
@@ -63,9 +64,25 @@ def marker(name: str) -> str:
     return f"<!-- {MARKER_PREFIX}:{safe} -->"
 
 
+_LINE_BREAKS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f\x85\u2028\u2029]")
+
+
+def _one_line(text: str) -> str:
+    """`text` with line breaks and other control characters shown as escapes (`\\n`). An
+    address can hold any string (a `for_each` key): a line break in it would end the HTML block
+    of a `<details>` element, or the list item, and let the rest of it act as Markdown of the
+    comment (a code fence, a heading, a closing tag)."""
+    return _LINE_BREAKS.sub(lambda m: repr(m.group(0))[1:-1], text)
+
+
+def _html(text: str) -> str:
+    """Text for inside an HTML element, on one line."""
+    return html.escape(_one_line(text))
+
+
 def _code(text: str) -> str:
-    """Inline code that survives backticks in the text."""
-    text = text.replace("\n", " ")
+    """Inline code on one line that survives backticks in the text."""
+    text = _one_line(text)
     fence = "`"
     while fence in text:
         fence += "`"
@@ -157,14 +174,14 @@ def _details(summary: str, lines: list[str]) -> str:
 
 def _update_item(rc: ResourceChange) -> str:
     changes = _changes_of(rc)
-    summary = f"<code>{html.escape(rc.address)}</code> ({len(changes)} attribute(s))"
+    summary = f"<code>{_html(rc.address)}</code> ({len(changes)} attribute(s))"
     return _details(summary, _diff_lines(changes))
 
 
 def _replaced_attrs_item(rc: ResourceChange) -> str:
     """For a replace: what changes, the attributes that force it first."""
     forced = {_path_text(p) for p in rc.replace_paths}
-    summary = f"<code>{html.escape(rc.address)}</code> — attributes ('!' forces replacement)"
+    summary = f"<code>{_html(rc.address)}</code> — attributes ('!' forces replacement)"
     return _details(summary, _diff_lines(_changes_of(rc), forced))
 
 
@@ -178,7 +195,7 @@ def _drift_item(rc: ResourceChange) -> str:
     if rc.kind == DELETE:
         return f"\n- {_code(rc.address)}: deleted outside Terraform"
     changes = _changes_of(rc)
-    summary = f"<code>{html.escape(rc.address)}</code> ({len(changes)} attribute(s) changed)"
+    summary = f"<code>{_html(rc.address)}</code> ({len(changes)} attribute(s) changed)"
     return "\n" + _details(summary, _diff_lines(changes))
 
 
@@ -259,7 +276,7 @@ def render(
     mandatory paragraphs shown after the title (what the plan was compared with, what it was
     planned against); `extra_sections` come right after the counts."""
     kinds = Counter(rc.kind for rc in plan.summarised)
-    mandatory: list[str] = [marker(marker_name), f"### {html.escape(title)}"]
+    mandatory: list[str] = [marker(marker_name), f"### {_html(title)}"]
     if plan.errored:
         mandatory.append(
             "> [!CAUTION]\n> **Plan errored:** Terraform stopped planning on an error, so this "

@@ -19,7 +19,9 @@ exits as the gate decides:
 
     0  planned (or skipped on purpose, or a workspace plan that needs the platform apply
        first); nothing blocks
-    2  unusable plan JSON, change set or config (one line on stderr)
+    2  unusable input, one line on stderr: plan JSON (not UTF-8, not JSON, nested too deep, a
+       number out of range), change set or config, an unreadable result file, an output that
+       cannot be written (e.g. its directory is missing)
     3  a protected resource is deleted or replaced without approval
     4  Terraform reported errors while planning (an errored, partial plan)
     5  the plan failed or never ran (no result, or `failed`)
@@ -36,6 +38,7 @@ the status says whether the apply needs an explicit approval (`approval`, empty 
 from __future__ import annotations
 
 import argparse
+import html
 import json
 import sys
 from pathlib import Path
@@ -45,8 +48,18 @@ from tools.plan_summary import changeset, cli, crossstack
 from tools.plan_summary.model import PlanError, load_plan
 from tools.plan_summary.policy import DEFAULT_CONFIG, load_policy
 from tools.plan_summary.render import Section, marker
+from tools.safe_input import (
+    InputError,
+    OneLineParser,
+    check_writable,
+    one_line,
+    read_text,
+    write_text,
+)
 
 EXIT_PLAN_FAILED = 5
+MAX_RESULT_BYTES = 4 << 10
+MAX_LOG_BYTES = 32 << 20
 ERROR_LINES = 60
 ERROR_CHARS = 6_000
 PREVENT_DESTROY_ERROR = "Instance cannot be destroyed"
@@ -251,11 +264,22 @@ def _write(path: Path | None, text: str) -> None:
     if path is None:
         sys.stdout.write(text)
     else:
-        path.write_text(text, encoding="utf-8")
+        write_text(path, text, "output")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+def _read_log(path: Path) -> str | None:
+    """Terraform's log (its first MAX_LOG_BYTES), undecodable bytes replaced; None if absent."""
+    if not path.is_file():
+        return None
+    try:
+        with path.open("rb") as handle:
+            return handle.read(MAX_LOG_BYTES).decode("utf-8", errors="replace")
+    except OSError as exc:
+        return f"(cannot read {path.name}: {exc.strerror or exc})"
+
+
+def build_parser() -> OneLineParser:
+    parser = OneLineParser(
         prog="python -m tools.plan_summary.report",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -284,27 +308,41 @@ def build_parser() -> argparse.ArgumentParser:
 def run(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return _run(args)
-    except PlanError as exc:
+        check_writable(args.output, "output")
+        check_writable(args.status_json, "status file")
+        check_writable(args.change_set, "change set")
+    except InputError as exc:
         print(f"plan_summary.report: error: {exc}", file=sys.stderr)
+        return cli.EXIT_BAD_INPUT
+    try:
+        return _run(args)
+    except (PlanError, InputError) as exc:
+        print(f"plan_summary.report: error: {one_line(exc, 500)}", file=sys.stderr)
         if args.output is not None:
-            title = (args.title or f"Terraform plan — {args.stack}")[: cli.MAX_TITLE]
-            args.output.write_text(
-                f"{marker(args.marker or f'plan-{args.stack}')}\n\n### {title}\n\n"
-                "> [!CAUTION]\n> **Summary failed:** the plan or its inputs could not be read; "
-                "the check fails. The reason is in the workflow log.\n",
-                encoding="utf-8",
-            )
+            title = one_line(args.title or f"Terraform plan — {args.stack}", cli.MAX_TITLE)
+            try:
+                write_text(
+                    args.output,
+                    f"{marker(args.marker or f'plan-{args.stack}')}\n\n### {title}\n\n"
+                    "> [!CAUTION]\n> **Summary failed:** the plan or its inputs could not be "
+                    "read; the check fails. The reason is in the workflow log.\n",
+                    "output",
+                )
+            except InputError as write_error:
+                print(f"plan_summary.report: error: {write_error}", file=sys.stderr)
         return cli.EXIT_BAD_INPUT
 
 
 def _run(args: argparse.Namespace) -> int:
-    title = (args.title or f"Terraform plan — {args.stack}")[: cli.MAX_TITLE]
+    title = one_line(args.title or f"Terraform plan — {args.stack}", cli.MAX_TITLE)
     marker_name = args.marker or f"plan-{args.stack}"
     result_file = args.plan_dir / "result"
-    result = result_file.read_text(encoding="utf-8").strip() if result_file.is_file() else ""
-    log_file = args.plan_dir / "plan.log"
-    log = log_file.read_text(encoding="utf-8", errors="replace") if log_file.is_file() else None
+    result = (
+        read_text(result_file, "result file", MAX_RESULT_BYTES).strip()
+        if result_file.is_file()
+        else ""
+    )
+    log = _read_log(args.plan_dir / "plan.log")
     plan_json = args.plan_dir / "plan.json"
     config_file = args.plan_dir / "config.tf.json"
     cross = (
@@ -326,7 +364,9 @@ def _run(args: argparse.Namespace) -> int:
         and not _prevent_destroy(log)
     )
     if result.startswith("skipped"):
-        reason = result.removeprefix("skipped").strip() or "skipped by the workflow"
+        # One line of plain text: a reason must not end the note or add Markdown of its own.
+        reason = html.escape(one_line(result.removeprefix("skipped").strip(), 500))
+        reason = reason or "skipped by the workflow"
         _write(args.output, skipped_markdown(title, marker_name, reason))
         status = {"exit_code": 0, "result": "skipped", "reason": reason}
         code = 0
@@ -384,17 +424,17 @@ def _run(args: argparse.Namespace) -> int:
             }
         )
         if args.change_set is not None and result == "ok":
-            args.change_set.write_text(
-                json.dumps(current.to_json(), indent=2) + "\n", encoding="utf-8"
+            write_text(
+                args.change_set, json.dumps(current.to_json(), indent=2) + "\n", "change set"
             )
     else:
         _write(args.output, failed_markdown(title, marker_name, log))
         status = {"exit_code": EXIT_PLAN_FAILED, "result": "failed"}
         code = EXIT_PLAN_FAILED
-        print(f"plan_summary.report: {args.stack}: the plan failed", file=sys.stderr)
+        print(f"plan_summary.report: {one_line(args.stack, 100)}: the plan failed", file=sys.stderr)
     status["stack"] = args.stack
     if args.status_json:
-        args.status_json.write_text(json.dumps(status, indent=2) + "\n", encoding="utf-8")
+        write_text(args.status_json, json.dumps(status, indent=2) + "\n", "status file")
     return code
 
 

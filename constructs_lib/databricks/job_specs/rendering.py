@@ -8,10 +8,14 @@ A template is treated as untrusted input:
 
 * It runs in Jinja's `ImmutableSandboxedEnvironment`: no attribute that starts with `_` (no
   `__globals__`, `__class__`, `__subclasses__`), no unsafe callables (`str.format` is checked),
-  no changing the values passed in, `range()` capped at 100,000 items; `*` and `**` may not
-  build huge strings, lists or numbers. The globals `lipsum`, `cycler`, `joiner` and
-  `namespace` are removed (unused, and `namespace` lets a loop grow a value without bound).
-  `StrictUndefined` turns a misspelt variable into an error.
+  no changing the values passed in, `range()` capped at 100,000 items. The globals `lipsum`,
+  `cycler`, `joiner` and `namespace` are removed (unused, and `namespace` lets a loop grow a
+  value without bound). `StrictUndefined` turns a misspelt variable into an error.
+* It renders within a budget enforced while it runs (`sandbox.BoundedSandbox`): at most
+  100,000 loop iterations and calls and 3 seconds, at most 1 Mi characters of output (4 Mi
+  counting macro bodies), no value longer than 1 Mi characters built by any operator, method
+  or filter (`*`, `**`, `%`, `~`, `+`, `format`, `join`, `replace`, `center`, `indent`,
+  `wordwrap`, ... checked before they allocate where their inputs allow a large result).
 * Templates are read from `templates/` only: a name with `..`, an absolute path, or a symlink
   that resolves outside the directory is refused.
 * The rendered text is scanned for secrets, then parsed by the hardened YAML loader
@@ -28,7 +32,6 @@ from __future__ import annotations
 import contextlib
 import json
 import marshal
-import operator
 import os
 import re
 from collections.abc import Mapping
@@ -36,10 +39,16 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+from jinja2.sandbox import SecurityError
 
 from constructs_lib.config import safe_yaml
-from constructs_lib.config.errors import ConfigError, Problem, shown
+from constructs_lib.config.errors import ConfigError, Problem
+from constructs_lib.databricks.job_specs.sandbox import (
+    MAX_RENDERED_CHARS,
+    BoundedSandbox,
+    RenderBudgetError,
+    metered_render,
+)
 from constructs_lib.policy.secret_scan import scan_text, walk_strings
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[3] / "templates"
@@ -55,10 +64,6 @@ TERRAFORM_SEQUENCE = re.compile(r"[$%]\{")
 _REFERENCE = re.compile(r"\$\{[^}]*\}")
 """A whole `${...}` sequence, as cdktf writes a token or a reference."""
 
-MAX_RENDERED_CHARS = 1 << 20
-"""Largest text a template may render (1 Mi characters; the specs here are ~2 KB)."""
-MAX_SEQUENCE_RESULT = 100_000
-"""Longest string or list, and largest number of digits, that `*` or `**` may produce."""
 _REMOVED_GLOBALS = ("lipsum", "cycler", "joiner", "namespace")
 
 
@@ -68,31 +73,6 @@ class TemplateError(ConfigError):
     @classmethod
     def single(cls, source: str, environment: str, message: str, fix: str) -> TemplateError:
         return cls([Problem(source, f"environment {environment}", message, fix)])
-
-
-class _Sandbox(ImmutableSandboxedEnvironment):
-    """The sandbox with size limits on `*` and `**` (Jinja's documented extension point)."""
-
-    intercepted_binops = frozenset({"*", "**"})
-
-    def call_binop(self, context: Any, op: str, left: Any, right: Any) -> Any:
-        if op == "**":
-            if isinstance(left, int | float) and isinstance(right, int | float):
-                digits = abs(right) * max(1.0, len(str(int(abs(left)))) if left else 1.0)
-                if digits > MAX_SEQUENCE_RESULT:
-                    raise SecurityError(f"{shown(left)} ** {shown(right)} is too large")
-            return operator.pow(left, right)
-        for seq, count in ((left, right), (right, left)):
-            if (
-                isinstance(seq, str | list | tuple)
-                and isinstance(count, int)
-                and len(seq) * count > MAX_SEQUENCE_RESULT
-            ):
-                raise SecurityError(
-                    f"repeating a {type(seq).__name__} {count} times is too large "
-                    f"(over {MAX_SEQUENCE_RESULT:,} items)"
-                )
-        return operator.mul(left, right)
 
 
 class _TemplatesOnlyLoader(jinja2.FileSystemLoader):
@@ -112,7 +92,7 @@ class _TemplatesOnlyLoader(jinja2.FileSystemLoader):
 
 
 def _environment(templates_dir: Path) -> jinja2.Environment:
-    env = _Sandbox(
+    env = BoundedSandbox(
         loader=_TemplatesOnlyLoader(str(templates_dir)),
         undefined=jinja2.StrictUndefined,
         autoescape=False,  # renders YAML, not HTML  # noqa: S701
@@ -122,7 +102,7 @@ def _environment(templates_dir: Path) -> jinja2.Environment:
     )
     for name in _REMOVED_GLOBALS:
         env.globals.pop(name, None)
-    env.filters["tojson"] = _tojson
+    env.add_filter("tojson", _tojson)
     return env
 
 
@@ -181,7 +161,7 @@ def render_spec(
         return TemplateError([Problem(name, field, message, fix)])
 
     try:
-        text = jenv.get_template(template).render(**context)
+        text = metered_render(jenv.get_template(template), context)
     except jinja2.TemplateNotFound as exc:
         reason = exc.message if exc.message and exc.message != exc.name else "template not found"
         if "not found in search path" in reason:
@@ -195,6 +175,12 @@ def render_spec(
         raise problem(
             f"undefined variable: {exc.message}",
             "fix the name, or use one of the variables passed in: " + ", ".join(sorted(context)),
+        ) from None
+    except RenderBudgetError as exc:
+        raise problem(
+            f"exceeded the render budget: {exc}",
+            "a spec is a few KB rendered in milliseconds; check the template's loops, "
+            "recursive macros and the widths and counts it passes to filters",
         ) from None
     except SecurityError as exc:
         raise problem(
@@ -212,6 +198,11 @@ def render_spec(
         ) from None
     except jinja2.TemplateError as exc:
         raise problem(f"template error: {exc.message or exc}", "fix the template") from None
+    except MemoryError:
+        raise problem(
+            "ran out of memory while rendering",
+            "a spec is a few KB; check the template's loops and the values it builds",
+        ) from None
     except RecursionError:
         raise problem(
             "rendering recursed too deeply (a macro, include or import that reaches itself)",
@@ -228,11 +219,6 @@ def render_spec(
             f"an expression failed while rendering: {type(exc).__name__}: {exc}",
             "fix the expression; see `make render ENV=" + environment + "`",
         ) from None
-    if len(text) > MAX_RENDERED_CHARS:
-        raise problem(
-            f"rendered {len(text):,} characters, more than {MAX_RENDERED_CHARS:,}",
-            "a spec is a few KB; check the template's loops",
-        )
     cached = _PARSED.get(text)
     if cached is not None:
         data = marshal.loads(cached)  # a fresh copy: callers may change what they get
