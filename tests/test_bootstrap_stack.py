@@ -448,12 +448,12 @@ def test_stateful_bootstrap_resources_are_pinned_and_protected(bootstrap) -> Non
         "azurerm_user_assigned_identity.Planner-prod_Identity_34EF25B4",
         "azurerm_user_assigned_identity.Planner-sandbox_Identity_D22C8568",
         "azurerm_user_assigned_identity.Planner-uat_Identity_E5A2E269",
+        "azurerm_user_assigned_identity.Smoke-dev_Identity_F2528F57",
         # Their stable subnets are in every data lake firewall (storage.serverless_subnet_ids).
         "databricks_mws_network_connectivity_config.Serverless-dev_Ncc_F6C83792",
         "databricks_mws_network_connectivity_config.Serverless-prod_Ncc_EDA2B47F",
         "databricks_mws_network_connectivity_config.Serverless-sandbox_Ncc_51C5F4B5",
         "databricks_mws_network_connectivity_config.Serverless-uat_Ncc_46A87E46",
-        "azurerm_user_assigned_identity.Smoke-dev_Identity_F2528F57",
     ]
 
 

@@ -330,7 +330,7 @@ def test_job_principals_sql_entitlement_is_only_not_granted_directly(stacks, env
     principal is a member): the stack states it, and manages no `users` entitlements, so the
     README says the job principal keeps SQL access through `users`."""
     stack = workspace(stacks, env)
-    _, sp = only(stack, "databricks_service_principal")
+    _, sp = job_principal_resource(stack)
     assert sp["databricks_sql_access"] is False
     assert "databricks_entitlements" not in stack["resource"]
 
