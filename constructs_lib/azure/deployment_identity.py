@@ -15,14 +15,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from cdktf_cdktf_provider_azurerm.federated_identity_credential import (
-    FederatedIdentityCredential,
-)
-from cdktf_cdktf_provider_azurerm.role_assignment import RoleAssignment
-from cdktf_cdktf_provider_azurerm.user_assigned_identity import UserAssignedIdentity
-
 from constructs_lib.azure.resource_group import EnvironmentResourceGroup
 from constructs_lib.cdk import Construct
+from constructs_lib.providers.azurerm.federated_identity_credential import (
+    FederatedIdentityCredential,
+)
+from constructs_lib.providers.azurerm.role_assignment import RoleAssignment
+from constructs_lib.providers.azurerm.user_assigned_identity import UserAssignedIdentity
 
 GITHUB_OIDC_ISSUER = "https://token.actions.githubusercontent.com"
 AZURE_AD_TOKEN_AUDIENCE = "api://AzureADTokenExchange"

@@ -6,18 +6,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from cdktf_cdktf_provider_azurerm.private_dns_zone import PrivateDnsZone
-from cdktf_cdktf_provider_azurerm.private_dns_zone_virtual_network_link import (
+from constructs_lib.azure.resource_group import EnvironmentResourceGroup
+from constructs_lib.cdk import Construct
+from constructs_lib.providers.azurerm.private_dns_zone import PrivateDnsZone
+from constructs_lib.providers.azurerm.private_dns_zone_virtual_network_link import (
     PrivateDnsZoneVirtualNetworkLink,
 )
-from cdktf_cdktf_provider_azurerm.private_endpoint import (
+from constructs_lib.providers.azurerm.private_endpoint import (
     PrivateEndpoint,
     PrivateEndpointPrivateDnsZoneGroup,
     PrivateEndpointPrivateServiceConnection,
 )
-
-from constructs_lib.azure.resource_group import EnvironmentResourceGroup
-from constructs_lib.cdk import Construct
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from cdktf_cdktf_provider_azurerm.storage_account import StorageAccount
-from cdktf_cdktf_provider_azurerm.storage_container import StorageContainer
-
 from constructs_lib.azure.resource_group import EnvironmentResourceGroup
 from constructs_lib.azure.storage import SECURE_ACCOUNT_SETTINGS, soft_delete
 from constructs_lib.cdk import Construct, TerraformResourceLifecycle
+from constructs_lib.providers.azurerm.storage_account import StorageAccount
+from constructs_lib.providers.azurerm.storage_container import StorageContainer
 
 
 @dataclass(frozen=True, kw_only=True)
