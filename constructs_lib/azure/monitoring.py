@@ -30,6 +30,7 @@ from constructs_lib.providers.azurerm.monitor_scheduled_query_rules_alert_v2 imp
     MonitorScheduledQueryRulesAlertV2CriteriaDimension,
     MonitorScheduledQueryRulesAlertV2CriteriaFailingPeriods,
 )
+from constructs_lib.providers.compat import application_insights_local_auth
 
 DATABRICKS_LOG_CATEGORIES: tuple[str, ...] = (
     "accounts",
@@ -82,7 +83,7 @@ class Observability(Construct):
             resource_group_name=rg.name,
             application_type="other",
             workspace_id=self.log_analytics.id,
-            local_authentication_disabled=True,
+            **application_insights_local_auth(enabled=False),
         )
         self.diagnostic_settings: list[MonitorDiagnosticSetting] = []
 

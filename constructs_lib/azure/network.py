@@ -25,6 +25,7 @@ from constructs_lib.providers.azurerm.subnet_network_security_group_association 
     SubnetNetworkSecurityGroupAssociation,
 )
 from constructs_lib.providers.azurerm.virtual_network import VirtualNetwork
+from constructs_lib.providers.compat import subnet_service_endpoints
 
 # Actions Azure Databricks needs on its delegated subnets (the portal sets exactly these).
 _DATABRICKS_DELEGATION_ACTIONS = [
@@ -147,7 +148,7 @@ class DatabricksNetwork(Construct):
             resource_group_name=rg.name,
             virtual_network_name=self.vnet.name,
             address_prefixes=[str(cidr)],
-            service_endpoints=["Microsoft.Storage", "Microsoft.KeyVault"],
+            **subnet_service_endpoints(["Microsoft.Storage", "Microsoft.KeyVault"]),
             default_outbound_access_enabled=False,
             delegation=[
                 SubnetDelegation(

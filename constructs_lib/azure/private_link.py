@@ -17,6 +17,7 @@ from constructs_lib.providers.azurerm.private_endpoint import (
     PrivateEndpointPrivateDnsZoneGroup,
     PrivateEndpointPrivateServiceConnection,
 )
+from constructs_lib.providers.compat import private_dns_zone_link_zone
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -54,8 +55,9 @@ class PrivateLink(Construct):
             self,
             "DnsZoneLink",
             name=f"{props.name}-dns-link",
-            resource_group_name=rg.name,
-            private_dns_zone_name=self.zone.name,
+            **private_dns_zone_link_zone(
+                zone_id=self.zone.id, zone_name=self.zone.name, resource_group_name=rg.name
+            ),
             virtual_network_id=props.virtual_network_id,
             resolution_policy=props.resolution_policy,
         )
