@@ -21,6 +21,31 @@ export MLOPS_REQUIRE_CHECKOV := 1
 # from a frozen requirements file (checkov==3.3.30 and its dependencies).
 CHECKOV_VENV := .venv-checkov
 
+# The CDK engine (README, "Upgrading to CDK Terrain"): cdktf, CDK for Terraform 0.21 with its
+# provider bindings (the default), or cdktn, CDK Terrain 0.24 with current providers. Each has
+# its own Python environment, output directory, synthesis stamp and CLI; main.py reads
+# MLOPS_CDK_ENGINE, which only these recipes set.
+CDK ?= cdktf
+CDKTN_VENV := .venv-cdktn
+CDKTN_NODE := engines/cdktn
+ifeq ($(CDK),cdktf)
+ENGINE_PY := $(PY)
+ENGINE_SYNTH_INSTALLED := $(VENV)/.synth-installed
+ENGINE_OUT := cdktf.out
+ENGINE_STAMP := .make/synth.stamp
+ENGINE_NODE_INSTALLED := node_modules/.installed
+ENGINE_CLI := npx --no-install cdktf
+else ifeq ($(CDK),cdktn)
+ENGINE_PY := $(CDKTN_VENV)/bin/python
+ENGINE_SYNTH_INSTALLED := $(CDKTN_VENV)/.installed
+ENGINE_OUT := cdktn.out
+ENGINE_STAMP := .make/synth-cdktn.stamp
+ENGINE_NODE_INSTALLED := $(CDKTN_NODE)/node_modules/.installed
+ENGINE_CLI := $(CDKTN_NODE)/node_modules/.bin/cdktn
+else
+$(error CDK=$(CDK) is not an engine. Fix: CDK=cdktf (the default) or CDK=cdktn)
+endif
+
 ML_VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' ml_src/pyproject.toml | head -n 1)
 ML_DIST := ml_src/dist
 WHEEL := $(ML_DIST)/taxi_fare_mlops-$(ML_VERSION)-py3-none-any.whl
@@ -29,7 +54,7 @@ ML_SOURCES := $(shell find ml_src/src -type f -not -path '*/__pycache__/*' 2>/de
 WHEEL_EPOCH := 315532800
 
 .PHONY: help setup venv synth-venv node wheel synth test check lint fmt ml-local render bench \
-	clean checkov scan plan deploy env-arg FORCE
+	clean checkov scan plan deploy env-arg FORCE cdktn-venv cdktn-node cdktn-check
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -52,9 +77,23 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 	touch $@
 
-$(WHEEL): $(VENV)/.synth-installed $(ML_SOURCES)
+# CDK Terrain: its own venv from the hash-pinned requirements/cdktn.txt (cdktn, its three
+# provider bindings and the synthesis dependencies; the app runs from the repository root, so
+# nothing else is installed), and its CLI in engines/cdktn/node_modules.
+$(CDKTN_VENV)/.installed: requirements/cdktn.txt
+	test -x $(CDKTN_VENV)/bin/python || $(PYTHON) -m venv $(CDKTN_VENV)
+	$(CDKTN_VENV)/bin/python -m pip install -q 'pip==25.3'
+	$(CDKTN_VENV)/bin/python -m pip install -q --require-hashes -r requirements/cdktn.txt
+	touch $@
+
+$(CDKTN_NODE)/node_modules/.installed: $(CDKTN_NODE)/package.json $(CDKTN_NODE)/package-lock.json
+	cd $(CDKTN_NODE) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $@
+
+# Built by the engine's own venv (same pinned build and hatchling, same bytes).
+$(WHEEL): $(ENGINE_SYNTH_INSTALLED) $(ML_SOURCES)
 	rm -rf $(ML_DIST)
-	SOURCE_DATE_EPOCH=$(WHEEL_EPOCH) $(PY) -m build --wheel --no-isolation --outdir $(ML_DIST) ml_src >/dev/null
+	SOURCE_DATE_EPOCH=$(WHEEL_EPOCH) $(ENGINE_PY) -m build --wheel --no-isolation --outdir $(ML_DIST) ml_src >/dev/null
 	@echo "built $(WHEEL)"
 
 $(CHECKOV_VENV)/.installed: tools/checkov-requirements.txt
@@ -68,6 +107,8 @@ venv: $(VENV)/.installed ## Add the ML libraries and test tools to .venv (pinned
 node: node_modules/.installed ## Install the pinned cdktf CLI (npm ci)
 wheel: $(WHEEL) ## Build the ML wheel that the jobs run
 checkov: $(CHECKOV_VENV)/.installed ## checkov in its own venv
+cdktn-venv: $(CDKTN_VENV)/.installed ## Create .venv-cdktn: CDK Terrain and its bindings (hash-pinned)
+cdktn-node: $(CDKTN_NODE)/node_modules/.installed ## Install the pinned cdktn CLI (engines/cdktn)
 setup: venv node wheel ## Everything test needs
 
 # main.py exits 2 for a problem in the user's input and 1 for a crash (a bug, with its
@@ -77,9 +118,10 @@ APP_FAILED = { status=$$?; if [ $$status -eq 2 ]; then echo "make: stopped by th
 
 # One run of main.py validates, synthesizes every stack and checks it (the cdktf CLI is not
 # involved: its `synth` would run the app a second time). A failure leaves cdktf.out untouched.
-synth: $(VENV)/.synth-installed $(WHEEL) .make/synth-env ## Synthesize every stack into cdktf.out/stacks/<stack>/cdk.tf.json
-	CDKTF_OUTDIR=cdktf.out $(PY) main.py || $(APP_FAILED)
-	@touch .make/synth.stamp
+# CDK=cdktn: the same with CDK Terrain, into cdktn.out.
+synth: $(ENGINE_SYNTH_INSTALLED) $(WHEEL) .make/synth-env ## Synthesize every stack into cdktf.out/stacks/<stack>/cdk.tf.json (CDK=cdktn: cdktn.out)
+	MLOPS_CDK_ENGINE=$(CDK) CDKTF_OUTDIR=$(ENGINE_OUT) $(ENGINE_PY) main.py || $(APP_FAILED)
+	@touch $(ENGINE_STAMP)
 
 # What plan and deploy reuse: cdktf.out is current when none of the synthesis inputs (config,
 # templates, code, the wheel, the variables main.py reads) changed since the last synthesis.
@@ -90,9 +132,9 @@ SYNTH_ENV_VARS := TF_STATE_STORAGE_ACCOUNT TF_STATE_RESOURCE_GROUP ARM_CLIENT_ID
 	@mkdir -p .make
 	@{ $(foreach v,$(SYNTH_ENV_VARS),echo "$(v)=$${$(v)-<unset>}";) } > $@.new
 	@cmp -s $@.new $@ && rm $@.new || mv $@.new $@
-.make/synth.stamp: $(VENV)/.synth-installed $(WHEEL) $(SYNTH_INPUTS) .make/synth-env \
-		$(if $(wildcard cdktf.out/manifest.json),,FORCE)
-	CDKTF_OUTDIR=cdktf.out $(PY) main.py || $(APP_FAILED)
+$(ENGINE_STAMP): $(ENGINE_SYNTH_INSTALLED) $(WHEEL) $(SYNTH_INPUTS) .make/synth-env \
+		$(if $(wildcard $(ENGINE_OUT)/manifest.json),,FORCE)
+	MLOPS_CDK_ENGINE=$(CDK) CDKTF_OUTDIR=$(ENGINE_OUT) $(ENGINE_PY) main.py || $(APP_FAILED)
 	@touch $@
 FORCE:
 
@@ -102,12 +144,12 @@ env-arg:
 
 # An environment is two stacks: <env> (Azure platform) and <env>-workspace (inside the
 # Databricks workspace, reading the platform's outputs from its state), applied in that order.
-plan: env-arg node .make/synth.stamp ## terraform plan of one environment's two stacks: make plan ENV=dev
-	npx --no-install cdktf diff $(ENV) --skip-synth --output cdktf.out
-	npx --no-install cdktf diff $(ENV)-workspace --skip-synth --output cdktf.out
+plan: env-arg $(ENGINE_NODE_INSTALLED) $(ENGINE_STAMP) ## terraform plan of one environment's two stacks: make plan ENV=dev (CDK=cdktn)
+	$(ENGINE_CLI) diff $(ENV) --skip-synth --output $(ENGINE_OUT)
+	$(ENGINE_CLI) diff $(ENV)-workspace --skip-synth --output $(ENGINE_OUT)
 
-deploy: env-arg node .make/synth.stamp ## Deploy one environment (platform, then workspace stack): make deploy ENV=dev
-	npx --no-install cdktf deploy $(ENV) $(ENV)-workspace --skip-synth --output cdktf.out
+deploy: env-arg $(ENGINE_NODE_INSTALLED) $(ENGINE_STAMP) ## Deploy one environment (platform, then workspace stack): make deploy ENV=dev (CDK=cdktn)
+	$(ENGINE_CLI) deploy $(ENV) $(ENV)-workspace --skip-synth --output $(ENGINE_OUT)
 
 lint: venv ## Formatter check and linter
 	$(VENV)/bin/ruff format --check .
@@ -145,7 +187,7 @@ render: $(VENV)/.synth-installed $(WHEEL) ## Print the rendered job and cluster 
 	$(PY) -m tools.render $(or $(ENV),dev)
 
 clean: ## Remove build output (keeps .venv and node_modules)
-	rm -rf cdktf.out $(ML_DIST) .pytest_cache .local .make
+	rm -rf cdktf.out cdktn.out $(ML_DIST) .pytest_cache .local .make
 
 bench: setup ## Measure synthesis time and memory (writes .bench/results.json)
 	$(PY) -m tools.bench
