@@ -308,7 +308,7 @@ def compare(
             _apply_value(diff, "manifest.json", manifest_e, report)
     stacks_e = manifest_e.get("stacks", {})
     stacks_a = manifest_a.get("stacks", {})
-    _tree_diff(manifest_e, manifest_a, "manifest.json", report.problems)
+    _stack_diff("manifest.json", manifest_e, manifest_a, report.problems)
     for stack in sorted(set(stacks_e) & set(stacks_a)):
         rel = stacks_e[stack]["synthesizedStackPath"]
         expected, actual = _load(cdktf_out / rel), _load(cdktn_out / rel)
