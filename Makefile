@@ -17,6 +17,8 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 # The workflow linter and checkov are installed by `make test`: their tests must run, not skip.
 export CICD_REQUIRE_ACTIONLINT := 1
 export MLOPS_REQUIRE_CHECKOV := 1
+# The engine comparison (tests/engines/) must run too: `make test` creates .venv-cdktn.
+export MLOPS_REQUIRE_CDKTN := 1
 # checkov pins libraries that clash with .venv, so it lives in its own environment, installed
 # from a frozen requirements file (checkov==3.3.30 and its dependencies).
 CHECKOV_VENV := .venv-checkov
@@ -54,7 +56,7 @@ ML_SOURCES := $(shell find ml_src/src -type f -not -path '*/__pycache__/*' 2>/de
 WHEEL_EPOCH := 315532800
 
 .PHONY: help setup venv synth-venv node wheel synth test check lint fmt ml-local render bench \
-	clean checkov scan plan deploy env-arg FORCE cdktn-venv cdktn-node cdktn-check
+	clean checkov scan plan deploy env-arg FORCE cdktn-venv cdktn-node cdktn-check cdktn-latest
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -167,9 +169,9 @@ scan: synth checkov ## checkov on every stack in cdktf.out (skips and reasons: .
 # with the accelerator's tests, and the rest (synthesis, stacks, CI/CD); both at once take
 # about 60 % of the wall time of one after the other on 2 cores. The first group's output
 # follows the second's.
-PYTEST_GROUP_1 := ml_src/tests tests/fast_synth
+PYTEST_GROUP_1 := ml_src/tests tests/fast_synth tests/engines
 test: ## Lint, then the whole test suite (what CI runs)
-	$(MAKE) -j3 venv node checkov
+	$(MAKE) -j4 venv node checkov cdktn-venv
 	$(MAKE) wheel lint
 	@set +e; base=$$(mktemp -d "$${TMPDIR:-/tmp}/mlops-test.XXXXXX"); \
 	$(PY) -m pytest $(PYTEST_GROUP_1) --basetemp=$$base/1 > $$base/group-1.log 2>&1 & first=$$!; \
@@ -180,6 +182,39 @@ test: ## Lint, then the whole test suite (what CI runs)
 	  echo "make test: tests failed ($(PYTEST_GROUP_1): exit $$firstrc; the rest: exit $$second)" >&2; exit 1; \
 	fi
 
+# CDK Terrain, checked on its own (the cdktn workflow, or locally): both engines synthesize the
+# same configs (cdktf.out, cdktn.out; the policy pack runs in each synthesis), the outputs differ
+# exactly by tools/engine_diff/expected_differences.yaml, checkov with the scoped skips passes on
+# the cdktn output, and the engine tests (addresses, state keys, same policy and checkov
+# verdicts, accelerator) plus the default engine's address pins and snapshots pass.
+ENGINE_TESTS := tests/engines tests/unit/test_engine_facades.py tests/unit/test_engine_pins.py \
+	tests/test_addresses.py tests/test_snapshots.py
+cdktn-check: ## CDK Terrain: synthesize with cdktn, diff against cdktf, checkov and the engine tests
+	$(MAKE) -j3 venv cdktn-venv checkov
+	$(MAKE) synth CDK=cdktf
+	$(MAKE) synth CDK=cdktn
+	$(PY) -m tools.engine_diff cdktf.out cdktn.out
+	$(PY) -m tools.security_scan --outdir cdktn.out --checkov $(CHECKOV_VENV)/bin/checkov
+	$(PY) -m pytest $(ENGINE_TESTS) -q
+
+# The weekly canary of the cdktn workflow: the newest cdktn and bindings on PyPI (unpinned, in
+# their own venv), synthesized and compared with cdktf.out. It fails when a new release breaks
+# synthesis or changes the output beyond the documented differences (a new provider version
+# included): the signal to move the pins of requirements/cdktn.in and the documentation.
+CDKTN_LATEST_VENV := .venv-cdktn-latest
+cdktn-latest: ## Canary: synthesize with the newest cdktn releases (unpinned) and diff against cdktf
+	$(MAKE) venv
+	$(MAKE) synth CDK=cdktf
+	rm -rf $(CDKTN_LATEST_VENV)
+	$(PYTHON) -m venv $(CDKTN_LATEST_VENV)
+	$(CDKTN_LATEST_VENV)/bin/python -m pip install -q 'pip==25.3'
+	grep -v '^cdktn' requirements/cdktn.in > $(CDKTN_LATEST_VENV)/shared.txt
+	$(CDKTN_LATEST_VENV)/bin/python -m pip install -q -r $(CDKTN_LATEST_VENV)/shared.txt \
+	  cdktn cdktn-provider-azurerm cdktn-provider-databricks cdktn-provider-time
+	$(CDKTN_LATEST_VENV)/bin/python -m pip list 2>/dev/null | grep -i '^cdktn'
+	MLOPS_CDK_ENGINE=cdktn CDKTF_OUTDIR=cdktn-latest.out $(CDKTN_LATEST_VENV)/bin/python main.py || $(APP_FAILED)
+	$(PY) -m tools.engine_diff cdktf.out cdktn-latest.out
+
 ml-local: venv ## Run the whole ML pipeline locally on generated data (Spark + MLflow/SQLite)
 	$(PY) -m taxi_fare_mlops.local_pipeline --workdir .local/ml
 
@@ -187,7 +222,7 @@ render: $(VENV)/.synth-installed $(WHEEL) ## Print the rendered job and cluster 
 	$(PY) -m tools.render $(or $(ENV),dev)
 
 clean: ## Remove build output (keeps .venv and node_modules)
-	rm -rf cdktf.out cdktn.out $(ML_DIST) .pytest_cache .local .make
+	rm -rf cdktf.out cdktn.out cdktn-latest.out $(ML_DIST) .pytest_cache .local .make
 
 bench: setup ## Measure synthesis time and memory (writes .bench/results.json)
 	$(PY) -m tools.bench
