@@ -42,7 +42,7 @@ ENGINE_PY := $(CDKTN_VENV)/bin/python
 ENGINE_SYNTH_INSTALLED := $(CDKTN_VENV)/.installed
 ENGINE_OUT := cdktn.out
 ENGINE_STAMP := .make/synth-cdktn.stamp
-ENGINE_NODE_INSTALLED := $(CDKTN_NODE)/node_modules/.installed
+ENGINE_NODE_INSTALLED := $(CDKTN_NODE)/node_modules/.installed cdktn-node-version
 ENGINE_CLI := $(CDKTN_NODE)/node_modules/.bin/cdktn
 else
 $(error CDK=$(CDK) is not an engine. Fix: CDK=cdktf (the default) or CDK=cdktn)
@@ -91,6 +91,13 @@ $(CDKTN_VENV)/.installed: requirements/cdktn.txt
 $(CDKTN_NODE)/node_modules/.installed: $(CDKTN_NODE)/package.json $(CDKTN_NODE)/package-lock.json
 	cd $(CDKTN_NODE) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 	touch $@
+
+# cdktn-cli 0.24.0 declares node >= 22.19; on Node 20 its synth/diff/deploy stop with
+# "util.markAsUncloneable is not a function" (measured), so say so first.
+.PHONY: cdktn-node-version
+cdktn-node-version:
+	@node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 22 || (a === 22 && b >= 19) ? 0 : 1)' || \
+	  { echo "error: the cdktn CLI (plan/deploy with CDK=cdktn) needs Node >= 22.19, found $$(node --version). Fix: install Node 22 (synthesis itself runs on Node 20)" >&2; exit 2; }
 
 # Built by the engine's own venv (same pinned build and hatchling, same bytes).
 $(WHEEL): $(ENGINE_SYNTH_INSTALLED) $(ML_SOURCES)
@@ -190,12 +197,12 @@ test: ## Lint, then the whole test suite (what CI runs)
 ENGINE_TESTS := tests/engines tests/unit/test_engine_facades.py tests/unit/test_engine_pins.py \
 	tests/test_addresses.py tests/test_snapshots.py
 cdktn-check: ## CDK Terrain: synthesize with cdktn, diff against cdktf, checkov and the engine tests
-	$(MAKE) -j3 venv cdktn-venv checkov
+	$(MAKE) -j4 venv cdktn-venv cdktn-node checkov
 	$(MAKE) synth CDK=cdktf
 	$(MAKE) synth CDK=cdktn
 	$(PY) -m tools.engine_diff cdktf.out cdktn.out
 	$(PY) -m tools.security_scan --outdir cdktn.out --checkov $(CHECKOV_VENV)/bin/checkov
-	$(PY) -m pytest $(ENGINE_TESTS) -q
+	MLOPS_REQUIRE_CDKTN_CLI=1 $(PY) -m pytest $(ENGINE_TESTS) -q
 
 # The weekly canary of the cdktn workflow: the newest cdktn and bindings on PyPI (unpinned, in
 # their own venv), synthesized and compared with cdktf.out. It fails when a new release breaks

@@ -156,3 +156,47 @@ def test_the_engine_switch_of_main_refuses_cdktn_where_it_is_not_installed(tmp_p
     assert result.returncode == 2
     assert "error: engine 'cdktn' (MLOPS_CDK_ENGINE=cdktn): package(s) cdktn," in result.stderr
     assert "make synth CDK=cdktn" in result.stderr and "Traceback" not in result.stderr
+
+
+# --- the cdktn CLI ---------------------------------------------------------------------------------
+
+CDKTN_CLI = ROOT / "engines" / "cdktn" / "node_modules" / ".bin" / "cdktn"
+
+
+def _node_major() -> int:
+    version = subprocess.run(["node", "--version"], capture_output=True, text=True).stdout
+    return int(version.strip().lstrip("v").split(".")[0] or 0)
+
+
+@pytest.mark.cli
+def test_the_cdktn_cli_synthesizes_the_app_through_cdktf_json(
+    cdktn_python: Path, cdktn_dir: Path, tmp_path: Path
+) -> None:
+    """What `make plan/deploy CDK=cdktn` rely on: the cdktn CLI reads this project (cdktf.json,
+    CDKTF_OUTDIR, the manifest) and gets the same output as `make synth CDK=cdktn`. It needs
+    Node >= 22.19 (cdktn-cli 0.24.0); the cdktn workflow requires it (MLOPS_REQUIRE_CDKTN_CLI)."""
+    if not CDKTN_CLI.exists() or _node_major() < 22:
+        if os.environ.get("MLOPS_REQUIRE_CDKTN_CLI") == "1":
+            pytest.fail(f"needs {CDKTN_CLI} (make cdktn-node) and Node >= 22.19")
+        pytest.skip("no cdktn CLI, or Node < 22 (make cdktn-node; the cdktn workflow runs it)")
+    out = tmp_path / "cli.out"
+    result = subprocess.run(
+        [
+            str(CDKTN_CLI),
+            "synth",
+            "--app",
+            f"env MLOPS_CDK_ENGINE=cdktn {cdktn_python} main.py",
+            "--output",
+            str(out),
+        ],
+        cwd=ROOT,
+        env={**os.environ, "CHECKPOINT_DISABLE": "1"},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "Generated Terraform code for the stacks" in result.stdout
+    for stack in STACKS:
+        rel = Path("stacks") / stack / "cdk.tf.json"
+        assert (out / rel).read_bytes() == (cdktn_dir / rel).read_bytes(), stack
