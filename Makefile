@@ -24,24 +24,23 @@ export MLOPS_REQUIRE_CDKTN := 1
 CHECKOV_VENV := .venv-checkov
 
 # The CDK engine (README, "Upgrading to CDK Terrain"): cdktf, CDK for Terraform 0.21 with its
-# provider bindings (the default), or cdktn, CDK Terrain 0.24 with current providers. Each has
-# its own Python environment, output directory, synthesis stamp and CLI; main.py reads
-# MLOPS_CDK_ENGINE, which only these recipes set.
+# provider bindings (the default), or cdktn, CDK Terrain 0.24 with current providers. This line
+# is the one switch: `make synth CDK=cdktn` for one run, or set the default here to move the
+# repository (the workflows run `make synth` and Terraform on cdktf.out, so they follow). Each
+# engine has its own Python environment and CLI; both write cdktf.out (the cdktn CLI's default
+# too), and the synthesis stamp records the engine. main.py reads MLOPS_CDK_ENGINE, which only
+# these recipes set.
 CDK ?= cdktf
 CDKTN_VENV := .venv-cdktn
 CDKTN_NODE := engines/cdktn
 ifeq ($(CDK),cdktf)
 ENGINE_PY := $(PY)
 ENGINE_SYNTH_INSTALLED := $(VENV)/.synth-installed
-ENGINE_OUT := cdktf.out
-ENGINE_STAMP := .make/synth.stamp
 ENGINE_NODE_INSTALLED := node_modules/.installed
 ENGINE_CLI := npx --no-install cdktf
 else ifeq ($(CDK),cdktn)
 ENGINE_PY := $(CDKTN_VENV)/bin/python
 ENGINE_SYNTH_INSTALLED := $(CDKTN_VENV)/.installed
-ENGINE_OUT := cdktn.out
-ENGINE_STAMP := .make/synth-cdktn.stamp
 ENGINE_NODE_INSTALLED := $(CDKTN_NODE)/node_modules/.installed cdktn-node-version
 ENGINE_CLI := $(CDKTN_NODE)/node_modules/.bin/cdktn
 else
@@ -127,10 +126,10 @@ APP_FAILED = { status=$$?; if [ $$status -eq 2 ]; then echo "make: stopped by th
 
 # One run of main.py validates, synthesizes every stack and checks it (the cdktf CLI is not
 # involved: its `synth` would run the app a second time). A failure leaves cdktf.out untouched.
-# CDK=cdktn: the same with CDK Terrain, into cdktn.out.
-synth: $(ENGINE_SYNTH_INSTALLED) $(WHEEL) .make/synth-env ## Synthesize every stack into cdktf.out/stacks/<stack>/cdk.tf.json (CDK=cdktn: cdktn.out)
-	MLOPS_CDK_ENGINE=$(CDK) CDKTF_OUTDIR=$(ENGINE_OUT) $(ENGINE_PY) main.py || $(APP_FAILED)
-	@touch $(ENGINE_STAMP)
+# CDK=cdktn: the same with CDK Terrain.
+synth: $(ENGINE_SYNTH_INSTALLED) $(WHEEL) .make/synth-env ## Synthesize every stack into cdktf.out/stacks/<stack>/cdk.tf.json (CDK=cdktn: with CDK Terrain)
+	MLOPS_CDK_ENGINE=$(CDK) CDKTF_OUTDIR=cdktf.out $(ENGINE_PY) main.py || $(APP_FAILED)
+	@touch .make/synth.stamp
 
 # What plan and deploy reuse: cdktf.out is current when none of the synthesis inputs (config,
 # templates, code, the wheel, the variables main.py reads) changed since the last synthesis.
@@ -139,11 +138,11 @@ SYNTH_ENV_VARS := TF_STATE_STORAGE_ACCOUNT TF_STATE_RESOURCE_GROUP ARM_CLIENT_ID
 	MLOPS_CONFIG_DIR MLOPS_REFUSE_EXAMPLE_VALUES MLOPS_FAST_SYNTH MLOPS_SYNTH_WORKERS
 .make/synth-env: FORCE
 	@mkdir -p .make
-	@{ $(foreach v,$(SYNTH_ENV_VARS),echo "$(v)=$${$(v)-<unset>}";) } > $@.new
+	@{ echo "CDK=$(CDK)"; $(foreach v,$(SYNTH_ENV_VARS),echo "$(v)=$${$(v)-<unset>}";) } > $@.new
 	@cmp -s $@.new $@ && rm $@.new || mv $@.new $@
-$(ENGINE_STAMP): $(ENGINE_SYNTH_INSTALLED) $(WHEEL) $(SYNTH_INPUTS) .make/synth-env \
-		$(if $(wildcard $(ENGINE_OUT)/manifest.json),,FORCE)
-	MLOPS_CDK_ENGINE=$(CDK) CDKTF_OUTDIR=$(ENGINE_OUT) $(ENGINE_PY) main.py || $(APP_FAILED)
+.make/synth.stamp: $(ENGINE_SYNTH_INSTALLED) $(WHEEL) $(SYNTH_INPUTS) .make/synth-env \
+		$(if $(wildcard cdktf.out/manifest.json),,FORCE)
+	MLOPS_CDK_ENGINE=$(CDK) CDKTF_OUTDIR=cdktf.out $(ENGINE_PY) main.py || $(APP_FAILED)
 	@touch $@
 FORCE:
 
@@ -153,12 +152,12 @@ env-arg:
 
 # An environment is two stacks: <env> (Azure platform) and <env>-workspace (inside the
 # Databricks workspace, reading the platform's outputs from its state), applied in that order.
-plan: env-arg $(ENGINE_NODE_INSTALLED) $(ENGINE_STAMP) ## terraform plan of one environment's two stacks: make plan ENV=dev (CDK=cdktn)
-	$(ENGINE_CLI) diff $(ENV) --skip-synth --output $(ENGINE_OUT)
-	$(ENGINE_CLI) diff $(ENV)-workspace --skip-synth --output $(ENGINE_OUT)
+plan: env-arg $(ENGINE_NODE_INSTALLED) .make/synth.stamp ## terraform plan of one environment's two stacks: make plan ENV=dev (CDK=cdktn)
+	$(ENGINE_CLI) diff $(ENV) --skip-synth --output cdktf.out
+	$(ENGINE_CLI) diff $(ENV)-workspace --skip-synth --output cdktf.out
 
-deploy: env-arg $(ENGINE_NODE_INSTALLED) $(ENGINE_STAMP) ## Deploy one environment (platform, then workspace stack): make deploy ENV=dev (CDK=cdktn)
-	$(ENGINE_CLI) deploy $(ENV) $(ENV)-workspace --skip-synth --output $(ENGINE_OUT)
+deploy: env-arg $(ENGINE_NODE_INSTALLED) .make/synth.stamp ## Deploy one environment (platform, then workspace stack): make deploy ENV=dev (CDK=cdktn)
+	$(ENGINE_CLI) deploy $(ENV) $(ENV)-workspace --skip-synth --output cdktf.out
 
 lint: venv ## Formatter check and linter
 	$(VENV)/bin/ruff format --check .
@@ -190,7 +189,8 @@ test: ## Lint, then the whole test suite (what CI runs)
 	fi
 
 # CDK Terrain, checked on its own (the cdktn workflow, or locally): both engines synthesize the
-# same configs (cdktf.out, cdktn.out; the policy pack runs in each synthesis), the outputs differ
+# same configs (cdktf.out with cdktf, cdktn.out with cdktn; the policy pack runs in each
+# synthesis; afterwards cdktf.out is the default engine's output again), the outputs differ
 # exactly by tools/engine_diff/expected_differences.yaml, checkov with the scoped skips passes on
 # the cdktn output, and the engine tests (addresses, state keys, same policy and checkov
 # verdicts, accelerator) plus the default engine's address pins and snapshots pass.
@@ -198,8 +198,9 @@ ENGINE_TESTS := tests/engines tests/unit/test_engine_facades.py tests/unit/test_
 	tests/test_addresses.py tests/test_snapshots.py
 cdktn-check: ## CDK Terrain: synthesize with cdktn, diff against cdktf, checkov and the engine tests
 	$(MAKE) -j4 venv cdktn-venv cdktn-node checkov
+	$(MAKE) wheel CDK=cdktf
+	MLOPS_CDK_ENGINE=cdktn CDKTF_OUTDIR=cdktn.out $(CDKTN_VENV)/bin/python main.py || $(APP_FAILED)
 	$(MAKE) synth CDK=cdktf
-	$(MAKE) synth CDK=cdktn
 	$(PY) -m tools.engine_diff cdktf.out cdktn.out
 	$(PY) -m tools.security_scan --outdir cdktn.out --checkov $(CHECKOV_VENV)/bin/checkov
 	MLOPS_REQUIRE_CDKTN_CLI=1 $(PY) -m pytest $(ENGINE_TESTS) -q

@@ -1,7 +1,9 @@
 """Compare two synthesized outputs of the same configs, one per CDK engine (cdktf and cdktn),
 resource by resource and attribute by attribute, against the documented differences.
 
-    python -m tools.engine_diff cdktf.out cdktn.out [--differences FILE]
+    python -m tools.engine_diff CDKTF_OUT CDKTN_OUT [--differences FILE]
+
+(`make cdktn-check` writes them to cdktf.out and cdktn.out.)
 
 The documented differences are data (`expected_differences.yaml` beside this file): each has an
 ID, a reason and its evidence, and is one of

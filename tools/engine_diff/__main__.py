@@ -20,8 +20,8 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m tools.engine_diff",
         description="Compare the cdktf and cdktn outputs against the documented differences.",
     )
-    parser.add_argument("cdktf_out", type=Path, help="output of `make synth` (cdktf.out)")
-    parser.add_argument("cdktn_out", type=Path, help="output of `make synth CDK=cdktn`")
+    parser.add_argument("cdktf_out", type=Path, help="output of the default engine (cdktf)")
+    parser.add_argument("cdktn_out", type=Path, help="output of CDK Terrain (cdktn)")
     parser.add_argument("--differences", type=Path, default=DIFFERENCES_FILE)
     args = parser.parse_args(argv)
     try:
