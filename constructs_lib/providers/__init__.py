@@ -12,7 +12,9 @@ i.e. the binding's own submodule path with `cdktf_cdktf_provider_<name>` (or
 `cdktn_provider_<name>`) replaced by `constructs_lib.providers.<name>`. Both engines' bindings
 use the same submodule and class names (generated from the provider schema by the same code
 generator), so a construct is written once. An attribute that exists in only one engine's
-provider version is a difference between the engines (`tests/engine_diff/`), not a branch here.
+provider version is a difference between the engines (`tools/engine_diff/`, with a helper in
+`constructs_lib/providers/compat.py`), not a branch here. A resource type that only the newer
+providers have cannot be used while cdktf, whose bindings lack it, is the default engine.
 
 `constructs_lib.providers.<name>.<submodule>` *is* the binding's module, not a copy: importing
 it imports `<binding package>.<submodule>` and returns that very module object (same classes,

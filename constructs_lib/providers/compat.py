@@ -8,7 +8,7 @@ wants and works on both engines:
 
     Subnet(self, "Host", name=..., **subnet_service_endpoints(["Microsoft.Storage"]))
 
-The synthesized JSON differs accordingly; `tests/engine_diff/expected_differences.yaml` lists
+The synthesized JSON differs accordingly; `tools/engine_diff/expected_differences.yaml` lists
 each difference with its reason, and `docs/platform-assumptions.md` what it means for a
 deployed environment (azurerm 5.0 upgrade guide, website/docs/guides/5.0-upgrade-guide.html.markdown
 at v5.2.0). A new construct that needs an argument renamed in a newer provider adds a helper
