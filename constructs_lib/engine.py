@@ -101,7 +101,7 @@ def select(name: str | None) -> Engine:
     engine = ENGINES.get(wanted)
     if engine is None:
         raise EngineError(
-            f"environment variable {ENGINE_VAR}: unknown engine {wanted!r}. "
+            f"environment variable {ENGINE_VAR}: unknown engine {_shown(wanted)}. "
             f"Fix: set it to one of {', '.join(sorted(ENGINES))}, or unset it ({DEFAULT})"
         )
     if _selected is not None and _selected is not engine:
@@ -121,7 +121,7 @@ def select(name: str | None) -> Engine:
     if missing:
         here = [e.name for e in ENGINES.values() if _installed(e.core)]
         raise EngineError(
-            f"engine {engine.name!r} ({ENGINE_VAR}={wanted}): package(s) "
+            f"engine {engine.name!r} ({ENGINE_VAR}={engine.name}): package(s) "
             f"{', '.join(missing)} not installed in this Python ({sys.executable}; engines "
             f"installed here: {', '.join(here) or 'none'}). Fix: run `make synth CDK="
             f"{engine.name}`, which creates {engine.venv} with it, and use "
@@ -138,6 +138,13 @@ def current() -> Engine:
     if _selected is None:
         _selected = ENGINES[DEFAULT]
     return _selected
+
+
+def _shown(value: str, limit: int = 60) -> str:
+    """`repr(value)`, cut (this module imports nothing of the app before the engine is chosen,
+    so not constructs_lib.config.errors.shown)."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(value)} chars)"
 
 
 def _installed(package: str) -> bool:
