@@ -211,7 +211,6 @@ cdktn-check: ## CDK Terrain: synthesize with cdktn, diff against cdktf, checkov 
 # included): the signal to move the pins of requirements/cdktn.in and the documentation.
 CDKTN_LATEST_VENV := .venv-cdktn-latest
 cdktn-latest: ## Canary: synthesize with the newest cdktn releases (unpinned) and diff against cdktf
-	$(MAKE) venv
 	$(MAKE) synth CDK=cdktf
 	rm -rf $(CDKTN_LATEST_VENV)
 	$(PYTHON) -m venv $(CDKTN_LATEST_VENV)
