@@ -63,6 +63,17 @@ ifneq ($(filter $(ENV_GOALS),$(MAKECMDGOALS)),)
   override ENV := $(_env_raw)
 endif
 
+# The CDK engine (README, "Upgrading to CDK Terrain"): cdktf, CDK for Terraform 0.21 with its
+# provider bindings (the default), or cdktn, CDK Terrain 0.24 with current providers. This line
+# is the one switch: `make synth CDK=cdktn` for one run, or set the default here to move the
+# repository (the workflows run `make synth` and Terraform on cdktf.out, so they follow). Each
+# engine has its own Python environment and CLI; both write cdktf.out (the cdktn CLI's default
+# too), and the synthesis stamp records the engine. main.py reads MLOPS_CDK_ENGINE, which only
+# these recipes set. Checked like ENV, before anything expands it.
+CDK ?= cdktf
+$(call choice_arg,CDK,cdktf cdktn)
+override CDK := $(value CDK)
+
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -73,9 +84,25 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 # The workflow linter and checkov are installed by `make test`: their tests must run, not skip.
 export CICD_REQUIRE_ACTIONLINT := 1
 export MLOPS_REQUIRE_CHECKOV := 1
+# The engine comparison (tests/engines/) must run too: `make test` creates .venv-cdktn.
+export MLOPS_REQUIRE_CDKTN := 1
 # checkov pins libraries that clash with .venv, so it lives in its own environment, installed
 # from a frozen requirements file (checkov==3.3.30 and its dependencies).
 CHECKOV_VENV := .venv-checkov
+
+CDKTN_VENV := .venv-cdktn
+CDKTN_NODE := engines/cdktn
+ifeq ($(CDK),cdktf)
+ENGINE_PY := $(PY)
+ENGINE_SYNTH_INSTALLED := $(VENV)/.synth-installed
+ENGINE_NODE_INSTALLED := node_modules/.installed
+ENGINE_CLI := npx --no-install cdktf
+else
+ENGINE_PY := $(CDKTN_VENV)/bin/python
+ENGINE_SYNTH_INSTALLED := $(CDKTN_VENV)/.installed
+ENGINE_NODE_INSTALLED := $(CDKTN_NODE)/node_modules/.installed cdktn-node-version
+ENGINE_CLI := $(CDKTN_NODE)/node_modules/.bin/cdktn
+endif
 
 ML_VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' ml_src/pyproject.toml | head -n 1)
 ML_DIST := ml_src/dist
@@ -85,7 +112,7 @@ ML_SOURCES := $(shell find ml_src/src -type f -not -path '*/__pycache__/*' 2>/de
 WHEEL_EPOCH := 315532800
 
 .PHONY: help setup venv synth-venv node wheel synth test check lint fmt ml-local render bench \
-	clean checkov scan plan deploy FORCE
+	clean checkov scan plan deploy FORCE cdktn-venv cdktn-node cdktn-check cdktn-latest
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -116,13 +143,36 @@ node_modules/.installed: package.json package-lock.json
 	  npm ci --ignore-scripts --no-audit --no-fund --loglevel=error; \
 	  touch $@'
 
-# Built in a directory of its own and moved into place (a rename): a synthesis running at the
-# same time reads either the old or the new file, never a half-written one. The wheel is
-# byte-reproducible, so two builds of the same sources give the same file.
-$(WHEEL): $(VENV)/.synth-installed $(ML_SOURCES)
+# CDK Terrain: its own venv from the hash-pinned requirements/cdktn.txt (cdktn, its three
+# provider bindings and the synthesis dependencies; the app runs from the repository root, so
+# nothing else is installed), and its CLI in engines/cdktn/node_modules.
+$(CDKTN_VENV)/.installed: requirements/cdktn.txt
+	@$(call locked,cdktn-venv) '\
+	  test -x $(CDKTN_VENV)/bin/python || $(PYTHON) -m venv $(CDKTN_VENV); \
+	  $(CDKTN_VENV)/bin/python -m pip install -q "pip==25.3"; \
+	  $(CDKTN_VENV)/bin/python -m pip install -q --require-hashes -r requirements/cdktn.txt; \
+	  touch $@'
+
+$(CDKTN_NODE)/node_modules/.installed: $(CDKTN_NODE)/package.json $(CDKTN_NODE)/package-lock.json
+	@$(call locked,cdktn-node) '\
+	  cd $(CDKTN_NODE) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error; \
+	  touch node_modules/.installed'
+
+# cdktn-cli 0.24.0 declares node >= 22.19; on Node 20 its synth/diff/deploy stop with
+# "util.markAsUncloneable is not a function" (measured), so say so first.
+.PHONY: cdktn-node-version
+cdktn-node-version:
+	@node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 22 || (a === 22 && b >= 19) ? 0 : 1)' || \
+	  { echo "error: the cdktn CLI (plan/deploy with CDK=cdktn) needs Node >= 22.19, found $$(node --version). Fix: install Node 22 (synthesis itself runs on Node 20)" >&2; exit 2; }
+
+# Built by the engine's own venv (same pinned build and hatchling, same bytes), in a directory
+# of its own and moved into place (a rename): a synthesis running at the same time reads either
+# the old or the new file, never a half-written one. The wheel is byte-reproducible, so two
+# builds of the same sources give the same file.
+$(WHEEL): $(ENGINE_SYNTH_INSTALLED) $(ML_SOURCES)
 	@$(call locked,wheel) '\
 	  mkdir -p $(ML_DIST); tmp=$$(mktemp -d $(ML_DIST)/.build-XXXXXX); trap "rm -rf $$tmp" EXIT; \
-	  SOURCE_DATE_EPOCH=$(WHEEL_EPOCH) $(PY) -m build --wheel --no-isolation --outdir $$tmp ml_src >/dev/null; \
+	  SOURCE_DATE_EPOCH=$(WHEEL_EPOCH) $(ENGINE_PY) -m build --wheel --no-isolation --outdir $$tmp ml_src >/dev/null; \
 	  mv -f $$tmp/$(notdir $(WHEEL)) $@; \
 	  find $(ML_DIST) -maxdepth 1 -name "*.whl" ! -name $(notdir $(WHEEL)) -delete'
 	@echo "built $(WHEEL)"
@@ -139,6 +189,8 @@ venv: $(VENV)/.installed ## Add the ML libraries and test tools to .venv (pinned
 node: node_modules/.installed ## Install the pinned cdktf CLI (npm ci)
 wheel: $(WHEEL) ## Build the ML wheel that the jobs run
 checkov: $(CHECKOV_VENV)/.installed ## checkov in its own venv
+cdktn-venv: $(CDKTN_VENV)/.installed ## Create .venv-cdktn: CDK Terrain and its bindings (hash-pinned)
+cdktn-node: $(CDKTN_NODE)/node_modules/.installed ## Install the pinned cdktn CLI (engines/cdktn)
 setup: venv node wheel ## Everything test needs
 
 # main.py exits 2 for a problem in the user's input and 1 for a crash (a bug, with its
@@ -148,8 +200,9 @@ APP_FAILED = { status=$$?; if [ $$status -eq 2 ]; then echo "make: stopped by th
 
 # One run of main.py validates, synthesizes every stack and checks it (the cdktf CLI is not
 # involved: its `synth` would run the app a second time). A failure leaves cdktf.out untouched.
-synth: $(VENV)/.synth-installed $(WHEEL) .make/synth-env ## Synthesize every stack into cdktf.out/stacks/<stack>/cdk.tf.json
-	CDKTF_OUTDIR=cdktf.out $(PY) main.py || $(APP_FAILED)
+# CDK=cdktn: the same with CDK Terrain.
+synth: $(ENGINE_SYNTH_INSTALLED) $(WHEEL) .make/synth-env ## Synthesize every stack into cdktf.out/stacks/<stack>/cdk.tf.json (CDK=cdktn: with CDK Terrain)
+	MLOPS_CDK_ENGINE=$(CDK) CDKTF_OUTDIR=cdktf.out $(ENGINE_PY) main.py || $(APP_FAILED)
 	@touch .make/synth.stamp
 
 # What plan and deploy reuse: cdktf.out is current when none of the synthesis inputs (config,
@@ -162,11 +215,11 @@ SYNTH_ENV_VARS := TF_STATE_STORAGE_ACCOUNT TF_STATE_RESOURCE_GROUP ARM_CLIENT_ID
 .make/synth-env: FORCE
 	@mkdir -p .make
 	@tmp=$$(mktemp .make/synth-env.XXXXXX); \
-	{ $(foreach v,$(SYNTH_ENV_VARS),echo "$(v)=$${$(v)-<unset>}";) } > "$$tmp"; \
+	{ echo "CDK=$(CDK)"; $(foreach v,$(SYNTH_ENV_VARS),echo "$(v)=$${$(v)-<unset>}";) } > "$$tmp"; \
 	if cmp -s "$$tmp" $@; then rm -f "$$tmp"; else mv -f "$$tmp" $@; fi
-.make/synth.stamp: $(VENV)/.synth-installed $(WHEEL) $(SYNTH_INPUTS) .make/synth-env \
+.make/synth.stamp: $(ENGINE_SYNTH_INSTALLED) $(WHEEL) $(SYNTH_INPUTS) .make/synth-env \
 		$(if $(wildcard cdktf.out/manifest.json),,FORCE)
-	CDKTF_OUTDIR=cdktf.out $(PY) main.py || $(APP_FAILED)
+	MLOPS_CDK_ENGINE=$(CDK) CDKTF_OUTDIR=cdktf.out $(ENGINE_PY) main.py || $(APP_FAILED)
 	@touch $@
 FORCE:
 
@@ -175,12 +228,12 @@ FORCE:
 # azurerm's enhanced validation lists the subscription's resource providers at start-up, which
 # an identity with roles on one resource group may not (docs/platform-assumptions.md).
 AZURERM_ENV := ARM_PROVIDER_ENHANCED_VALIDATION=false
-plan: node .make/synth.stamp ## terraform plan of one environment's two stacks: make plan ENV=dev
-	$(AZURERM_ENV) npx --no-install cdktf diff '$(ENV)' --skip-synth --output cdktf.out
-	$(AZURERM_ENV) npx --no-install cdktf diff '$(ENV)-workspace' --skip-synth --output cdktf.out
+plan: $(ENGINE_NODE_INSTALLED) .make/synth.stamp ## terraform plan of one environment's two stacks: make plan ENV=dev (CDK=cdktn)
+	$(AZURERM_ENV) $(ENGINE_CLI) diff '$(ENV)' --skip-synth --output cdktf.out
+	$(AZURERM_ENV) $(ENGINE_CLI) diff '$(ENV)-workspace' --skip-synth --output cdktf.out
 
-deploy: node .make/synth.stamp ## Deploy one environment (platform, then workspace stack): make deploy ENV=dev
-	$(AZURERM_ENV) npx --no-install cdktf deploy '$(ENV)' '$(ENV)-workspace' --skip-synth --output cdktf.out
+deploy: $(ENGINE_NODE_INSTALLED) .make/synth.stamp ## Deploy one environment (platform, then workspace stack): make deploy ENV=dev (CDK=cdktn)
+	$(AZURERM_ENV) $(ENGINE_CLI) deploy '$(ENV)' '$(ENV)-workspace' --skip-synth --output cdktf.out
 
 lint: venv ## Formatter check and linter
 	$(VENV)/bin/ruff format --check .
@@ -198,9 +251,9 @@ scan: synth checkov ## checkov on every stack in cdktf.out (skips and reasons: .
 # with the accelerator's tests, and the rest (synthesis, stacks, CI/CD); both at once take
 # about 60 % of the wall time of one after the other on 2 cores. The first group's output
 # follows the second's.
-PYTEST_GROUP_1 := ml_src/tests tests/fast_synth
+PYTEST_GROUP_1 := ml_src/tests tests/fast_synth tests/engines
 test: ## Lint, then the whole test suite (what CI runs)
-	$(MAKE) -j3 venv node checkov
+	$(MAKE) -j4 venv node checkov cdktn-venv
 	$(MAKE) wheel lint
 	@set +e; base=$$(mktemp -d "$${TMPDIR:-/tmp}/mlops-test.XXXXXX"); \
 	$(PY) -m pytest $(PYTEST_GROUP_1) --basetemp=$$base/1 > $$base/group-1.log 2>&1 & first=$$!; \
@@ -211,6 +264,40 @@ test: ## Lint, then the whole test suite (what CI runs)
 	  echo "make test: tests failed ($(PYTEST_GROUP_1): exit $$firstrc; the rest: exit $$second)" >&2; exit 1; \
 	fi
 
+# CDK Terrain, checked on its own (the cdktn workflow, or locally): both engines synthesize the
+# same configs (cdktf.out with cdktf, cdktn.out with cdktn; the policy pack runs in each
+# synthesis; afterwards cdktf.out is the default engine's output again), the outputs differ
+# exactly by tools/engine_diff/expected_differences.yaml, checkov with the scoped skips passes on
+# the cdktn output, and the engine tests (addresses, state keys, same policy and checkov
+# verdicts, accelerator) plus the default engine's address pins and snapshots pass.
+ENGINE_TESTS := tests/engines tests/unit/test_engine_facades.py tests/unit/test_engine_pins.py \
+	tests/test_addresses.py tests/test_snapshots.py
+cdktn-check: ## CDK Terrain: synthesize with cdktn, diff against cdktf, checkov and the engine tests
+	$(MAKE) -j4 venv cdktn-venv cdktn-node checkov
+	$(MAKE) wheel CDK=cdktf
+	MLOPS_CDK_ENGINE=cdktn CDKTF_OUTDIR=cdktn.out $(CDKTN_VENV)/bin/python main.py || $(APP_FAILED)
+	$(MAKE) synth CDK=cdktf
+	$(PY) -m tools.engine_diff cdktf.out cdktn.out
+	$(PY) -m tools.security_scan --outdir cdktn.out --checkov $(CHECKOV_VENV)/bin/checkov
+	MLOPS_REQUIRE_CDKTN_CLI=1 $(PY) -m pytest $(ENGINE_TESTS) -q
+
+# The weekly canary of the cdktn workflow: the newest cdktn and bindings on PyPI (unpinned, in
+# their own venv), synthesized and compared with cdktf.out. It fails when a new release breaks
+# synthesis or changes the output beyond the documented differences (a new provider version
+# included): the signal to move the pins of requirements/cdktn.in and the documentation.
+CDKTN_LATEST_VENV := .venv-cdktn-latest
+cdktn-latest: ## Canary: synthesize with the newest cdktn releases (unpinned) and diff against cdktf
+	$(MAKE) synth CDK=cdktf
+	rm -rf $(CDKTN_LATEST_VENV)
+	$(PYTHON) -m venv $(CDKTN_LATEST_VENV)
+	$(CDKTN_LATEST_VENV)/bin/python -m pip install -q 'pip==25.3'
+	grep -v '^cdktn' requirements/cdktn.in > $(CDKTN_LATEST_VENV)/shared.txt
+	$(CDKTN_LATEST_VENV)/bin/python -m pip install -q -r $(CDKTN_LATEST_VENV)/shared.txt \
+	  cdktn cdktn-provider-azurerm cdktn-provider-databricks cdktn-provider-time
+	$(CDKTN_LATEST_VENV)/bin/python -m pip list 2>/dev/null | grep -i '^cdktn'
+	MLOPS_CDK_ENGINE=cdktn CDKTF_OUTDIR=cdktn-latest.out $(CDKTN_LATEST_VENV)/bin/python main.py || $(APP_FAILED)
+	$(PY) -m tools.engine_diff cdktf.out cdktn-latest.out
+
 ml-local: venv ## Run the whole ML pipeline locally on generated data (Spark + MLflow/SQLite)
 	$(PY) -m taxi_fare_mlops.local_pipeline --workdir .local/ml
 
@@ -218,7 +305,7 @@ render: $(VENV)/.synth-installed $(WHEEL) ## Print the rendered job and cluster 
 	$(PY) -m tools.render '$(ENV)' --config-dir "$${MLOPS_CONFIG_DIR:-config}"
 
 clean: ## Remove build output (keeps .venv and node_modules)
-	rm -rf cdktf.out $(ML_DIST) .pytest_cache .local .make
+	rm -rf cdktf.out cdktn.out cdktn-latest.out $(ML_DIST) .pytest_cache .local .make
 
 bench: setup ## Measure synthesis time and memory (writes .bench/results.json)
 	$(PY) -m tools.bench

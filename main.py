@@ -76,10 +76,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         scratch_dir = scratch.use_private_tmpdir(os.environ)
     except OSError as exc:
         return _user_error(_temporary_directory_problem(scratch.base_dir(os.environ), exc))
-    # Before anything imports cdktf or a provider package (MLOPS_FAST_SYNTH=0 turns it off).
+    from constructs_lib import engine
+
+    try:
+        # cdktf (the default) or cdktn: which packages constructs_lib.cdk and .providers import.
+        cdk = engine.select(os.environ.get(engine.ENGINE_VAR))
+    except engine.EngineError as exc:
+        return _user_error(str(exc))
+    # Before anything imports the engine or a provider package (MLOPS_FAST_SYNTH=0: off).
     import fast_synth
 
-    fast_synth.install(enabled=fast_synth.is_enabled(os.environ))
+    fast_synth.install(enabled=fast_synth.is_enabled(os.environ), engine=cdk.name)
     from constructs_lib.config import ConfigError, load_environments, remote_state_from_environ
     from constructs_lib.config.bootstrap import load_bootstrap_for
     from constructs_lib.databricks.job_specs.wheel_artifact import locate_wheel

@@ -1,34 +1,41 @@
-"""The one module that imports CDK for Terraform core.
+"""The one module that imports the CDK framework core: CDK for Terraform (`cdktf`, the default)
+or CDK Terrain (`cdktn`), whichever `constructs_lib/engine.py` selected for this process.
 
-Everything else imports `App`, `TerraformStack`, ... from here, so moving to CDK Terrain
-(`cdktn`, the community continuation of CDKTF after its archival in December 2025) is a change
-to this file only. Provider bindings are imported where they are used, by their submodule path.
+Everything else imports `App`, `TerraformStack`, `Fn`, ... from here; provider bindings come
+from `constructs_lib.providers` (one facade per provider). The two engines export these names
+with the same signatures (cdktn is a fork of cdktf 0.21), so nothing else changes with the
+engine.
 """
 
 from __future__ import annotations
 
-from cdktf import (
-    App,
-    Aspects,
-    AzurermBackend,
-    DefaultTokenResolver,
-    Fn,
-    IAspect,
-    LocalBackend,
-    Postcondition,
-    StringConcat,
-    TerraformAsset,
-    TerraformElement,
-    TerraformOutput,
-    TerraformResource,
-    TerraformResourceLifecycle,
-    TerraformStack,
-    TerraformVariable,
-    Token,
-    Tokenization,
-)
-from cdktf import AssetType as AssetType
+import importlib
+
 from constructs import Construct, IConstruct
+
+from constructs_lib import engine as _engine
+
+_core = importlib.import_module(_engine.current().core)
+
+App = _core.App
+AssetType = _core.AssetType
+Aspects = _core.Aspects
+AzurermBackend = _core.AzurermBackend
+DefaultTokenResolver = _core.DefaultTokenResolver
+Fn = _core.Fn
+IAspect = _core.IAspect
+LocalBackend = _core.LocalBackend
+Postcondition = _core.Postcondition
+StringConcat = _core.StringConcat
+TerraformAsset = _core.TerraformAsset
+TerraformElement = _core.TerraformElement
+TerraformOutput = _core.TerraformOutput
+TerraformResource = _core.TerraformResource
+TerraformResourceLifecycle = _core.TerraformResourceLifecycle
+TerraformStack = _core.TerraformStack
+TerraformVariable = _core.TerraformVariable
+Token = _core.Token
+Tokenization = _core.Tokenization
 
 
 def resolve(scope: IConstruct, value: object) -> object:

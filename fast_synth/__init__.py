@@ -39,7 +39,16 @@ from __future__ import annotations
 from typing import Any
 
 from . import jsii_serialization, node_hooks, python_imports
-from .common import ENV_VAR, PROVIDERS, FastSynthWarning, is_enabled, state
+from .common import (
+    DEFAULT_ENGINE,
+    ENV_VAR,
+    LAYOUTS,
+    PROVIDERS,
+    FastSynthWarning,
+    fallback,
+    is_enabled,
+    state,
+)
 from .workers import (
     BOOTSTRAP_WEIGHT,
     JOB_WEIGHT,
@@ -58,7 +67,9 @@ from .workers import (
 
 __all__ = [
     "BOOTSTRAP_WEIGHT",
+    "DEFAULT_ENGINE",
     "ENV_VAR",
+    "LAYOUTS",
     "JOB_WEIGHT",
     "PARALLEL_FROM_WEIGHT",
     "PROVIDERS",
@@ -79,20 +90,27 @@ __all__ = [
 ]
 
 
-def install(enabled: bool | None = None) -> bool:
+def install(enabled: bool | None = None, engine: str = DEFAULT_ENGINE) -> bool:
     """Switch the accelerations on for this process. Returns True if anything was installed.
 
-    ``enabled``: None (the default) reads ``MLOPS_FAST_SYNTH`` (:func:`is_enabled`). Call before
-    the first import of ``cdktf`` or any provider package. Idempotent.
+    ``enabled``: None (the default) reads ``MLOPS_FAST_SYNTH`` (:func:`is_enabled`). ``engine``:
+    the CDK engine the app uses (``cdktf`` or ``cdktn``, ``constructs_lib/engine.py``); one
+    without a verified layout (:data:`LAYOUTS`) is not accelerated (a warning). Call before the
+    first import of the engine or any provider package. Idempotent.
     """
     if enabled is None:
         enabled = is_enabled()
     if not enabled or state.installed:
         return state.installed
+    if engine not in LAYOUTS:
+        fallback(f"engine {engine!r} has no verified layout (nothing accelerated)")
+        return False
     state.installed = True
+    state.engine = engine
+    core = LAYOUTS[engine].core
     # The order matters: A's finder also runs G's post-import steps; C's atexit hook must be
     # registered before F's (atexit runs last-in first-out, gc.freeze() last).
-    python_imports.install_lazy_packages(post_import=jsii_serialization.POST_IMPORT)
+    python_imports.install_lazy_packages(post_import=jsii_serialization.post_import_steps(core))
     node_hooks.install_node_scripts()
     python_imports.install_gc_tuning()
     jsii_serialization.install_type_check_memo()
@@ -106,6 +124,7 @@ def status() -> dict[str, Any]:
     """What is active in this process (for tests and the bench)."""
     return {
         "installed": state.installed,
+        "engine": state.engine,
         "lazy_packages": sorted(state.lazy_packages),
         "node_hook": state.node_hook,
         "gc_frozen": state.gc_frozen,

@@ -12,11 +12,39 @@ from typing import Any
 ENV_VAR = "MLOPS_FAST_SYNTH"
 """The switch: on unless set to ``0``/``false``/``no``/``off``."""
 
-#: Python package -> (jsii assembly name, version the layout was verified against).
+#: Python package -> (jsii assembly name, version the layout was verified against), for the
+#: default engine (cdktf).
 PROVIDERS: dict[str, tuple[str, str]] = {
     "cdktf_cdktf_provider_azurerm": ("@cdktf/provider-azurerm", "14.23.1"),
     "cdktf_cdktf_provider_databricks": ("@cdktf/provider-databricks", "15.16.1"),
 }
+
+#: The same for CDK Terrain (cdktn). Its Python packages are lazy already (jsii-pacmak's
+#: ``_SUBMODULES`` + PEP 562 ``__getattr__``), so A has nothing to do for them.
+CDKTN_PROVIDERS: dict[str, tuple[str, str]] = {
+    "cdktn_provider_azurerm": ("@cdktn/provider-azurerm", "18.9.0"),
+    "cdktn_provider_databricks": ("@cdktn/provider-databricks", "18.11.0"),
+}
+
+
+@dataclass(frozen=True)
+class Layout:
+    """What the techniques rely on for one CDK engine (``main.py`` names the engine)."""
+
+    core: str
+    """Python package (and jsii/npm package) of the framework core: ``cdktf`` or ``cdktn``."""
+    providers: dict[str, tuple[str, str]]
+    """The big provider packages: Python package -> (jsii assembly name, verified version)."""
+    lazy_python_packages: bool = False
+    """The provider packages import their submodules lazily themselves (A not needed)."""
+
+
+#: Engine name (``constructs_lib/engine.py``) -> the layout verified for it.
+LAYOUTS: dict[str, Layout] = {
+    "cdktf": Layout(core="cdktf", providers=PROVIDERS),
+    "cdktn": Layout(core="cdktn", providers=CDKTN_PROVIDERS, lazy_python_packages=True),
+}
+DEFAULT_ENGINE = "cdktf"
 
 _FALSE = {"0", "false", "no", "off"}
 
@@ -30,6 +58,7 @@ class State:
     """What :func:`fast_synth.install` switched on in this process, and what it skipped."""
 
     installed: bool = False
+    engine: str = DEFAULT_ENGINE
     lazy_packages: dict[str, frozenset[str]] = field(default_factory=dict)  # pkg -> submodules
     node_hook: bool = False
     gc_frozen: bool = False
@@ -40,6 +69,11 @@ class State:
 
 
 state = State()
+
+
+def layout() -> Layout:
+    """The layout of the engine :func:`fast_synth.install` was given (default: cdktf)."""
+    return LAYOUTS[state.engine]
 
 
 def is_enabled(environ: Any = None) -> bool:

@@ -45,10 +45,11 @@ and leaves them alone.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
-from .common import dist_version, fallback, state
+from .common import dist_version, fallback, layout, state
 
 # --------------------------------------------------------------------------------------------
 # D. memoized type checks (same answers, computed once)
@@ -147,21 +148,29 @@ def install_type_check_memo() -> None:
 # G. remember properties that cannot change
 # --------------------------------------------------------------------------------------------
 
+
 #: (module, class, Python property, jsii name) whose value is fixed once the object exists:
 #: ``Construct.node`` is ``readonly node: Node`` set in the constructor (constructs 10); a
 #: construct's ``path`` is derived from its ids and scopes, which never change (constructs are
 #: never re-parented); ``terraformResourceType`` is a ``readonly`` set in the resource's
 #: constructor; ``scopes`` (the ancestors) are as fixed as ``path``. Reading them through jsii
 #: costs a round trip to node every time.
-CONSTANT_PROPERTIES = (
-    ("constructs", "Construct", "node", "node"),
-    ("constructs", "_IConstructProxy", "node", "node"),
-    ("constructs", "Node", "path", "path"),
-    ("constructs", "Node", "scopes", "scopes"),  # a list: every read gets a fresh copy
-    ("cdktf", "TerraformResource", "terraform_resource_type", "terraformResourceType"),
-    ("cdktf", "_ITerraformResourceProxy", "terraform_resource_type", "terraformResourceType"),
-    ("cdktf", "TerraformDataSource", "terraform_resource_type", "terraformResourceType"),
-)
+def constant_properties(core: str = "cdktf") -> tuple[tuple[str, str, str, str], ...]:
+    """The constant properties of constructs and of the framework core ``core`` (``cdktf`` or
+    ``cdktn``: the same classes and properties)."""
+    return (
+        ("constructs", "Construct", "node", "node"),
+        ("constructs", "_IConstructProxy", "node", "node"),
+        ("constructs", "Node", "path", "path"),
+        ("constructs", "Node", "scopes", "scopes"),  # a list: every read gets a fresh copy
+        (core, "TerraformResource", "terraform_resource_type", "terraformResourceType"),
+        (core, "_ITerraformResourceProxy", "terraform_resource_type", "terraformResourceType"),
+        (core, "TerraformDataSource", "terraform_resource_type", "terraformResourceType"),
+    )
+
+
+CONSTANT_PROPERTIES = constant_properties("cdktf")
+"""The constant properties for the default engine (cdktf)."""
 
 
 def cache_constant_properties(module: ModuleType) -> None:
@@ -170,7 +179,7 @@ def cache_constant_properties(module: ModuleType) -> None:
     very same Python object jsii would have returned: it keeps one proxy per JS object)."""
     from jsii._reference_map import InterfaceDynamicProxy
 
-    for mod, cls_name, attr, jsii_name in CONSTANT_PROPERTIES:
+    for mod, cls_name, attr, jsii_name in constant_properties(layout().core):
         if mod != module.__name__:
             continue
         cls = getattr(module, cls_name, None) or getattr(
@@ -201,8 +210,13 @@ def cache_constant_properties(module: ModuleType) -> None:
         state.constant_properties.append(f"{mod}.{cls_name}.{attr}")
 
 
-#: G, run by the import finder of :mod:`fast_synth.python_imports` on these modules.
-POST_IMPORT = {"constructs": cache_constant_properties, "cdktf": cache_constant_properties}
+def post_import_steps(core: str = "cdktf") -> dict[str, Callable[[ModuleType], None]]:
+    """G, run by the import finder of :mod:`fast_synth.python_imports` on these modules."""
+    return {"constructs": cache_constant_properties, core: cache_constant_properties}
+
+
+POST_IMPORT = post_import_steps("cdktf")
+"""The post-import steps for the default engine (cdktf)."""
 
 
 # --------------------------------------------------------------------------------------------

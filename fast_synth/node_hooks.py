@@ -76,7 +76,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .common import PROVIDERS, fallback, state
+from .common import PROVIDERS, fallback, layout, state
 
 #: The kernel's (jsii 1.142.0, minified) assertion whose message L makes lazy.
 KERNEL_EAGER_ASSERT = (
@@ -111,6 +111,7 @@ def write_node_scripts(
     runtime: str | os.PathLike[str],
     program: str | os.PathLike[str] | None,
     packages: dict[str, str] | None = None,
+    core: str = "cdktf",
     kernel_eager_assert: str = KERNEL_EAGER_ASSERT,
 ) -> Path:
     """Copy every ``fast_synth/js/*.js`` into ``dest`` and write ``dest/config.json`` (see
@@ -119,10 +120,13 @@ def write_node_scripts(
     ``runtime``: jsii's ``bin/jsii-runtime.js`` (the relay); ``program``: jsii's
     ``lib/program.js`` to run in the entry's own process, or None to keep the relay;
     ``packages``: assembly name -> version of the providers whose ``lib/lazy-index.js`` the hook
-    may use (default: :data:`~fast_synth.common.PROVIDERS`). Raises ``OSError``."""
+    may use (default: :data:`~fast_synth.common.PROVIDERS`); ``core``: the framework's npm
+    package, whose ``resolve.js`` and ``stack-trace.js`` the hook edits (``cdktf`` or
+    ``cdktn``). Raises ``OSError``."""
     if packages is None:
         packages = {assembly: version for assembly, version in PROVIDERS.values()}
     config = {
+        "core": core,
         "packages": packages,
         "runtime": str(runtime),
         "program": None if program is None else str(program),
@@ -169,7 +173,8 @@ def install_node_scripts() -> None:
     if not hasattr(jsii_process, "subprocess"):
         fallback("jsii process provider layout changed (node side not accelerated)")
         return
-    packages = {assembly: version for assembly, version in PROVIDERS.values()}
+    packages = {assembly: version for assembly, version in layout().providers.values()}
+    core = layout().core
 
     def _jsii_runtime(self) -> str:
         runtime = original(self)
@@ -180,6 +185,7 @@ def install_node_scripts() -> None:
                 runtime=runtime,
                 program=base.parent / "lib" / "program.js" if SINGLE_PROCESS else None,
                 packages=packages,
+                core=core,
             )
         except OSError as exc:
             fallback(f"cannot write the node hook ({exc})")
@@ -205,8 +211,15 @@ def install_node_scripts() -> None:
 # F. start the kernel early and load the assemblies while Python imports the app
 # --------------------------------------------------------------------------------------------
 
-#: Python packages whose jsii assembly is loaded ahead of time (in dependency order).
+#: Python packages whose jsii assembly is loaded ahead of time (in dependency order), for the
+#: default engine; :func:`prefetch_packages` gives them for the engine in use.
 PREFETCH = ("constructs", "cdktf", *PROVIDERS)
+
+
+def prefetch_packages() -> tuple[str, ...]:
+    """:data:`PREFETCH` for the engine :func:`fast_synth.install` was given."""
+    return ("constructs", layout().core, *layout().providers)
+
 
 _LOAD_CALL = re.compile(
     r"""jsii\.JSIIAssembly\.load\(\s*"([^"]+)",\s*"([^"]+)",\s*__name__\[0:-6\],\s*"([^"]+)",?\s*\)"""
@@ -241,7 +254,7 @@ def install_prefetch() -> None:
     that failed is simply sent again, so its error surfaces exactly as before.
     """
     loads = []
-    for pkg in PREFETCH:
+    for pkg in prefetch_packages():
         if pkg in sys.modules:
             return  # too late: something already talks to the kernel
         found = _assembly_of(pkg)

@@ -49,7 +49,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import ModuleType
 
-from .common import PROVIDERS, dist_version, fallback, state
+from .common import dist_version, fallback, layout, state
 
 #: A step run on a module right after it is imported (or at once if it already is).
 PostImportStep = Callable[[ModuleType], None]
@@ -72,7 +72,9 @@ def install_lazy_packages(post_import: Mapping[str, PostImportStep] | None = Non
     global _finder
     post_import = dict(post_import or {})
     plans: dict[str, tuple[str, str]] = {}
-    for pkg, (assembly, expected) in PROVIDERS.items():
+    # cdktn's provider packages skip their submodule imports themselves: nothing to plan.
+    providers = {} if layout().lazy_python_packages else layout().providers
+    for pkg, (assembly, expected) in providers.items():
         if pkg in sys.modules:
             # e.g. a test process that built stacks before calling main(): nothing to do, and
             # nothing unexpected about the package, so no warning.
@@ -301,7 +303,7 @@ def _wrap_jsii_type_lookup() -> None:
         fallback(f"jsii runtime not importable ({exc})")
         return
     original = getattr(refmap, "_try_import_type_module", None)
-    assembly_to_pkg = {assembly: pkg for pkg, (assembly, _) in PROVIDERS.items()}
+    assembly_to_pkg = {assembly: pkg for pkg, (assembly, _) in layout().providers.items()}
     registries = [
         getattr(refmap, n, None) for n in ("_types", "_data_types", "_enums", "_interfaces")
     ]

@@ -23,18 +23,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from cdktf_cdktf_provider_azurerm.data_azurerm_client_config import DataAzurermClientConfig
-from cdktf_cdktf_provider_azurerm.provider import (
-    AzurermProvider,
-    AzurermProviderFeatures,
-    AzurermProviderFeaturesStorage,
-)
-from cdktf_cdktf_provider_databricks.data_databricks_mws_workspaces import (
-    DataDatabricksMwsWorkspaces,
-)
-from cdktf_cdktf_provider_databricks.provider import DatabricksProvider
-from cdktf_cdktf_provider_time.provider import TimeProvider
-
 from constructs_lib.aspects import apply_aspects
 from constructs_lib.aspects.tagging import TaggingAspect
 from constructs_lib.azure.deployment_identity import (
@@ -68,6 +56,17 @@ from constructs_lib.naming import (
 )
 from constructs_lib.policy.rules import PolicyContext
 from constructs_lib.policy.stack_policy import ProtectStatefulResources, StackPolicy, suppress
+from constructs_lib.providers.azurerm.data_azurerm_client_config import DataAzurermClientConfig
+from constructs_lib.providers.azurerm.provider import (
+    AzurermProvider,
+    AzurermProviderFeatures,
+    AzurermProviderFeaturesStorage,
+)
+from constructs_lib.providers.databricks.data_databricks_mws_workspaces import (
+    DataDatabricksMwsWorkspaces,
+)
+from constructs_lib.providers.databricks.provider import DatabricksProvider
+from constructs_lib.providers.time.provider import TimeProvider
 
 STACK_NAME = "bootstrap"
 DATABRICKS_ACCOUNTS_HOST = "https://accounts.azuredatabricks.net"

@@ -13,15 +13,6 @@ resource (see tests/test_addresses.py).
 
 from __future__ import annotations
 
-from cdktf_cdktf_provider_azurerm.data_azurerm_client_config import DataAzurermClientConfig
-from cdktf_cdktf_provider_azurerm.provider import (
-    AzurermProvider,
-    AzurermProviderFeatures,
-    AzurermProviderFeaturesKeyVault,
-    AzurermProviderFeaturesResourceGroup,
-    AzurermProviderFeaturesStorage,
-)
-
 from constructs_lib.aspects import apply_aspects
 from constructs_lib.aspects.tagging import TaggingAspect
 from constructs_lib.azure.budget import ResourceGroupBudget, ResourceGroupBudgetProps
@@ -47,6 +38,14 @@ from constructs_lib.naming import Names
 from constructs_lib.platform_outputs import PlatformOutputs
 from constructs_lib.policy.rules import PolicyContext
 from constructs_lib.policy.stack_policy import ProtectStatefulResources, StackPolicy, Suppression
+from constructs_lib.providers.azurerm.data_azurerm_client_config import DataAzurermClientConfig
+from constructs_lib.providers.azurerm.provider import (
+    AzurermProvider,
+    AzurermProviderFeatures,
+    AzurermProviderFeaturesKeyVault,
+    AzurermProviderFeaturesResourceGroup,
+    AzurermProviderFeaturesStorage,
+)
 from constructs_lib.state_backend import add_state_backend
 
 

@@ -14,9 +14,6 @@ Construct IDs here are Terraform addresses (tests/test_addresses.py).
 
 from __future__ import annotations
 
-from cdktf_cdktf_provider_databricks.provider import DatabricksProvider
-from cdktf_cdktf_provider_time.provider import TimeProvider
-
 from constructs_lib.aspects import apply_aspects
 from constructs_lib.aspects.ordering import DependsOn
 from constructs_lib.cdk import Construct, TerraformOutput, TerraformStack, TerraformVariable
@@ -38,6 +35,8 @@ from constructs_lib.databricks.workspace_settings import (
 )
 from constructs_lib.platform_outputs import PlatformOutputs
 from constructs_lib.policy.stack_policy import ProtectStatefulResources, StackPolicy
+from constructs_lib.providers.databricks.provider import DatabricksProvider
+from constructs_lib.providers.time.provider import TimeProvider
 from constructs_lib.state_backend import add_state_backend
 
 

@@ -18,13 +18,20 @@ STACKS = (*ENVIRONMENTS, *(f"{env}-workspace" for env in ENVIRONMENTS), "bootstr
 """Every synthesized stack: each environment's platform and workspace stacks, the bootstrap."""
 
 
-def run_main(*args: str, outdir: Path | None = None, cwd: Path = ROOT, env: dict | None = None):
-    """Run `python main.py ARGS` like the cdktf CLI does; returns the CompletedProcess."""
+def run_main(
+    *args: str,
+    outdir: Path | None = None,
+    cwd: Path = ROOT,
+    env: dict | None = None,
+    python: str | Path = sys.executable,
+):
+    """Run `python main.py ARGS` like the cdktf CLI does; returns the CompletedProcess.
+    `python`: the interpreter (another engine's venv, tests/engines/)."""
     full_env = {**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20", **(env or {})}
     if outdir is not None:
         full_env["CDKTF_OUTDIR"] = str(outdir)
     return subprocess.run(
-        [sys.executable, str(cwd / "main.py"), *args],
+        [str(python), str(cwd / "main.py"), *args],
         cwd=cwd,
         env=full_env,
         capture_output=True,
@@ -41,9 +48,21 @@ def synthesize_to(outdir: Path, **kwargs: Any) -> Path:
 
 
 @pytest.fixture(scope="session")
-def synth_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def synth_run(tmp_path_factory: pytest.TempPathFactory) -> subprocess.CompletedProcess:
+    """The session's one synthesis (default engine) into `synth_dir`: its completed process
+    (stdout and stderr carry the policy pack's notes and warnings)."""
+    outdir = tmp_path_factory.mktemp("synth") / "cdktf.out"
+    result = run_main(outdir=outdir)
+    if result.returncode != 0:
+        pytest.fail(f"synth failed ({result.returncode}):\n{result.stderr[-4000:]}")
+    result.outdir = outdir  # type: ignore[attr-defined]
+    return result
+
+
+@pytest.fixture(scope="session")
+def synth_dir(synth_run: subprocess.CompletedProcess) -> Path:
     """`cdktf.out`-shaped directory with every environment's stack."""
-    return synthesize_to(tmp_path_factory.mktemp("synth") / "cdktf.out")
+    return synth_run.outdir  # type: ignore[attr-defined]
 
 
 @pytest.fixture(scope="session")

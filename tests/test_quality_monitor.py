@@ -6,13 +6,13 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
-from cdktf_cdktf_provider_databricks.quality_monitor import (
-    QualityMonitor as ProviderQualityMonitor,
-)
-from cdktf_cdktf_provider_databricks.quality_monitor import QualityMonitorInferenceLog
 from taxi_fare_mlops.scoring import INFERENCE_SCHEMA
 
 from constructs_lib.databricks.job_specs import specs
+from constructs_lib.providers.databricks.quality_monitor import (
+    QualityMonitor as ProviderQualityMonitor,
+)
+from constructs_lib.providers.databricks.quality_monitor import QualityMonitorInferenceLog
 from tests.conftest import ENVIRONMENTS, ref, resources
 
 META = {"//", "depends_on", "provider", "lifecycle", "count", "for_each"}

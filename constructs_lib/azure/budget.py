@@ -5,14 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from cdktf_cdktf_provider_azurerm.consumption_budget_resource_group import (
+from constructs_lib.azure.resource_group import EnvironmentResourceGroup
+from constructs_lib.cdk import Construct, Fn, TerraformResourceLifecycle
+from constructs_lib.providers.azurerm.consumption_budget_resource_group import (
     ConsumptionBudgetResourceGroup,
     ConsumptionBudgetResourceGroupNotification,
     ConsumptionBudgetResourceGroupTimePeriod,
 )
-
-from constructs_lib.azure.resource_group import EnvironmentResourceGroup
-from constructs_lib.cdk import Construct, Fn, TerraformResourceLifecycle
 
 START_OF_MONTH_FORMAT = "YYYY-MM-01'T00:00:00Z'"
 """Terraform `formatdate` spec: the first of the month, midnight UTC (RFC 3339)."""

@@ -16,15 +16,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from cdktf_cdktf_provider_azurerm.federated_identity_credential import (
-    FederatedIdentityCredential,
-)
-from cdktf_cdktf_provider_azurerm.role_assignment import RoleAssignment
-from cdktf_cdktf_provider_azurerm.user_assigned_identity import UserAssignedIdentity
-
 from constructs_lib.azure.resource_group import EnvironmentResourceGroup
 from constructs_lib.azure.subscription_reads import SubscriptionReadRole
 from constructs_lib.cdk import Construct
+from constructs_lib.providers.azurerm.federated_identity_credential import (
+    FederatedIdentityCredential,
+)
+from constructs_lib.providers.azurerm.role_assignment import RoleAssignment
+from constructs_lib.providers.azurerm.user_assigned_identity import UserAssignedIdentity
+from constructs_lib.providers.compat import federated_credential_identity
 
 GITHUB_OIDC_ISSUER = "https://token.actions.githubusercontent.com"
 AZURE_AD_TOKEN_AUDIENCE = "api://AzureADTokenExchange"
@@ -118,8 +118,9 @@ class _GitHubIdentity(Construct):
             self,
             f"GitHub-{props.github_environment}",
             name=f"github-{props.github_environment}",
-            resource_group_name=props.home.name,
-            parent_id=self.identity.id,
+            **federated_credential_identity(
+                identity_id=self.identity.id, identity_resource_group_name=props.home.name
+            ),
             issuer=GITHUB_OIDC_ISSUER,
             audience=[AZURE_AD_TOKEN_AUDIENCE],
             subject=self.subject,

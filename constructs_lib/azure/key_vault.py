@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from cdktf_cdktf_provider_azurerm.key_vault import KeyVault, KeyVaultNetworkAcls
-from cdktf_cdktf_provider_azurerm.role_assignment import RoleAssignment
-
 from constructs_lib.azure.private_link import PrivateLink, PrivateLinkProps
 from constructs_lib.azure.resource_group import EnvironmentResourceGroup
 from constructs_lib.cdk import Construct
+from constructs_lib.providers.azurerm.key_vault import KeyVault, KeyVaultNetworkAcls
+from constructs_lib.providers.azurerm.role_assignment import RoleAssignment
 
 
 @dataclass(frozen=True, kw_only=True)

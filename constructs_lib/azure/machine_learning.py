@@ -5,18 +5,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cdktf_cdktf_provider_azurerm.machine_learning_workspace import (
-    MachineLearningWorkspace,
-    MachineLearningWorkspaceIdentity,
-)
-from cdktf_cdktf_provider_azurerm.role_assignment import RoleAssignment
-from cdktf_cdktf_provider_azurerm.storage_account import StorageAccount, StorageAccountSasPolicy
-
 from constructs_lib.azure.key_vault import SecureKeyVault
 from constructs_lib.azure.monitoring import Observability
 from constructs_lib.azure.resource_group import EnvironmentResourceGroup
 from constructs_lib.azure.storage import soft_delete
 from constructs_lib.cdk import Construct
+from constructs_lib.providers.azurerm.machine_learning_workspace import (
+    MachineLearningWorkspace,
+    MachineLearningWorkspaceIdentity,
+)
+from constructs_lib.providers.azurerm.role_assignment import RoleAssignment
+from constructs_lib.providers.azurerm.storage_account import StorageAccount, StorageAccountSasPolicy
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -5,25 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from cdktf_cdktf_provider_azurerm.application_insights import ApplicationInsights
-from cdktf_cdktf_provider_azurerm.log_analytics_workspace import LogAnalyticsWorkspace
-from cdktf_cdktf_provider_azurerm.monitor_action_group import (
-    MonitorActionGroup,
-    MonitorActionGroupEmailReceiver,
-)
-from cdktf_cdktf_provider_azurerm.monitor_diagnostic_setting import (
-    MonitorDiagnosticSetting,
-    MonitorDiagnosticSettingEnabledLog,
-    MonitorDiagnosticSettingEnabledMetric,
-)
-from cdktf_cdktf_provider_azurerm.monitor_scheduled_query_rules_alert_v2 import (
-    MonitorScheduledQueryRulesAlertV2,
-    MonitorScheduledQueryRulesAlertV2Action,
-    MonitorScheduledQueryRulesAlertV2Criteria,
-    MonitorScheduledQueryRulesAlertV2CriteriaDimension,
-    MonitorScheduledQueryRulesAlertV2CriteriaFailingPeriods,
-)
-
 from constructs_lib.azure.job_failure_query import (
     failed_job_runs_query,
     iso_duration,
@@ -31,6 +12,25 @@ from constructs_lib.azure.job_failure_query import (
 )
 from constructs_lib.azure.resource_group import EnvironmentResourceGroup
 from constructs_lib.cdk import Construct
+from constructs_lib.providers.azurerm.application_insights import ApplicationInsights
+from constructs_lib.providers.azurerm.log_analytics_workspace import LogAnalyticsWorkspace
+from constructs_lib.providers.azurerm.monitor_action_group import (
+    MonitorActionGroup,
+    MonitorActionGroupEmailReceiver,
+)
+from constructs_lib.providers.azurerm.monitor_diagnostic_setting import (
+    MonitorDiagnosticSetting,
+    MonitorDiagnosticSettingEnabledLog,
+    MonitorDiagnosticSettingEnabledMetric,
+)
+from constructs_lib.providers.azurerm.monitor_scheduled_query_rules_alert_v2 import (
+    MonitorScheduledQueryRulesAlertV2,
+    MonitorScheduledQueryRulesAlertV2Action,
+    MonitorScheduledQueryRulesAlertV2Criteria,
+    MonitorScheduledQueryRulesAlertV2CriteriaDimension,
+    MonitorScheduledQueryRulesAlertV2CriteriaFailingPeriods,
+)
+from constructs_lib.providers.compat import application_insights_local_auth
 
 DATABRICKS_LOG_CATEGORIES: tuple[str, ...] = (
     "accounts",
@@ -88,7 +88,7 @@ class Observability(Construct):
             resource_group_name=rg.name,
             application_type="other",
             workspace_id=self.log_analytics.id,
-            local_authentication_disabled=True,
+            **application_insights_local_auth(enabled=False),
         )
         self.diagnostic_settings: list[MonitorDiagnosticSetting] = []
 

@@ -5,27 +5,27 @@ from __future__ import annotations
 from dataclasses import dataclass
 from ipaddress import IPv4Network
 
-from cdktf_cdktf_provider_azurerm.nat_gateway import NatGateway
-from cdktf_cdktf_provider_azurerm.nat_gateway_public_ip_association import (
+from constructs_lib.azure.resource_group import EnvironmentResourceGroup
+from constructs_lib.cdk import Construct
+from constructs_lib.providers.azurerm.nat_gateway import NatGateway
+from constructs_lib.providers.azurerm.nat_gateway_public_ip_association import (
     NatGatewayPublicIpAssociation,
 )
-from cdktf_cdktf_provider_azurerm.network_security_group import NetworkSecurityGroup
-from cdktf_cdktf_provider_azurerm.public_ip import PublicIp
-from cdktf_cdktf_provider_azurerm.subnet import (
+from constructs_lib.providers.azurerm.network_security_group import NetworkSecurityGroup
+from constructs_lib.providers.azurerm.public_ip import PublicIp
+from constructs_lib.providers.azurerm.subnet import (
     Subnet,
     SubnetDelegation,
     SubnetDelegationServiceDelegation,
 )
-from cdktf_cdktf_provider_azurerm.subnet_nat_gateway_association import (
+from constructs_lib.providers.azurerm.subnet_nat_gateway_association import (
     SubnetNatGatewayAssociation,
 )
-from cdktf_cdktf_provider_azurerm.subnet_network_security_group_association import (
+from constructs_lib.providers.azurerm.subnet_network_security_group_association import (
     SubnetNetworkSecurityGroupAssociation,
 )
-from cdktf_cdktf_provider_azurerm.virtual_network import VirtualNetwork
-
-from constructs_lib.azure.resource_group import EnvironmentResourceGroup
-from constructs_lib.cdk import Construct
+from constructs_lib.providers.azurerm.virtual_network import VirtualNetwork
+from constructs_lib.providers.compat import subnet_service_endpoints
 
 # Actions Azure Databricks needs on its delegated subnets (the portal sets exactly these).
 _DATABRICKS_DELEGATION_ACTIONS = [
@@ -148,7 +148,7 @@ class DatabricksNetwork(Construct):
             resource_group_name=rg.name,
             virtual_network_name=self.vnet.name,
             address_prefixes=[str(cidr)],
-            service_endpoints=["Microsoft.Storage", "Microsoft.KeyVault"],
+            **subnet_service_endpoints(["Microsoft.Storage", "Microsoft.KeyVault"]),
             default_outbound_access_enabled=False,
             delegation=[
                 SubnetDelegation(

@@ -6,18 +6,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from cdktf_cdktf_provider_azurerm.private_dns_zone import PrivateDnsZone
-from cdktf_cdktf_provider_azurerm.private_dns_zone_virtual_network_link import (
+from constructs_lib.azure.resource_group import EnvironmentResourceGroup
+from constructs_lib.cdk import Construct
+from constructs_lib.providers.azurerm.private_dns_zone import PrivateDnsZone
+from constructs_lib.providers.azurerm.private_dns_zone_virtual_network_link import (
     PrivateDnsZoneVirtualNetworkLink,
 )
-from cdktf_cdktf_provider_azurerm.private_endpoint import (
+from constructs_lib.providers.azurerm.private_endpoint import (
     PrivateEndpoint,
     PrivateEndpointPrivateDnsZoneGroup,
     PrivateEndpointPrivateServiceConnection,
 )
-
-from constructs_lib.azure.resource_group import EnvironmentResourceGroup
-from constructs_lib.cdk import Construct
+from constructs_lib.providers.compat import private_dns_zone_link_zone
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -55,8 +55,9 @@ class PrivateLink(Construct):
             self,
             "DnsZoneLink",
             name=f"{props.name}-dns-link",
-            resource_group_name=rg.name,
-            private_dns_zone_name=self.zone.name,
+            **private_dns_zone_link_zone(
+                zone_id=self.zone.id, zone_name=self.zone.name, resource_group_name=rg.name
+            ),
             virtual_network_id=props.virtual_network_id,
             resolution_policy=props.resolution_policy,
         )

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cdktf_cdktf_provider_azurerm.data_azurerm_resource_group import DataAzurermResourceGroup
-from cdktf_cdktf_provider_azurerm.resource_group import ResourceGroup
-
 from constructs_lib.cdk import Construct
+from constructs_lib.providers.azurerm.data_azurerm_resource_group import DataAzurermResourceGroup
+from constructs_lib.providers.azurerm.resource_group import ResourceGroup
 
 
 @dataclass(frozen=True, kw_only=True)

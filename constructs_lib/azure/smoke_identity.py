@@ -11,11 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cdktf_cdktf_provider_azurerm.federated_identity_credential import (
-    FederatedIdentityCredential,
-)
-from cdktf_cdktf_provider_azurerm.user_assigned_identity import UserAssignedIdentity
-
 from constructs_lib.azure.deployment_identity import (
     AZURE_AD_TOKEN_AUDIENCE,
     GITHUB_OIDC_ISSUER,
@@ -23,6 +18,10 @@ from constructs_lib.azure.deployment_identity import (
 )
 from constructs_lib.azure.resource_group import EnvironmentResourceGroup
 from constructs_lib.cdk import Construct
+from constructs_lib.providers.azurerm.federated_identity_credential import (
+    FederatedIdentityCredential,
+)
+from constructs_lib.providers.azurerm.user_assigned_identity import UserAssignedIdentity
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -6,16 +6,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from cdktf_cdktf_provider_azurerm.role_assignment import RoleAssignment
-from cdktf_cdktf_provider_azurerm.storage_account import StorageAccount
-from cdktf_cdktf_provider_azurerm.storage_blob import StorageBlob
-from cdktf_cdktf_provider_azurerm.storage_container import StorageContainer
-from cdktf_cdktf_provider_time.sleep import Sleep
-
 from constructs_lib.azure.resource_group import EnvironmentResourceGroup
 from constructs_lib.azure.storage import SECURE_ACCOUNT_SETTINGS, soft_delete
 from constructs_lib.cdk import Construct, TerraformResourceLifecycle
 from constructs_lib.initial_state import empty_state_document, state_lineage
+from constructs_lib.providers.azurerm.role_assignment import RoleAssignment
+from constructs_lib.providers.azurerm.storage_account import StorageAccount
+from constructs_lib.providers.azurerm.storage_blob import StorageBlob
+from constructs_lib.providers.azurerm.storage_container import StorageContainer
+from constructs_lib.providers.time.sleep import Sleep
 
 ROLE_PROPAGATION = "300s"
 """How long the admin's new data role is given to take effect before the blobs are written

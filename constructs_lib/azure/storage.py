@@ -7,8 +7,11 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from cdktf_cdktf_provider_azurerm.role_assignment import RoleAssignment
-from cdktf_cdktf_provider_azurerm.storage_account import (
+from constructs_lib.azure.resource_group import EnvironmentResourceGroup
+from constructs_lib.azure.workspace import DatabricksWorkspace
+from constructs_lib.cdk import Construct
+from constructs_lib.providers.azurerm.role_assignment import RoleAssignment
+from constructs_lib.providers.azurerm.storage_account import (
     StorageAccount,
     StorageAccountBlobProperties,
     StorageAccountBlobPropertiesContainerDeleteRetentionPolicy,
@@ -18,11 +21,7 @@ from cdktf_cdktf_provider_azurerm.storage_account import (
     StorageAccountNetworkRules,
     StorageAccountNetworkRulesPrivateLinkAccess,
 )
-from cdktf_cdktf_provider_azurerm.storage_container import StorageContainer
-
-from constructs_lib.azure.resource_group import EnvironmentResourceGroup
-from constructs_lib.azure.workspace import DatabricksWorkspace
-from constructs_lib.cdk import Construct
+from constructs_lib.providers.azurerm.storage_container import StorageContainer
 
 SECURE_ACCOUNT_SETTINGS: Mapping[str, Any] = MappingProxyType(
     {

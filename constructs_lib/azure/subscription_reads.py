@@ -25,13 +25,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from cdktf_cdktf_provider_azurerm.role_assignment import RoleAssignment
-from cdktf_cdktf_provider_azurerm.role_definition import (
+from constructs_lib.cdk import Construct
+from constructs_lib.providers.azurerm.role_assignment import RoleAssignment
+from constructs_lib.providers.azurerm.role_definition import (
     RoleDefinition,
     RoleDefinitionPermissions,
 )
-
-from constructs_lib.cdk import Construct
 
 DELETED_RESOURCE_READS: Mapping[str, str] = MappingProxyType(
     {

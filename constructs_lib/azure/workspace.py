@@ -4,21 +4,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cdktf_cdktf_provider_azurerm.databricks_access_connector import (
-    DatabricksAccessConnector,
-    DatabricksAccessConnectorIdentity,
-)
-from cdktf_cdktf_provider_azurerm.databricks_workspace import (
-    DatabricksWorkspace as AzDatabricksWorkspace,
-)
-from cdktf_cdktf_provider_azurerm.databricks_workspace import (
-    DatabricksWorkspaceCustomParameters,
-)
-
 from constructs_lib.azure.network import DatabricksNetwork
 from constructs_lib.azure.private_link import PrivateLink, PrivateLinkProps
 from constructs_lib.azure.resource_group import EnvironmentResourceGroup
 from constructs_lib.cdk import Construct
+from constructs_lib.providers.azurerm.databricks_access_connector import (
+    DatabricksAccessConnector,
+    DatabricksAccessConnectorIdentity,
+)
+from constructs_lib.providers.azurerm.databricks_workspace import (
+    DatabricksWorkspace as AzDatabricksWorkspace,
+)
+from constructs_lib.providers.azurerm.databricks_workspace import (
+    DatabricksWorkspaceCustomParameters,
+)
 
 
 @dataclass(frozen=True, kw_only=True)

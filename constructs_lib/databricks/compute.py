@@ -7,18 +7,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from cdktf_cdktf_provider_databricks.cluster import Cluster
-from cdktf_cdktf_provider_databricks.cluster_policy import ClusterPolicy
-from cdktf_cdktf_provider_databricks.instance_pool import (
-    InstancePool,
-    InstancePoolAzureAttributes,
-)
-from cdktf_cdktf_provider_databricks.permissions import Permissions, PermissionsAccessControl
-
 from constructs_lib.cdk import Construct
 from constructs_lib.databricks.job_specs.rendering import TemplateError
 from constructs_lib.databricks.job_specs.specs import user_slug
 from constructs_lib.databricks.spec_mapping import SpecMapper, to_provider_shape
+from constructs_lib.providers.databricks.cluster import Cluster
+from constructs_lib.providers.databricks.cluster_policy import ClusterPolicy
+from constructs_lib.providers.databricks.instance_pool import (
+    InstancePool,
+    InstancePoolAzureAttributes,
+)
+from constructs_lib.providers.databricks.permissions import Permissions, PermissionsAccessControl
 
 
 def job_cluster_policy_definition(

@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from cdktf_cdktf_provider_databricks.directory import Directory
-from cdktf_cdktf_provider_databricks.permissions import Permissions
-
 from constructs_lib.cdk import Construct
 from constructs_lib.databricks.compute import access_controls
+from constructs_lib.providers.databricks.directory import Directory
+from constructs_lib.providers.databricks.permissions import Permissions
 
 
 @dataclass(frozen=True, kw_only=True)

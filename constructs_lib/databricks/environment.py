@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from cdktf_cdktf_provider_databricks.repo import Repo
-
 from constructs_lib.cdk import Construct
 from constructs_lib.config.models import EnvironmentConfig
 from constructs_lib.databricks.compute import MlCompute, MlComputeProps
@@ -26,6 +24,7 @@ from constructs_lib.databricks.smoke_principal import SmokePrincipal, SmokePrinc
 from constructs_lib.databricks.unity_catalog import EnvironmentCatalog, EnvironmentCatalogProps
 from constructs_lib.databricks.wheel import WorkspaceWheel, WorkspaceWheelProps
 from constructs_lib.platform_outputs import PlatformOutputs
+from constructs_lib.providers.databricks.repo import Repo
 
 RETRAIN_TARGET_JOB = "ml_pipeline"
 """The job the monitoring job starts when it signals a retrain: the job principal may run it."""

@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from cdktf_cdktf_provider_databricks.ip_access_list import IpAccessList
-from cdktf_cdktf_provider_databricks.workspace_conf import WorkspaceConf
-
 from constructs_lib.cdk import Construct
+from constructs_lib.providers.databricks.ip_access_list import IpAccessList
+from constructs_lib.providers.databricks.workspace_conf import WorkspaceConf
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cdktf_cdktf_provider_databricks.access_control_rule_set import (
+from constructs_lib.cdk import Construct
+from constructs_lib.providers.databricks.access_control_rule_set import (
     AccessControlRuleSet,
     AccessControlRuleSetGrantRules,
 )
-from cdktf_cdktf_provider_databricks.service_principal import ServicePrincipal
-
-from constructs_lib.cdk import Construct
+from constructs_lib.providers.databricks.service_principal import ServicePrincipal
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -5,14 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from cdktf_cdktf_provider_databricks.job import Job
-from cdktf_cdktf_provider_databricks.permissions import Permissions
-
 from constructs_lib.cdk import Construct
 from constructs_lib.databricks.compute import access_controls
 from constructs_lib.databricks.job_specs.job_settings import MlJobSettings, enforce_job_settings
 from constructs_lib.databricks.job_specs.rendering import TemplateError
 from constructs_lib.databricks.spec_mapping import SpecMapper, to_provider_shape
+from constructs_lib.providers.databricks.job import Job
+from constructs_lib.providers.databricks.permissions import Permissions
 
 
 @dataclass(frozen=True, kw_only=True)

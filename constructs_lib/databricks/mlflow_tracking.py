@@ -5,14 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from cdktf_cdktf_provider_databricks.mlflow_experiment import MlflowExperiment
-from cdktf_cdktf_provider_databricks.mlflow_model import MlflowModel
-from cdktf_cdktf_provider_databricks.permissions import Permissions
-from cdktf_cdktf_provider_databricks.registered_model import RegisteredModel
-
 from constructs_lib.cdk import Construct, TerraformResourceLifecycle
 from constructs_lib.databricks.compute import access_controls
 from constructs_lib.databricks.unity_catalog import EnvironmentCatalog
+from constructs_lib.providers.databricks.mlflow_experiment import MlflowExperiment
+from constructs_lib.providers.databricks.mlflow_model import MlflowModel
+from constructs_lib.providers.databricks.permissions import Permissions
+from constructs_lib.providers.databricks.registered_model import RegisteredModel
 
 
 @dataclass(frozen=True, kw_only=True)

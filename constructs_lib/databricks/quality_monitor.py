@@ -17,19 +17,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from cdktf_cdktf_provider_databricks.quality_monitor import (
+from constructs_lib.cdk import Construct
+from constructs_lib.databricks.unity_catalog import EnvironmentCatalog
+from constructs_lib.providers.databricks.quality_monitor import (
     QualityMonitor as DbQualityMonitor,
 )
-from cdktf_cdktf_provider_databricks.quality_monitor import (
+from constructs_lib.providers.databricks.quality_monitor import (
     QualityMonitorInferenceLog,
     QualityMonitorNotifications,
     QualityMonitorNotificationsOnFailure,
     QualityMonitorSchedule,
 )
-from cdktf_cdktf_provider_databricks.sql_table import SqlTable, SqlTableColumn
-
-from constructs_lib.cdk import Construct
-from constructs_lib.databricks.unity_catalog import EnvironmentCatalog
+from constructs_lib.providers.databricks.sql_table import SqlTable, SqlTableColumn
 
 
 @dataclass(frozen=True, kw_only=True)

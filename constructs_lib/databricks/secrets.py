@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from cdktf_cdktf_provider_databricks.secret_acl import SecretAcl
-from cdktf_cdktf_provider_databricks.secret_scope import SecretScope as DbSecretScope
-from cdktf_cdktf_provider_databricks.secret_scope import SecretScopeKeyvaultMetadata
-
 from constructs_lib.cdk import Construct
+from constructs_lib.providers.databricks.secret_acl import SecretAcl
+from constructs_lib.providers.databricks.secret_scope import SecretScope as DbSecretScope
+from constructs_lib.providers.databricks.secret_scope import SecretScopeKeyvaultMetadata
 
 
 @dataclass(frozen=True, kw_only=True)

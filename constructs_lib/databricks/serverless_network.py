@@ -16,16 +16,15 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from cdktf_cdktf_provider_databricks.data_databricks_mws_workspaces import (
+from constructs_lib.cdk import Construct, Token
+from constructs_lib.providers.databricks.data_databricks_mws_workspaces import (
     DataDatabricksMwsWorkspaces,
 )
-from cdktf_cdktf_provider_databricks.mws_ncc_binding import MwsNccBinding
-from cdktf_cdktf_provider_databricks.mws_network_connectivity_config import (
+from constructs_lib.providers.databricks.mws_ncc_binding import MwsNccBinding
+from constructs_lib.providers.databricks.mws_network_connectivity_config import (
     MwsNetworkConnectivityConfig,
 )
-from cdktf_cdktf_provider_databricks.provider import DatabricksProvider
-
-from constructs_lib.cdk import Construct, Token
+from constructs_lib.providers.databricks.provider import DatabricksProvider
 
 NCC_NAME_MAX = 30
 """The NCC name: 3-30 letters, digits, `-` and `_` (provider validation)."""

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cdktf_cdktf_provider_databricks.service_principal import ServicePrincipal
-
 from constructs_lib.cdk import Construct
+from constructs_lib.providers.databricks.service_principal import ServicePrincipal
 
 
 @dataclass(frozen=True, kw_only=True)

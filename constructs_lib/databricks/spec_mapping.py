@@ -21,6 +21,7 @@ from typing import Any
 from constructs_lib.cdk import Token
 from constructs_lib.config.errors import Problem
 from constructs_lib.databricks.job_specs.rendering import TemplateError
+from constructs_lib.providers import is_binding_module
 
 # API name -> provider name, by the kind of object the key appears in.
 _RENAMES: dict[str, dict[str, str]] = {
@@ -116,7 +117,7 @@ def _find_struct(annotation: Any) -> tuple[type | None, bool]:
 
 def _is_struct(cls: type) -> bool:
     module = getattr(cls, "__module__", "")
-    return module.startswith("cdktf_cdktf_provider_") and not hasattr(cls, "__jsii_proxy_class__")
+    return is_binding_module(module) and not hasattr(cls, "__jsii_proxy_class__")
 
 
 def _is_number(annotation: Any) -> bool:

@@ -7,23 +7,22 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from cdktf_cdktf_provider_databricks.catalog import Catalog
-from cdktf_cdktf_provider_databricks.data_databricks_current_metastore import (
+from constructs_lib.cdk import Construct, Fn, Postcondition, TerraformResourceLifecycle, Token
+from constructs_lib.platform_outputs import PlatformOutputs
+from constructs_lib.providers.databricks.catalog import Catalog
+from constructs_lib.providers.databricks.data_databricks_current_metastore import (
     DataDatabricksCurrentMetastore,
 )
-from cdktf_cdktf_provider_databricks.external_location import ExternalLocation
-from cdktf_cdktf_provider_databricks.grants import Grants, GrantsGrant
-from cdktf_cdktf_provider_databricks.metastore_assignment import MetastoreAssignment
-from cdktf_cdktf_provider_databricks.schema import Schema
-from cdktf_cdktf_provider_databricks.storage_credential import (
+from constructs_lib.providers.databricks.external_location import ExternalLocation
+from constructs_lib.providers.databricks.grants import Grants, GrantsGrant
+from constructs_lib.providers.databricks.metastore_assignment import MetastoreAssignment
+from constructs_lib.providers.databricks.schema import Schema
+from constructs_lib.providers.databricks.storage_credential import (
     StorageCredential,
     StorageCredentialAzureManagedIdentity,
 )
-from cdktf_cdktf_provider_databricks.volume import Volume
-from cdktf_cdktf_provider_time.sleep import Sleep
-
-from constructs_lib.cdk import Construct, Fn, Postcondition, TerraformResourceLifecycle, Token
-from constructs_lib.platform_outputs import PlatformOutputs
+from constructs_lib.providers.databricks.volume import Volume
+from constructs_lib.providers.time.sleep import Sleep
 
 # Privileges by role. ML engineers read and write the whole catalog; scientists read.
 CATALOG_WRITER_PRIVILEGES = (

@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from cdktf_cdktf_provider_databricks.permissions import Permissions, PermissionsAccessControl
-from cdktf_cdktf_provider_databricks.workspace_file import WorkspaceFile
-
 from constructs_lib.cdk import AssetType, Construct, Fn, TerraformAsset
 from constructs_lib.databricks.job_specs.wheel_artifact import WheelArtifact
+from constructs_lib.providers.databricks.permissions import Permissions, PermissionsAccessControl
+from constructs_lib.providers.databricks.workspace_file import WorkspaceFile
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from cdktf_cdktf_provider_databricks.permission_assignment import PermissionAssignment
-
 from constructs_lib.cdk import Construct
+from constructs_lib.providers.databricks.permission_assignment import PermissionAssignment
 
 GROUP_REFERENCING_TYPES: tuple[str, ...] = (
     "databricks_access_control_rule_set",

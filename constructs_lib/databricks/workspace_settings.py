@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cdktf_cdktf_provider_databricks.restrict_workspace_admins_setting import (
+from constructs_lib.cdk import Construct
+from constructs_lib.providers.databricks.restrict_workspace_admins_setting import (
     RestrictWorkspaceAdminsSetting,
     RestrictWorkspaceAdminsSettingRestrictWorkspaceAdmins,
 )
-
-from constructs_lib.cdk import Construct
 
 RESTRICTED = "RESTRICT_TOKENS_AND_JOB_RUN_AS"
 """Workspace admins create tokens, and set a job's run_as, only for service principals on

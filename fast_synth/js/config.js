@@ -3,6 +3,8 @@
 //
 // fast_synth/node_hooks.py (write_node_scripts) copies every .js file of fast_synth/js/ into a
 // directory beside jsii's embedded runtime and writes config.json next to them:
+//   core               the framework's npm package, cdktf or cdktn (CDK Terrain): the package
+//                      whose resolve.js (J) and stack-trace.js (I) the hook edits
 //   packages           {assembly name: version}: the provider packages whose lib/lazy-index.js
 //                      the hook may use (B), with the version it was verified against
 //   runtime            path of jsii's bin/jsii-runtime.js (the relay, E's fallback)

@@ -4,9 +4,10 @@
 // wrapping two functions of Node's module loader:
 //   Module._resolveFilename  B: the provider packages of config.packages resolve to
 //                            lib/lazy-index.js (lazy-index.js)
-//   Module.prototype._compile  J: cdktf's resolve.js is compiled with its leaves fast path
-//                            (resolve-leaves.js); I: cdktf's stack-trace module formats its
-//                            traces only when read (stack-traces.js)
+//   Module.prototype._compile  J: the framework's (config.core: cdktf or cdktn) resolve.js is
+//                            compiled with its leaves fast path (resolve-leaves.js); I: its
+//                            stack-trace module formats its traces only when read
+//                            (stack-traces.js)
 // Every edit checks the file it edits and otherwise leaves it alone with a
 // "mlops-fast-synth:" line on stderr.
 const Module = require('module');
@@ -17,11 +18,12 @@ const { STACK_TRACE_TAIL, deferStackTraces } = require('./stack-traces.js');
 const { RESOLVE_TAIL, fastResolveSource } = require('./resolve-leaves.js');
 
 const PACKAGES = config.packages || {};
+const CORE = config.core || 'cdktf';
 const lazyIndexFor = lazyIndexResolver(PACKAGES);
 
 function isCdktfFile(filename, tail) {
   return typeof filename === 'string' && filename.endsWith(path.sep + tail) &&
-    filename.includes(path.sep + 'cdktf' + path.sep);
+    filename.includes(path.sep + CORE + path.sep);
 }
 
 const originalCompile = Module.prototype._compile;

@@ -1,10 +1,10 @@
 'use strict';
-// I. cdktf records a fully formatted stack trace ("creationStack") for every token and
+// I. cdktf (and cdktn) records a fully formatted stack trace ("creationStack") for every token and
 // complex list it creates, only to show it if that object later fails to resolve. The capture
 // stays; formatting (the costly part) is deferred until someone reads the lines.
 const path = require('path');
 
-// The cdktf module whose exports deferStackTraces() edits (hook.js matches the file name).
+// The framework's module whose exports deferStackTraces() edits (hook.js matches the file name).
 const STACK_TRACE_TAIL = path.join('lib', 'tokens', 'private', 'stack-trace.js');
 
 function lazyLines(holder) {
@@ -29,13 +29,35 @@ function lazyLines(holder) {
   });
 }
 
-// exp: the exports of cdktf's stack-trace module, right after it ran. Replaced in place if they
-// are the ones this was written for; otherwise left alone with a warning.
+// CDK Terrain's module also exports captureCreationStack(), which the framework calls for every
+// creation stack: the original, checked by its text (a switch, then its own module's
+// captureStackTrace, which no export replacement reaches), is replaced by the same switch
+// followed by the deferred capture.
+const CREATION_STACK_SWITCH = 'const flag = process.env.CDKTN_DISABLE_CREATION_STACK;';
+
+function knownCapture(fn) {
+  return typeof fn === 'function' &&
+    /Error\.captureStackTrace\(object, below\)/.test(String(fn)) &&
+    /\.slice\(1\)/.test(String(fn));
+}
+
+function knownCreationStack(fn) {
+  const text = String(fn);
+  return typeof fn === 'function' && text.includes(CREATION_STACK_SWITCH) &&
+    text.includes('if (flag === "true" || flag === "1") {') &&
+    text.includes('return captureStackTrace(captureCreationStack);');
+}
+
+// exp: the exports of the framework's stack-trace module, right after it ran: cdktf's
+// (captureStackTrace) or cdktn's (captureStackTrace, captureCreationStack). Replaced in place
+// if they are the ones this was written for; otherwise left alone with a warning.
 function deferStackTraces(exp, filename) {
-  const original = exp && exp.captureStackTrace;
-  if (typeof original !== 'function' || Object.keys(exp).join(',') !== 'captureStackTrace' ||
-      !/Error\.captureStackTrace\(object, below\)/.test(String(original)) ||
-      !/\.slice\(1\)/.test(String(original))) {
+  const keys = exp ? Object.keys(exp).join(',') : '';
+  const known = exp && knownCapture(exp.captureStackTrace) && (
+    keys === 'captureStackTrace' ||
+    (keys === 'captureStackTrace,captureCreationStack' &&
+      knownCreationStack(exp.captureCreationStack)));
+  if (!known) {
     process.stderr.write('mlops-fast-synth: ' + filename +
       ' is not the stack-trace module fast_synth knows; stack traces stay eager\n');
     return;
@@ -51,6 +73,15 @@ function deferStackTraces(exp, filename) {
       Error.stackTraceLimit = previousLimit;
     }
     return lazyLines(holder);
+  };
+  if (keys === 'captureStackTrace') return;
+  const capture = exp.captureStackTrace;
+  exp.captureCreationStack = function captureCreationStack() {
+    const flag = process.env.CDKTN_DISABLE_CREATION_STACK;
+    if (flag === 'true' || flag === '1') {
+      return [];
+    }
+    return capture(captureCreationStack);
   };
 }
 

@@ -200,7 +200,7 @@ def test_no_job_that_runs_pull_request_code_can_mint_a_token(
     (synthesis, tests, project tools) have no `id-token: write`, and the credentialed job has
     no checkout and runs no project code."""
     pr_workflows = [f for f, wf in workflows.items() if "pull_request" in wf["on"]]
-    assert set(pr_workflows) == {"checks.yml", "plan.yml"}
+    assert set(pr_workflows) == {"checks.yml", "plan.yml", "cdktn.yml"}
     runners_of_code = 0
     for fname in pr_workflows:
         for job_id, job in jobs(workflows[fname]).items():
@@ -213,7 +213,7 @@ def test_no_job_that_runs_pull_request_code_can_mint_a_token(
                 assert not is_credentialed(job), f"{fname}:{job_id} runs PR code with a token"
             if is_credentialed(job):
                 assert not runs_code, f"{fname}:{job_id}"
-    assert runners_of_code == 3  # checks: test; plan: synth, summary
+    assert runners_of_code == 5  # checks: test; plan: synth, summary; cdktn: check, latest
 
 
 def test_jobs_that_write_to_github_run_no_code(workflows: dict[str, dict[str, Any]]) -> None:

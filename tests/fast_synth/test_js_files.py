@@ -71,6 +71,7 @@ def test_written_as_they_are_with_their_config(tmp_path: Path) -> None:
     for path in JS_FILES:
         assert (entry.parent / path.name).read_bytes() == path.read_bytes()
     expected = {
+        "core": "cdktf",
         "packages": {"@x/y": "1.2.3"},
         "runtime": str(tmp_path / "bin" / "jsii-runtime.js"),
         "program": str(program),

@@ -131,9 +131,8 @@ class TestProviderStructs:
     """Needs the provider bindings (jsii): building structs from provider-shaped dicts."""
 
     def test_nested_dicts_become_structs(self) -> None:
-        from cdktf_cdktf_provider_databricks.job import Job, JobTask
-
         from constructs_lib.databricks.spec_mapping import SpecMapper
+        from constructs_lib.providers.databricks.job import Job, JobTask
 
         kwargs = SpecMapper(source="t", environment="dev").build(
             Job, to_provider_shape(JOB | {"environments": []}, "job")
@@ -143,9 +142,8 @@ class TestProviderStructs:
         assert task.python_wheel_task.entry_point == "e"
 
     def test_unknown_keys_are_all_reported_with_allowed_keys(self) -> None:
-        from cdktf_cdktf_provider_databricks.job import Job
-
         from constructs_lib.databricks.spec_mapping import SpecMapper
+        from constructs_lib.providers.databricks.job import Job
 
         bad = {
             "name": "x",
@@ -165,9 +163,8 @@ class TestProviderStructs:
         assert any("'max_concurent_runs'" in m and "max_concurrent_runs" in m for m in messages)
 
     def test_wrong_shape_is_reported(self) -> None:
-        from cdktf_cdktf_provider_databricks.job import Job
-
         from constructs_lib.databricks.spec_mapping import SpecMapper
+        from constructs_lib.providers.databricks.job import Job
 
         with pytest.raises(TemplateError, match=r"Job\.task must be a list of mappings, got dict"):
             SpecMapper(source="t", environment="dev").build(
@@ -175,10 +172,9 @@ class TestProviderStructs:
             )
 
     def test_reference_in_number_field_becomes_number_token(self) -> None:
-        from cdktf_cdktf_provider_databricks.job import Job
-
         from constructs_lib.cdk import Token
         from constructs_lib.databricks.spec_mapping import SpecMapper
+        from constructs_lib.providers.databricks.job import Job
 
         reference = Token.as_string(Token.as_any("${databricks_job.x.id}"))
         kwargs = SpecMapper(source="t", environment="dev").build(

@@ -23,6 +23,8 @@ fresh     once, not repeated: `git clone` of the committed HEAD into a temporary
           machine has it. Skipped with --skip-fresh; with --fresh-test, `make test` runs in the
           clone afterwards (minutes) and its wall time and pytest's own time are reported.
 ordinary  (only with --ordinary) `app` with MLOPS_FAST_SYNTH=0: the unaccelerated app.
+app-cdktn (only with --cdktn) `app` on CDK Terrain: .venv-cdktn's python, MLOPS_CDK_ENGINE=cdktn
+          (the engine dimension; with --ordinary also `ord-cdktn`, unaccelerated). No target.
 
 Per run: wall time and peak memory of the whole process tree (python + the jsii node parent
 and kernel child, + the CLI for `make`), sampled from /proc every 20 ms and summed (see
@@ -77,6 +79,7 @@ def _base_env() -> dict[str, str]:
     env.pop("MLOPS_FAST_SYNTH", None)
     env.pop("MLOPS_SYNTH_WORKERS", None)
     env.pop("MLOPS_CONFIG_DIR", None)
+    env.pop("MLOPS_CDK_ENGINE", None)
     env.pop("CDKTF_OUTDIR", None)
     return env
 
@@ -88,9 +91,9 @@ def _main_has_hook() -> bool:
         return False
 
 
-def _app_cmd(extra: list[str]) -> list[str]:
+def _app_cmd(extra: list[str], python: str | None = None) -> list[str]:
     if _main_has_hook():
-        return [_python(), "main.py", *extra]
+        return [python or _python(), "main.py", *extra]
     # main.py does not call fast_synth.install() yet: do it in a shim, then run main.py.
     shim = (
         "import fast_synth, runpy, sys; fast_synth.install(); "
@@ -155,12 +158,21 @@ class Case:
 
 class AppCase(Case):
     def __init__(
-        self, name, describe, expect, *, config_dir: Path | None = None, fast=True, env=None
+        self,
+        name,
+        describe,
+        expect,
+        *,
+        config_dir: Path | None = None,
+        fast=True,
+        env=None,
+        python: str | None = None,
     ):
         super().__init__(name, describe, expect)
         self.config_dir = config_dir
         self.fast = fast
         self.env = env or {}
+        self.python = python
 
     def command(self, outdir):
         env = {**_base_env(), **self.env}
@@ -170,7 +182,28 @@ class AppCase(Case):
         extra = ["--config-dir", str(self.config_dir)] if self.config_dir else []
         if self.config_dir:
             env["MLOPS_CONFIG_DIR"] = str(self.config_dir)
-        return _app_cmd(extra), env, str(ROOT), outdir
+        return _app_cmd(extra, self.python), env, str(ROOT), outdir
+
+
+def cdktn_cases(ordinary: bool) -> list[AppCase]:
+    """The engine dimension (--cdktn): the app on CDK Terrain, from .venv-cdktn."""
+    python = ROOT / ".venv-cdktn" / "bin" / "python"
+    if not python.exists():
+        raise SystemExit("bench: --cdktn needs .venv-cdktn (make cdktn-venv)")
+    env = {"MLOPS_CDK_ENGINE": "cdktn"}
+    cases = [AppCase("app-cdktn", "app on cdktn (accelerated)", 1, env=env, python=str(python))]
+    if ordinary:
+        cases.append(
+            AppCase(
+                "ord-cdktn",
+                "app on cdktn, MLOPS_FAST_SYNTH=0",
+                1,
+                fast=False,
+                env=env,
+                python=str(python),
+            )
+        )
+    return cases
 
 
 class BaselineCase(Case):
@@ -286,6 +319,9 @@ def main(argv: list[str] | None = None) -> int:
         "--fresh-test", action="store_true", help="also run `make test` in the fresh clone"
     )
     parser.add_argument("--no-warmup", action="store_true", help="skip the untimed first runs")
+    parser.add_argument(
+        "--cdktn", action="store_true", help="also time the app on CDK Terrain (.venv-cdktn)"
+    )
     parser.add_argument("--out", type=Path, default=ROOT / ".bench" / "results.json")
     args = parser.parse_args(argv)
 
@@ -317,6 +353,8 @@ def main(argv: list[str] | None = None) -> int:
             )
         if args.ordinary:
             cases.append(AppCase("ordinary", "python main.py, MLOPS_FAST_SYNTH=0", 1, fast=False))
+        if args.cdktn:
+            cases += cdktn_cases(args.ordinary)
         if not args.skip_make:
             cases.append(MakeCase("make", "make synth (end to end, set-up done, warm)", 1))
 
