@@ -10,6 +10,8 @@ engine.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable, Iterable
+from typing import TypeVar
 
 from constructs import Construct, IConstruct
 
@@ -36,6 +38,22 @@ TerraformStack = _core.TerraformStack
 TerraformVariable = _core.TerraformVariable
 Token = _core.Token
 Tokenization = _core.Tokenization
+
+T = TypeVar("T")
+
+
+def ordered_by_name(
+    items: Iterable[T], name: Callable[[T], str], is_token: Callable[[str], bool] | None = None
+) -> list[T]:
+    """`items` whose name is a literal string, sorted by it, then those whose name is an
+    unresolved token (a reference such as a service principal's application ID), in the given
+    order. A token prints as `${TfToken[TOKEN.<n>]}`, numbered in creation order across the
+    whole app, so sorting by it would order entries by how many tokens happened to exist before:
+    an unrelated change elsewhere would reorder them (a snapshot diff, a noisy review)."""
+    is_token = is_token or Token.is_unresolved
+    literal = [i for i in items if not is_token(name(i))]
+    tokens = [i for i in items if is_token(name(i))]
+    return sorted(literal, key=name) + tokens
 
 
 def resolve(scope: IConstruct, value: object) -> object:
@@ -65,5 +83,6 @@ __all__ = [
     "TerraformStack",
     "TerraformVariable",
     "Token",
+    "ordered_by_name",
     "resolve",
 ]

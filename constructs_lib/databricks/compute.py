@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from constructs_lib.cdk import Construct
+from constructs_lib.cdk import Construct, ordered_by_name
 from constructs_lib.databricks.job_specs.rendering import TemplateError
 from constructs_lib.databricks.job_specs.specs import user_slug
 from constructs_lib.databricks.spec_mapping import SpecMapper, to_provider_shape
@@ -71,7 +71,7 @@ def access_controls(
         else PermissionsAccessControl(user_name=p, permission_level=lvl)
         if p in users
         else PermissionsAccessControl(group_name=p, permission_level=lvl)
-        for p, lvl in sorted(levels.items())
+        for p, lvl in ordered_by_name(list(levels.items()), lambda item: item[0])
     ]
 
 

@@ -7,7 +7,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from constructs_lib.cdk import Construct, Fn, Postcondition, TerraformResourceLifecycle, Token
+from constructs_lib.cdk import (
+    Construct,
+    Fn,
+    Postcondition,
+    TerraformResourceLifecycle,
+    Token,
+    ordered_by_name,
+)
 from constructs_lib.platform_outputs import PlatformOutputs
 from constructs_lib.providers.databricks.catalog import Catalog
 from constructs_lib.providers.databricks.data_databricks_current_metastore import (
@@ -247,5 +254,5 @@ class EnvironmentCatalog(Construct):
 def _grants(privileges: Mapping[str, Sequence[str]]) -> list[GrantsGrant]:
     return [
         GrantsGrant(principal=principal, privileges=sorted(privs))
-        for principal, privs in sorted(privileges.items())
+        for principal, privs in ordered_by_name(list(privileges.items()), lambda item: item[0])
     ]
