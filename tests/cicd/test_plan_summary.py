@@ -741,3 +741,30 @@ def test_a_malformed_reviewed_change_set_is_unusable_input(
     assert "resources is not a list" in capsys.readouterr().err
     text = out.read_text(encoding="utf-8")
     assert text.startswith("<!-- plan-summary:plan-dev -->") and "**Summary failed:**" in text
+
+
+def test_an_import_is_shown_counted_and_part_of_the_change_set(tmp_path: Path) -> None:
+    """Terraform 1.5+ plans an `import` block as a change with `importing` (here a no-op after
+    the import): not "No changes", listed with its ID, in the status and in the change set the
+    deploy compares, so a plan that newly imports is not taken for the reviewed no-op."""
+    from tools.plan_summary.changeset import ChangeSet
+
+    plan = load_plan(FIXTURES / "import_only.json")
+    address = "databricks_restrict_workspace_admins_setting.RestrictAdmins_Setting_1F5F4D5B"
+    assert [rc.importing for rc in plan.imports] == ["global"]
+    assert not plan.is_noop
+    status_file = tmp_path / "status.json"
+    out = tmp_path / "out.md"
+    rc = run(
+        [str(FIXTURES / "import_only.json"), "--config", str(CONFIG)]
+        + ["--output", str(out), "--status-json", str(status_file)]
+    )
+    text = out.read_text(encoding="utf-8")
+    assert rc == EXIT_OK
+    assert "No changes" not in text
+    assert "**Imports:** 1 existing object(s)" in text
+    assert f"- `{address}` ← ID `global`" in text
+    assert json.loads(status_file.read_text())["imports"] == [address]
+    change_set = ChangeSet.of("uat-workspace", plan)
+    assert change_set.resources == ((address, ("no-op", "import")),)
+    assert not change_set.empty

@@ -32,10 +32,20 @@ class ChangeSet:
 
     @classmethod
     def of(cls, stack: str, plan: Plan) -> ChangeSet:
-        changed = [rc for rc in plan.resource_changes if rc.kind in (*SUMMARISED_KINDS, FORGET)]
+        changed = [
+            rc
+            for rc in plan.resource_changes
+            if rc.kind in (*SUMMARISED_KINDS, FORGET) or rc.importing is not None
+        ]
         return cls(
             stack=stack,
-            resources=tuple(sorted((rc.address, rc.actions) for rc in changed)),
+            # An import is an action of its own: a plan that newly imports differs.
+            resources=tuple(
+                sorted(
+                    (rc.address, (*rc.actions, "import") if rc.importing else rc.actions)
+                    for rc in changed
+                )
+            ),
             outputs=tuple(sorted((oc.name, oc.actions) for oc in plan.changed_outputs)),
         )
 

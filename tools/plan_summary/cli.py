@@ -89,6 +89,7 @@ def status(plan: Plan, violations: list[ResourceChange], allow_destroy: bool, co
         "resource_drift": sorted(rc.address for rc in plan.relevant_drift),
         "refresh_noise": sorted(rc.address for rc in plan.refresh_noise),
         "output_changes": sorted(oc.name for oc in plan.changed_outputs),
+        "imports": sorted(rc.address for rc in plan.imports),
         "protected_destroyed": sorted(rc.address for rc in violations),
         "destroy_allowed": allow_destroy,
     }

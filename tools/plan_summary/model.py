@@ -67,6 +67,8 @@ class ResourceChange:
     after_unknown: Any = False
     replace_paths: tuple[tuple[str | int, ...], ...] = ()
     action_reason: str | None = None
+    importing: str | None = None
+    """The ID this change imports (`change.importing.id`, an `import` block), else None."""
 
     @property
     def destructive(self) -> bool:
@@ -152,6 +154,11 @@ class Plan:
         )
 
     @property
+    def imports(self) -> list[ResourceChange]:
+        """Changes that import an existing object (`import` blocks), whatever else they do."""
+        return [rc for rc in self.resource_changes if rc.importing is not None]
+
+    @property
     def changed_outputs(self) -> list[OutputChange]:
         return [oc for oc in self.output_changes if oc.kind in SUMMARISED_KINDS]
 
@@ -159,7 +166,12 @@ class Plan:
     def is_noop(self) -> bool:
         """Nothing to apply and Terraform finished planning (Terraform's "No changes."): refresh
         noise does not count, and drift that matters always comes with a planned change."""
-        return not self.errored and not self.summarised and not self.changed_outputs
+        return (
+            not self.errored
+            and not self.summarised
+            and not self.changed_outputs
+            and not self.imports
+        )
 
 
 def _same_step(a: str | int, b: str | int) -> bool:
@@ -237,7 +249,18 @@ def _resource_change(raw: Any, index: int, key: str = "resource_changes") -> Res
         action_reason=raw.get("action_reason")
         if isinstance(raw.get("action_reason"), str)
         else None,
+        importing=_importing(change.get("importing")),
     )
+
+
+def _importing(raw: Any) -> str | None:
+    """`change.importing` (Terraform 1.5+): `{"id": ...}` when the change imports an object."""
+    if raw is None or raw is False:
+        return None
+    if isinstance(raw, dict):
+        ident = raw.get("id")
+        return ident if isinstance(ident, str) else "(unknown ID)"
+    return "(unknown ID)"
 
 
 def _output_change(name: str, raw: Any) -> OutputChange:

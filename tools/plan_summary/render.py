@@ -18,6 +18,7 @@ from tools.plan_summary.model import (
     CREATE,
     DELETE,
     DESTRUCTIVE_KINDS,
+    NO_OP,
     REPLACE,
     SUMMARISED_KINDS,
     UPDATE,
@@ -316,6 +317,13 @@ def render(
         mandatory.append(_noise_line(len(noise)))
     if plan.changed_outputs:
         mandatory.append(f"**Outputs:** {len(plan.changed_outputs)} to change.")
+    if plan.imports:
+        mandatory.append(
+            f"**Imports:** {len(plan.imports)} existing object(s) adopted into the state "
+            "(`import` blocks): planning an import reads the object with the planning "
+            "identity, so a stack whose imports are not applied yet cannot be planned by a "
+            "read-only identity that may not read it."
+        )
     if violations and not allow_destroy:
         mandatory.append(
             "> [!CAUTION]\n> **Blocked:** this plan deletes or replaces "
@@ -370,6 +378,17 @@ def render(
                 "touches an attribute the plan relies on (`relevant_attributes`); the plan above "
                 "already accounts for it.",
                 items=[_drift_item(rc) for rc in sorted(drifted, key=lambda r: r.address)],
+            )
+        )
+    if plan.imports:
+        sections.append(
+            Section(
+                head=f"#### Imported ({len(plan.imports)})",
+                items=[
+                    f"- {_code(rc.address)} ← ID {_code(rc.importing or '')}"
+                    + ("" if rc.kind == NO_OP else f" (then {rc.kind})")
+                    for rc in sorted(plan.imports, key=lambda r: r.address)
+                ],
             )
         )
     if plan.changed_outputs:
