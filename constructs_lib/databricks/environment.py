@@ -16,14 +16,16 @@ from constructs_lib.databricks.job_specs import specs
 from constructs_lib.databricks.job_specs.wheel_artifact import WheelArtifact
 from constructs_lib.databricks.jobs import MlJob, MlJobProps
 from constructs_lib.databricks.mlflow_tracking import MlflowTracking, MlflowTrackingProps
+from constructs_lib.databricks.notebook import WorkspaceNotebook, WorkspaceNotebookProps
 from constructs_lib.databricks.quality_monitor import QualityMonitor, QualityMonitorProps
 from constructs_lib.databricks.secrets import SecretScope, SecretScopeProps
 from constructs_lib.databricks.unity_catalog import EnvironmentCatalog, EnvironmentCatalogProps
 from constructs_lib.databricks.wheel import WorkspaceWheel, WorkspaceWheelProps
 from constructs_lib.platform_outputs import PlatformOutputs
 
-RETRAIN_TARGET_JOB = "ml_pipeline"
-"""The job the monitoring job starts when it signals a retrain: the job principal may run it."""
+RETRAIN_TARGET_JOB = specs.RETRAIN_JOB
+"""The job the monitoring job runs (run_job_task) when it signals a retrain: the job principal
+may run it."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -79,6 +81,13 @@ class DatabricksEnvironment(Construct):
             self,
             "Wheel",
             WorkspaceWheelProps(wheel=props.wheel, workspace_dir=self.folder.path),
+        )
+        # The monitoring job's condition reads the verdict as a task value, which Databricks
+        # documents for notebooks only: this notebook publishes it (ml_src/notebooks/).
+        self.verdict_notebook = WorkspaceNotebook(
+            self,
+            "VerdictNotebook",
+            WorkspaceNotebookProps(name="publish_verdict", workspace_dir=self.folder.path),
         )
 
         uc = db.unity_catalog
@@ -180,6 +189,7 @@ class DatabricksEnvironment(Construct):
             experiment_path=self.mlflow.experiment_path,
             model_name=self.mlflow.model_name,
             run_as=job_sp,
+            notebooks={"publish_verdict": self.verdict_notebook.path},
         )
         if db.interactive_cluster.enabled:
             self.compute.add_interactive_cluster(
@@ -227,6 +237,8 @@ class DatabricksEnvironment(Construct):
                     catalog=self.catalog,
                     schema=uc.inference_schema,
                     table_name=db.ml.inference_table,
+                    baseline_table_name=db.ml.baseline_table,
+                    owner=job_sp,
                     columns=specs.INFERENCE_TABLE_COLUMNS,
                     assets_dir=f"{self.folder.path}/quality_monitoring",
                     **specs.INFERENCE_LOG_COLUMNS,
