@@ -138,8 +138,13 @@ test: ## Lint, then the whole test suite (what CI runs)
 	  echo "make test: tests failed ($(PYTEST_GROUP_1): exit $$firstrc; the rest: exit $$second)" >&2; exit 1; \
 	fi
 
-ml-local: venv ## Run the whole ML pipeline locally on generated data (Spark + MLflow/SQLite)
-	$(PY) -m taxi_fare_mlops.local_pipeline --workdir .local/ml
+# The synthesized jobs of one workspace stack (default: dev), run locally through the installed
+# console scripts over three consecutive days of replayed data (a new deployment each time;
+# the last day's trips are lengthened so that monitoring starts a retrain).
+ML_LOCAL_ENV = $(or $(ENV),dev)
+ml-local: venv .make/synth.stamp ## Run an environment's synthesized jobs locally over 3 days of replayed data: make ml-local [ENV=dev]
+	@test -f "cdktf.out/stacks/$(ML_LOCAL_ENV)-workspace/cdk.tf.json" || { echo "error: no workspace stack for ENV=$(ML_LOCAL_ENV) in cdktf.out. Fix: ENV is an environment name (a file in config/)" >&2; exit 2; }
+	$(PY) -m taxi_fare_mlops.local_pipeline --stack "cdktf.out/stacks/$(ML_LOCAL_ENV)-workspace/cdk.tf.json" --workdir .local/ml --days 3 --drift 0.8 --fresh
 
 render: $(VENV)/.synth-installed $(WHEEL) ## Print the rendered job and cluster specs of one environment: make render ENV=dev
 	$(PY) -m tools.render $(or $(ENV),dev)
