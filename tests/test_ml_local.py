@@ -20,7 +20,12 @@ from taxi_fare_mlops.local_jobs import (
 )
 from taxi_fare_mlops.local_pipeline import main, run_local_pipeline
 
-pytestmark = [pytest.mark.synth, pytest.mark.spark]
+pytestmark = [
+    pytest.mark.synth,
+    pytest.mark.spark,
+    # PySpark 3.5 imports distutils (harmless here; ml_src/tests/conftest.py filters it too).
+    pytest.mark.filterwarnings("ignore:The distutils package is deprecated:DeprecationWarning"),
+]
 
 
 @pytest.fixture(scope="module")

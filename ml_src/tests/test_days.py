@@ -303,22 +303,13 @@ def test_quality_monitor_drift_feeds_the_retrain_decision(
 ) -> None:
     """Lakehouse Monitoring's baseline drift of the window (its drift metrics table) breaches:
     the verdict says retrain, with the quality monitor named as the reason."""
-    from datetime import datetime
+    from datetime import UTC, datetime
 
     platform = local_platform(spark, deployment.workdir)
     champion = str(platform.registry(MODEL).pointed(CHAMPION).version)
-    start = datetime.fromisoformat(day(-1))
+    start, end = (datetime.fromisoformat(day(k)).replace(tzinfo=UTC) for k in (0, 1))
     drift = spark.createDataFrame(
-        [
-            (
-                (start, datetime.fromisoformat(day(0))),
-                "BASELINE",
-                c.TRIP_DISTANCE,
-                0.9,
-                champion,
-                None,
-            )
-        ],
+        [((start, end), "BASELINE", c.TRIP_DISTANCE, 0.9, champion, None)],
         "window struct<start:timestamp,end:timestamp>, drift_type string, column_name string,"
         " population_stability_index double, model_version string, slice_key string",
     )

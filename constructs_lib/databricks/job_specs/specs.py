@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from constructs_lib.config.models import REPLAY_TEMPLATE, EnvironmentConfig
+from constructs_lib.config.models import EnvironmentConfig
 from constructs_lib.databricks.job_specs.job_settings import MlJobSettings
 from constructs_lib.databricks.job_specs.rendering import render_spec
 
