@@ -110,7 +110,12 @@ def test_the_verdict_notebook_is_deployed_next_to_the_wheel(stacks, env: str) ->
     )
     assert notebook["language"] == "PYTHON"
     source = base64.b64decode(notebook["content_base64"]).decode()
-    assert source == (ROOT / "ml_src" / "notebooks" / "publish_verdict.py").read_text()
+    assert (
+        source
+        == (
+            ROOT / "ml_src" / "src" / "taxi_fare_mlops" / "notebooks" / "publish_verdict.py"
+        ).read_text()
+    )
     paths = [
         t["notebook_task"]["notebook_path"]
         for j in resources(stack, "databricks_job").values()

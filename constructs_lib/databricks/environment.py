@@ -83,11 +83,17 @@ class DatabricksEnvironment(Construct):
             WorkspaceWheelProps(wheel=props.wheel, workspace_dir=self.folder.path),
         )
         # The monitoring job's condition reads the verdict as a task value, which Databricks
-        # documents for notebooks only: this notebook publishes it (ml_src/notebooks/).
+        # documents for notebooks only: this notebook (packaged in the wheel) publishes it.
         self.verdict_notebook = WorkspaceNotebook(
             self,
             "VerdictNotebook",
-            WorkspaceNotebookProps(name="publish_verdict", workspace_dir=self.folder.path),
+            WorkspaceNotebookProps(
+                name="publish_verdict",
+                source=props.wheel.read_member(
+                    f"{props.wheel.package_name}/notebooks/publish_verdict.py"
+                ),
+                workspace_dir=self.folder.path,
+            ),
         )
 
         uc = db.unity_catalog

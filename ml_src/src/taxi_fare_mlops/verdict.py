@@ -5,9 +5,9 @@ The monitoring job starts a retrain the platform's way, without credentials in a
 ``run_job_task`` then runs the ``ml_pipeline`` job. Databricks documents
 ``dbutils.jobs.taskValues.set`` for Python notebooks only (and the Databricks SDK's own
 ``dbutils`` outside a notebook accepts ``set`` and does nothing), so the value is set by a
-small notebook task (``notebooks/publish_verdict.py``, deployed next to the wheel) that calls
-:func:`publish_verdict` with its ``dbutils.jobs.taskValues``. The verdict itself is the
-monitor's row in the metrics table: this step only reads it.
+small notebook task (``notebooks/publish_verdict.py`` of this package, deployed from the
+wheel) that calls :func:`publish_verdict` with its ``dbutils.jobs.taskValues``. The verdict
+itself is the monitor's row in the metrics table: this step only reads it.
 """
 
 from __future__ import annotations
