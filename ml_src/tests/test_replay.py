@@ -20,15 +20,20 @@ pytestmark = pytest.mark.spark
 LANDING = "main.taxi_fare.trips_landing"
 
 
-def test_sample_day_has_the_same_weekday_and_the_nearest_time_of_year() -> None:
+def test_sample_day_has_the_same_weekday_and_consecutive_weeks_cycle_the_sample() -> None:
     sample = [date(2016, 1, 1) + timedelta(days=k) for k in range(60)]  # Jan-Feb 2016
     for target in [date(2025, 6, 10), date(2026, 1, 7), date(2025, 12, 31), date(2026, 2, 14)]:
         chosen = sample_day_for(target, sample)
         assert chosen is not None and chosen.weekday() == target.weekday()
         assert (target - chosen).days % 7 == 0  # a whole number of weeks
-    assert sample_day_for(date(2026, 1, 7), sample) == date(2016, 1, 6)  # same week of year
-    assert sample_day_for(date(2025, 6, 10), sample) == date(2016, 2, 23)  # nearest: late Feb
-    assert sample_day_for(date(2025, 12, 2), sample) == date(2016, 1, 5)  # wraps to early Jan
+    # 28 days of history are four different sample weeks, not one week four times.
+    tuesdays = [sample_day_for(date(2025, 11, 4) + timedelta(weeks=k), sample) for k in range(9)]
+    assert len(set(tuesdays[:4])) == 4
+    assert all((b - a).days == 7 for a, b in zip(tuesdays[:4], tuesdays[1:4], strict=False))
+    assert set(tuesdays[:8]) == {d for d in sample if d.weekday() == 1}  # the whole sample
+    assert tuesdays[8] == tuesdays[0]  # then it cycles (8 Tuesdays in Jan-Feb 2016)
+    # A day is always replayed from the same sample day.
+    assert sample_day_for(date(2026, 1, 7), sample) == sample_day_for(date(2026, 1, 7), sample)
     assert sample_day_for(date(2026, 1, 7), []) is None
 
 

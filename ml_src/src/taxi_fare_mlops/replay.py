@@ -2,10 +2,13 @@
 
 The shipped demo's only data is a static sample (``samples.nyctaxi.trips``, January and
 February 2016), which no processing window of a scheduled job ever overlaps. This step makes
-it a live source: for every UTC day ``T`` to land it picks the sample day ``S`` with the same
-weekday and the nearest day of the year, and shifts that day's trips by ``T - S`` (a whole
-number of weeks, so weekday and time of day are kept). Each trip gets a stable key
-(``trip_id``, the trip's shifted content hashed), which the ``label`` step joins on.
+it a live source: for every UTC day ``T`` to land it picks a sample day ``S`` with the same
+weekday and shifts that day's trips by ``T - S`` (a whole number of weeks, so weekday and time
+of day are kept). Consecutive weeks replay consecutive sample weeks, cycling through the
+sample (eight to nine weeks), so a 28-day training window holds four different sample weeks
+rather than one week four times (a two-month sample has no "same time of year" for most of
+the year). Each trip gets a stable key (``trip_id``, the trip's shifted content hashed), which
+the ``label`` step joins on.
 
 Idempotent per day: the landed days are replaced as a whole in one commit (Delta
 ``replaceWhere`` on the pickup time), so a rerun or retry leaves exactly one copy. A run lands
@@ -68,18 +71,16 @@ def days_between(start: datetime, end: datetime) -> list[date]:
     return [first + timedelta(days=k) for k in range((last - first).days + 1)]
 
 
-def _day_of_year_distance(a: date, b: date) -> int:
-    distance = abs(a.timetuple().tm_yday - b.timetuple().tm_yday)
-    return min(distance, 365 - distance)
-
-
 def sample_day_for(target: date, sample_days: Sequence[date]) -> date | None:
-    """The sample day replayed onto ``target``: same weekday, nearest day of the year (ties:
-    the later day), or ``None`` when the sample has no such weekday."""
-    candidates = [d for d in sample_days if d.weekday() == target.weekday()]
+    """The sample day replayed onto ``target``: one with the same weekday, chosen by
+    ``target``'s week (Monday-based, counted from a fixed origin) modulo the number of such
+    days, so consecutive weeks get consecutive sample weeks; ``None`` when the sample has no
+    such weekday. Deterministic: a day is always replayed from the same sample day."""
+    candidates = sorted(d for d in sample_days if d.weekday() == target.weekday())
     if not candidates:
         return None
-    return min(candidates, key=lambda d: (_day_of_year_distance(d, target), -d.toordinal()))
+    week = (target.toordinal() - 1) // 7
+    return candidates[week % len(candidates)]
 
 
 def usable_sample_days(counts: dict[date, int]) -> list[date]:
