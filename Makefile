@@ -14,7 +14,7 @@ MAKEFLAGS += --no-print-directory
 # config/<ENV>.yaml must exist ($MLOPS_CONFIG_DIR/<ENV>.yaml when that is set). The raw text is
 # read with $(value ...): a variable given on the command line or in the environment is
 # otherwise expanded by make, and `$(shell ...)` in it would run. Recipes quote it as well.
-ENV_GOALS := plan deploy render
+ENV_GOALS := plan deploy render ml-local
 _LETTERS := a b c d e f g h i j k l m n o p q r s t u v w x y z
 _DIGITS := 0 1 2 3 4 5 6 7 8 9
 _empty :=
@@ -298,8 +298,13 @@ cdktn-latest: ## Canary: synthesize with the newest cdktn releases (unpinned) an
 	MLOPS_CDK_ENGINE=cdktn CDKTF_OUTDIR=cdktn-latest.out $(CDKTN_LATEST_VENV)/bin/python main.py || $(APP_FAILED)
 	$(PY) -m tools.engine_diff cdktf.out cdktn-latest.out
 
-ml-local: venv ## Run the whole ML pipeline locally on generated data (Spark + MLflow/SQLite)
-	$(PY) -m taxi_fare_mlops.local_pipeline --workdir .local/ml
+# The synthesized jobs of one workspace stack (default: dev), run locally through the installed
+# console scripts over three consecutive days of replayed data (a new deployment each time;
+# the last day's trips are lengthened so that monitoring starts a retrain).
+ML_LOCAL_ENV = $(or $(ENV),dev)
+ml-local: venv .make/synth.stamp ## Run an environment's synthesized jobs locally over 3 days of replayed data: make ml-local [ENV=dev]
+	@test -f "cdktf.out/stacks/$(ML_LOCAL_ENV)-workspace/cdk.tf.json" || { echo "error: no workspace stack for ENV=$(ML_LOCAL_ENV) in cdktf.out. Fix: ENV is an environment name (a file in config/)" >&2; exit 2; }
+	$(PY) -m taxi_fare_mlops.local_pipeline --stack "cdktf.out/stacks/$(ML_LOCAL_ENV)-workspace/cdk.tf.json" --workdir .local/ml --days 3 --drift 0.8 --fresh
 
 render: $(VENV)/.synth-installed $(WHEEL) ## Print the rendered job and cluster specs of one environment: make render ENV=dev
 	$(PY) -m tools.render '$(ENV)' --config-dir "$${MLOPS_CONFIG_DIR:-config}"

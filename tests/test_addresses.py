@@ -43,6 +43,7 @@ WORKSPACE = [
     "databricks_schema.Dbx_Catalog_Schema-inference_39370D17",
     "databricks_schema.Dbx_Catalog_Schema-models_1940B9B9",
     "databricks_service_principal.Dbx_JobPrincipal_ServicePrincipal_B4F8D328",
+    "databricks_sql_table.Dbx_QualityMonitor_BaselineTable_CA3134DA",
     "databricks_sql_table.Dbx_QualityMonitor_InferenceTable_06EE31F2",
     "databricks_storage_credential.Dbx_Catalog_StorageCredential_539766B6",
     "databricks_volume.Dbx_Catalog_ArtifactsVolume_DA512460",

@@ -91,9 +91,38 @@ def test_every_ml_task_runs_the_uploaded_wheel(stacks, env: str) -> None:
                 assert task["python_wheel_task"]["package_name"] == "taxi_fare_mlops"
                 assert task["python_wheel_task"]["entry_point"].startswith("taxi-fare-")
                 assert task["library"] == [{"whl": library}]
+            elif "notebook_task" in task:
+                assert task["library"] == [{"whl": library}]  # the notebook imports the wheel
             else:
                 assert "condition_task" in task or "run_job_task" in task, task["task_key"]
-    assert wheel_tasks == 8  # ml_pipeline 4, batch_inference 2, monitoring 2
+    assert wheel_tasks == 9  # replay 1, ml_pipeline 4, batch_inference 2, monitoring 2
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_the_verdict_notebook_is_deployed_next_to_the_wheel(stacks, env: str) -> None:
+    import base64
+
+    stack = workspace(stacks, env)
+    notebook_id, notebook = only(stack, "databricks_notebook")
+    folder_id, _ = only(stack, "databricks_directory")
+    assert notebook["path"] == ref("databricks_directory", folder_id, "path") + (
+        "/notebooks/publish_verdict"
+    )
+    assert notebook["language"] == "PYTHON"
+    source = base64.b64decode(notebook["content_base64"]).decode()
+    assert (
+        source
+        == (
+            ROOT / "ml_src" / "src" / "taxi_fare_mlops" / "notebooks" / "publish_verdict.py"
+        ).read_text()
+    )
+    paths = [
+        t["notebook_task"]["notebook_path"]
+        for j in resources(stack, "databricks_job").values()
+        for t in j["task"]
+        if "notebook_task" in t
+    ]
+    assert paths == [ref("databricks_notebook", notebook_id, "path")]
 
 
 def test_wheel_asset_is_copied_into_the_stack(synth_dir) -> None:
@@ -107,7 +136,7 @@ def test_wheel_asset_is_copied_into_the_stack(synth_dir) -> None:
 def test_jobs_have_timeout_notifications_and_one_run_at_a_time(stacks, env: str) -> None:
     jobs = resources(workspace(stacks, env), "databricks_job")
     assert {j["name"] for j in jobs.values()} == {
-        f"mlops-{env}-{k}" for k in ("ml_pipeline", "batch_inference", "monitoring")
+        f"mlops-{env}-{k}" for k in ("replay", "ml_pipeline", "batch_inference", "monitoring")
     }
     expected_mail = [r.email_address for r in CONFIGS[env].monitoring.alert_email_receivers]
     for job in jobs.values():
@@ -155,9 +184,7 @@ def test_monitoring_job_triggers_this_stacks_pipeline_job(stacks) -> None:
         pipeline_id = next(k for k, j in jobs.items() if j["name"].endswith("-ml_pipeline"))
         monitoring = next(j for j in jobs.values() if j["name"].endswith("-monitoring"))
         retrain = next(t for t in monitoring["task"] if t["task_key"] == "retrain")
-        assert retrain["python_wheel_task"]["named_parameters"]["pipeline-job-id"] == ref(
-            "databricks_job", pipeline_id, "id"
-        )
+        assert retrain["run_job_task"] == {"job_id": ref("databricks_job", pipeline_id, "id")}
 
 
 def test_interactive_cluster_only_where_enabled(stacks) -> None:

@@ -1892,7 +1892,8 @@ def _in_namespace(script: str, tmp_path: Path) -> subprocess.CompletedProcess[st
             "error: 1 problem found:\n  - output directory {fs}/cdktf.out: cannot create the staging directory in {fs} (Read-only file system). Fix: the file system is read-only; set CDKTF_OUTDIR to a writable directory",
         ),
         (
-            "mount -t tmpfs -o size=800k tmpfs $FS && cp -r $EARLIER $FS/cdktf.out",
+            # Room for one output (about 0.9 MB: four wheel copies and the stacks), not two.
+            "mount -t tmpfs -o size=1200k tmpfs $FS && cp -r $EARLIER $FS/cdktf.out",
             "error: output directory {fs}/cdktf.out: cannot write the synthesized files (ENOSPC: no space left on device). Fix: the disk is full; free some space and run again",
         ),
     ],

@@ -13,7 +13,7 @@ from constructs_lib.providers.databricks.quality_monitor import (
     QualityMonitor as ProviderQualityMonitor,
 )
 from constructs_lib.providers.databricks.quality_monitor import QualityMonitorInferenceLog
-from tests.conftest import ENVIRONMENTS, ref, resources
+from tests.conftest import ENVIRONMENTS, job_principal, ref, resources
 
 META = {"//", "depends_on", "provider", "lifecycle", "count", "for_each"}
 
@@ -32,16 +32,45 @@ def only_one(stacks: dict[str, Any], env: str, type_: str) -> tuple[str, dict]:
     return next(iter(found.items()))
 
 
+def tables(stacks: dict[str, Any], env: str) -> dict[str, tuple[str, dict]]:
+    """The inference and baseline tables of an environment, by name."""
+    found = environment_resources(stacks, env, "databricks_sql_table")
+    assert len(found) == 2, sorted(found)
+    return {body["name"]: (key, body) for key, body in found.items()}
+
+
+def inference_table(stacks: dict[str, Any], env: str) -> tuple[str, dict]:
+    return tables(stacks, env)["taxi_fare_inference"]
+
+
 def test_every_environment_monitors_its_inference_table(stacks) -> None:
     for env in ENVIRONMENTS:
-        table_id, table = only_one(stacks, env, "databricks_sql_table")
+        table_id, table = inference_table(stacks, env)
+        baseline_id, baseline = tables(stacks, env)["taxi_fare_baseline"]
         _, monitor = only_one(stacks, env, "databricks_quality_monitor")
-        assert table["name"] == "taxi_fare_inference"
         assert (table["table_type"], table["data_source_format"]) == ("MANAGED", "DELTA")
         assert monitor["table_name"] == (
             f"{table['catalog_name']}.{table['schema_name']}.{table['name']}"
         )
-        assert monitor["depends_on"] == [f"databricks_sql_table.{table_id}"]
+        assert monitor["baseline_table_name"] == (
+            f"{table['catalog_name']}.{table['schema_name']}.taxi_fare_baseline"
+        )
+        assert baseline["column"] == table["column"]  # the monitor needs the same columns
+        assert monitor["depends_on"] == [
+            f"databricks_sql_table.{table_id}",
+            f"databricks_sql_table.{baseline_id}",
+        ]
+
+
+def test_the_job_principal_owns_the_monitored_tables(stacks) -> None:
+    """The monitor itself has no owner field (provider 1.99.0, API): the data it watches
+    belongs to the identity that writes it, not to the deployer."""
+    for env in ENVIRONMENTS:
+        principal = job_principal(stacks[f"{env}-workspace"])
+        for _, body in tables(stacks, env).values():
+            assert body["owner"] == principal
+        _, monitor = only_one(stacks, env, "databricks_quality_monitor")
+        assert "owner" not in monitor
 
 
 def test_inference_log_profile_matches_the_scoring_output(stacks) -> None:
@@ -68,14 +97,14 @@ def test_declared_table_has_exactly_the_columns_scoring_writes(stacks) -> None:
     written = [(f.name, spark_to_sql[str(f.dataType)]) for f in INFERENCE_SCHEMA.fields]
     assert list(specs.INFERENCE_TABLE_COLUMNS) == written
     for env in ENVIRONMENTS:
-        _, table = only_one(stacks, env, "databricks_sql_table")
+        _, table = inference_table(stacks, env)
         assert [(c["name"], c["type"]) for c in table["column"]] == written
         assert table["properties"] == {"delta.enableChangeDataFeed": "true"}
 
 
 def test_metric_tables_go_to_the_inference_schema_and_assets_to_the_env_folder(stacks) -> None:
     for env in ENVIRONMENTS:
-        _, table = only_one(stacks, env, "databricks_sql_table")
+        _, table = inference_table(stacks, env)
         _, monitor = only_one(stacks, env, "databricks_quality_monitor")
         assert monitor["output_schema_name"] == f"{table['catalog_name']}.{table['schema_name']}"
         schemas = environment_resources(stacks, env, "databricks_schema")
@@ -93,9 +122,9 @@ def test_no_warehouse_is_needed(stacks) -> None:
     warehouse), no warehouse for the table, and no data source read at plan time."""
     for env in ENVIRONMENTS:
         _, monitor = only_one(stacks, env, "databricks_quality_monitor")
-        _, table = only_one(stacks, env, "databricks_sql_table")
         assert monitor["skip_builtin_dashboard"] is True
-        assert "warehouse_id" not in monitor and "warehouse_id" not in table
+        assert "warehouse_id" not in monitor
+        assert all("warehouse_id" not in body for _, body in tables(stacks, env).values())
         for name, stack in stacks.items():
             if name in (env, f"{env}-workspace"):
                 assert "databricks_sql_warehouse" not in stack.get("data", {})

@@ -346,8 +346,8 @@ BROKEN_INPUTS = {
     "template with an undefined variable": (
         lambda p: _replace(
             p / "templates" / "jobs" / "batch_inference.yaml.j2",
-            "schemas.inference",
-            "schemas.inferense",
+            "tables.inference",
+            "tables.inferense",
         ),
         "templates/jobs/batch_inference.yaml.j2: environment dev: undefined variable",
     ),

@@ -625,8 +625,25 @@ class JobSettings(StrictModel):
     in "Run now with different parameters" to backfill). Default: 1 day."""
 
 
-def _default_jobs() -> dict[str, JobSettings]:
-    return {
+REPLAY_TEMPLATE = "replay.yaml.j2"
+"""The job template of the sample replay (lands "today's" trips for the shipped demo)."""
+STATIC_SAMPLES: dict[str, tuple[str, str]] = {
+    "samples.nyctaxi.trips": ("2016-01-01", "2016-02-29"),
+    "/databricks-datasets/nyctaxi-with-zipcodes/subsampled": ("2016-01-01", "2016-02-29"),
+    "dbfs:/databricks-datasets/nyctaxi-with-zipcodes/subsampled": ("2016-01-01", "2016-02-29"),
+}
+"""Fixed samples every workspace carries -> (first, last) pickup date. Their trips never move,
+so no scheduled window (the days before the trigger date) ever overlaps them: they can only be
+replayed (docs/platform-assumptions.md, "ML jobs")."""
+
+
+def _default_jobs(replay: bool = True) -> dict[str, JobSettings]:
+    jobs = {
+        "replay": JobSettings(
+            template=REPLAY_TEMPLATE,
+            schedule=JobSchedule(quartz_cron_expression="0 30 0 * * ?"),
+            timeout_seconds=3600,
+        ),
         "ml_pipeline": JobSettings(
             template="ml_pipeline.yaml.j2",
             schedule=JobSchedule(quartz_cron_expression="0 0 2 ? * MON"),
@@ -644,6 +661,62 @@ def _default_jobs() -> dict[str, JobSettings]:
             timeout_seconds=3600,
         ),
     }
+    if not replay:
+        del jobs["replay"]
+    return jobs
+
+
+class TripsSource(StrictModel):
+    """Where the trips every ML job reads come from (job parameters `source-table`, `trip-key`).
+
+    `replay` (the shipped demo): the `replay` job lands "today's" trips into `landing_table`
+    (in the feature schema) by replaying a fixed sample onto current dates; its first run
+    backfills `backfill_days`. `table`: your own trips table, which the jobs read as is (no
+    replay job); it must have the columns of `samples.nyctaxi.trips` and a trip key column.
+    """
+
+    kind: Literal["replay", "table"] = "replay"
+    table: str | None = Field(
+        default=None, pattern=r"^([A-Za-z0-9_]+\.){0,2}[A-Za-z0-9_]+$|^(/|dbfs:/|abfss://)[^\s]+$"
+    )
+    """kind `table`: the trips table (`catalog.schema.table`; a bare or two-level name is put
+    in the environment's catalog and feature schema) or a Delta path."""
+    sample: str | None = Field(
+        default=None, pattern=r"^([A-Za-z0-9_]+\.){2}[A-Za-z0-9_]+$|^(/|dbfs:/|abfss://)[^\s]+$"
+    )
+    """kind `replay`: the sample replayed. Default: `samples.nyctaxi.trips` (Unity Catalog) or
+    `/databricks-datasets/nyctaxi-with-zipcodes/subsampled` (legacy mode)."""
+    landing_table: str = Field(default="trips_landing", pattern=r"^[a-z][a-z0-9_]*$")
+    """kind `replay`: the table the replay writes and the jobs read (in the feature schema)."""
+    trip_key_column: str = Field(default="trip_id", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    """The column that identifies a trip (the replay adds `trip_id`); the label step joins on
+    it to fill in fares that arrive after scoring."""
+    backfill_days: int = Field(default=29, ge=1, le=366)
+    """kind `replay`: days of history each run makes sure are landed (the first run lands them
+    all): the 28 days of the first training plus one day featurize reads before them."""
+
+    @model_validator(mode="after")
+    def _consistent(self) -> TripsSource:
+        if self.kind == "table":
+            if self.table is None:
+                raise ValueError(
+                    "trips_source.table is required with kind: table; name your trips table, or "
+                    "use kind: replay for the shipped demo"
+                )
+            if self.table in STATIC_SAMPLES:
+                first, last = STATIC_SAMPLES[self.table]
+                raise ValueError(
+                    f"trips_source.table {self.table!r} is a fixed sample ({first} to {last}): "
+                    "no scheduled window ever overlaps it, so every run would find no data; use "
+                    "kind: replay (with this sample) or your own live table"
+                )
+            if self.sample is not None:
+                raise ValueError("trips_source.sample is only used with kind: replay; remove it")
+        elif self.table is not None:
+            raise ValueError(
+                "trips_source.table is only used with kind: table; remove it, or set kind: table"
+            )
+        return self
 
 
 class QualityMonitorSettings(StrictModel):
@@ -722,18 +795,27 @@ class MlSettings(StrictModel):
     name, not a path: letters, digits, spaces, `_`, `-`, `.`; no `/` (checked)."""
     model_name: str = Field(default="taxi_example_fare_packaged", pattern=r"^[a-z][a-z0-9_]*$")
     """Registered model name (the original's); in Unity Catalog `<catalog>.<models>.<name>`."""
+    trips_source: TripsSource = TripsSource()
+    """Where the trips come from. Default: replay of the shipped sample (the demo)."""
     min_improvement_over_baseline: float = Field(default=0.05, ge=0, lt=1)
     """Validation gate: the challenger's RMSE must be this fraction below the naive baseline's."""
-    max_regression_vs_champion: float = Field(default=0.0, ge=0, lt=1)
-    """Validation gate: tolerated relative RMSE increase against the current champion. Default
-    0: a challenger must be strictly better (an equal model is not promoted), so quality cannot
+    min_gain_over_champion: float = Field(default=0.01, ge=0, lt=1)
+    """Validation gate: the challenger's RMSE must be this fraction below the champion's, both
+    measured on the holdout trips picked up after the champion's training window (trips it
+    never saw). Default 1 %: an improvement by noise is not promoted, and quality cannot
     ratchet down release after release."""
     psi_threshold: float = Field(default=0.2, gt=0)
     """Monitoring: population stability index above which a retrain is signalled."""
     inference_table: str = Field(default="taxi_fare_inference", pattern=r"^[a-z][a-z0-9_]*$")
     """Batch scoring log (in the inference schema); declared by the stack in Unity Catalog."""
     metrics_table: str = Field(default="taxi_fare_monitoring", pattern=r"^[a-z][a-z0-9_]*$")
-    """The monitoring job's verdicts (in the inference schema); the retrain task reads it."""
+    """The monitoring job's metrics and verdicts, and the expected states every step records
+    (in the inference schema)."""
+    baseline_table: str = Field(default="taxi_fare_baseline", pattern=r"^[a-z][a-z0-9_]*$")
+    """Each model version's scored holdout (written by training; in the inference schema): the
+    quality monitor's baseline."""
+    label_lookback_days: int = Field(default=7, ge=1, le=90)
+    """The label step fills in fares of trips scored in the last N days (late labels)."""
     quality_monitor: QualityMonitorSettings = QualityMonitorSettings()
     group_permissions: MlGroupPermissions = MlGroupPermissions()
     """People's access to the experiment and the model. Default: read only, for both groups
@@ -813,7 +895,9 @@ class DatabricksSettings(StrictModel):
     notification_emails: tuple[EmailAddress, ...] = ()
     """Who is e-mailed when a job run fails. Default: the environment's alert receivers."""
     jobs: dict[str, JobSettings] = Field(default_factory=_default_jobs)
-    """Jobs by key; created in this order, so a job can trigger the jobs listed before it."""
+    """Jobs by key; created in this order, so a job can trigger the jobs listed before it.
+    Default: `replay` (only with `ml.trips_source.kind: replay`), `ml_pipeline`,
+    `batch_inference`, `monitoring`."""
     ml: MlSettings = MlSettings()
     azure_databricks_principal_object_id: str | None = Field(
         default=None, pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
@@ -864,6 +948,34 @@ class DatabricksSettings(StrictModel):
                 f"({', '.join(self.allowed_node_type_ids)}), the job cluster policy's "
                 "allowlist, so every job cluster would be refused; add it to "
                 "allowed_node_type_ids or pick one of them"
+            )
+        return self
+
+    @model_validator(mode="before")
+    @classmethod
+    def _jobs_for_the_source(cls, data: object) -> object:
+        """Without an explicit `jobs`, the replay job exists only for a replayed source."""
+        if isinstance(data, dict) and "jobs" not in data:
+            ml = data.get("ml")
+            source = ml.get("trips_source") if isinstance(ml, dict) else None
+            kind = source.get("kind", "replay") if isinstance(source, dict) else "replay"
+            data = {**data, "jobs": _default_jobs(replay=kind == "replay")}
+        return data
+
+    @model_validator(mode="after")
+    def _replay_job_matches_the_source(self) -> DatabricksSettings:
+        replays = [k for k, j in self.jobs.items() if j.template == REPLAY_TEMPLATE]
+        kind = self.ml.trips_source.kind
+        if kind == "replay" and not replays:
+            raise ValueError(
+                "ml.trips_source.kind is replay but no job uses templates/jobs/"
+                f"{REPLAY_TEMPLATE}; add the replay job to databricks.jobs, or set "
+                "ml.trips_source to kind: table with your own trips table"
+            )
+        if kind == "table" and replays:
+            raise ValueError(
+                f"databricks.jobs {replays} replay the sample, but ml.trips_source is kind: "
+                "table (a live source); remove those jobs"
             )
         return self
 

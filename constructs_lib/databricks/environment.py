@@ -18,6 +18,7 @@ from constructs_lib.databricks.mlflow_tracking import (
     MlflowTrackingProps,
     model_schema_privileges,
 )
+from constructs_lib.databricks.notebook import WorkspaceNotebook, WorkspaceNotebookProps
 from constructs_lib.databricks.quality_monitor import QualityMonitor, QualityMonitorProps
 from constructs_lib.databricks.secrets import SecretScope, SecretScopeProps
 from constructs_lib.databricks.smoke_principal import SmokePrincipal, SmokePrincipalProps
@@ -26,8 +27,9 @@ from constructs_lib.databricks.wheel import WorkspaceWheel, WorkspaceWheelProps
 from constructs_lib.platform_outputs import PlatformOutputs
 from constructs_lib.providers.databricks.repo import Repo
 
-RETRAIN_TARGET_JOB = "ml_pipeline"
-"""The job the monitoring job starts when it signals a retrain: the job principal may run it."""
+RETRAIN_TARGET_JOB = specs.RETRAIN_JOB
+"""The job the monitoring job runs (run_job_task) when it signals a retrain: the job principal
+may run it."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -88,6 +90,19 @@ class DatabricksEnvironment(Construct):
             "Wheel",
             WorkspaceWheelProps(
                 wheel=props.wheel, workspace_dir=self.folder.path, readers=cluster_users
+            ),
+        )
+        # The monitoring job's condition reads the verdict as a task value, which Databricks
+        # documents for notebooks only: this notebook (packaged in the wheel) publishes it.
+        self.verdict_notebook = WorkspaceNotebook(
+            self,
+            "VerdictNotebook",
+            WorkspaceNotebookProps(
+                name="publish_verdict",
+                source=props.wheel.read_member(
+                    f"{props.wheel.package_name}/notebooks/publish_verdict.py"
+                ),
+                workspace_dir=self.folder.path,
             ),
         )
 
@@ -198,6 +213,7 @@ class DatabricksEnvironment(Construct):
             experiment_path=self.mlflow.experiment_path,
             model_name=self.mlflow.model_name,
             run_as=job_sp,
+            notebooks={"publish_verdict": self.verdict_notebook.path},
         )
         for user in cluster_users:
             # A library that fails to install fails the cluster's create (provider 1.99), so
@@ -265,6 +281,8 @@ class DatabricksEnvironment(Construct):
                     catalog=self.catalog,
                     schema=uc.inference_schema,
                     table_name=db.ml.inference_table,
+                    baseline_table_name=db.ml.baseline_table,
+                    owner=job_sp,
                     columns=specs.INFERENCE_TABLE_COLUMNS,
                     assets_dir=f"{self.folder.path}/quality_monitoring",
                     **specs.INFERENCE_LOG_COLUMNS,

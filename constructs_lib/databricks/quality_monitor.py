@@ -10,6 +10,15 @@ internal/providers/pluginfw/products/qualitymonitor/resource_quality_monitor.go)
 and the optional `label_col`; `warehouse_id` is optional ("If not specified, the first running
 warehouse will be used" for the dashboard) and `skip_builtin_dashboard` skips the dashboard.
 Nothing here is read at plan time: no data source, no warehouse lookup.
+
+Baseline and ownership: the monitor computes baseline drift against `baseline_table_name`
+(each model version's scored holdout, written by the training step, same columns as the
+inference table). Neither the provider resource nor the create-monitor API (databricks-sdk-go
+v0.93.0 `catalog.CreateMonitor`) has an owner field: the monitor is created by the deploying
+identity. What can be owned is the data: both tables belong to the job principal (`owner`), so
+the identity that writes them is the one with the table-owner rights the monitor API asks for
+(refresh, update), never the deployer. Which identity the scheduled refresh runs as is not
+documented (docs/platform-assumptions.md).
 """
 
 from __future__ import annotations
@@ -40,6 +49,11 @@ class QualityMonitorProps:
     monitoring table lives, and which the same principals can read)."""
     table_name: str
     """Inference table the batch scoring job writes (its `--inference-table`)."""
+    baseline_table_name: str
+    """Baseline table the training step writes (its `--baseline-table`), same columns."""
+    owner: str
+    """Owner of both tables: the job principal's application ID (the identity that writes
+    them), not the deploying identity."""
     columns: Sequence[tuple[str, str]]
     """(name, SQL type) of every column, in the order the scoring job writes them."""
     assets_dir: str
@@ -79,6 +93,7 @@ class QualityMonitor(Construct):
         if missing:
             raise ValueError(f"QualityMonitor: columns {missing} are not in the table's columns")
         schema = props.catalog.schemas[props.schema]
+        columns = [SqlTableColumn(name=name, type=type_) for name, type_ in props.columns]
         self.table = SqlTable(
             self,
             "InferenceTable",
@@ -87,10 +102,25 @@ class QualityMonitor(Construct):
             name=props.table_name,
             table_type="MANAGED",
             data_source_format="DELTA",
-            column=[SqlTableColumn(name=name, type=type_) for name, type_ in props.columns],
+            column=columns,
             # Lakehouse Monitoring processes a table with change data feed incrementally.
             properties={"delta.enableChangeDataFeed": "true"},
             comment="Batch scoring log of the taxi fare model (written by batch_inference).",
+            owner=props.owner,
+            warehouse_id=props.warehouse_id,
+        )
+        self.baseline = SqlTable(
+            self,
+            "BaselineTable",
+            catalog_name=props.catalog.name,
+            schema_name=schema.name,
+            name=props.baseline_table_name,
+            table_type="MANAGED",
+            data_source_format="DELTA",
+            column=columns,
+            comment="Each model version's scored holdout (written by ml_pipeline's train task):"
+            " the quality monitor's baseline.",
+            owner=props.owner,
             warehouse_id=props.warehouse_id,
         )
         full_name = f"{props.catalog.name}.{schema.name}.{props.table_name}"
@@ -99,6 +129,7 @@ class QualityMonitor(Construct):
             "Monitor",
             table_name=full_name,
             output_schema_name=f"{props.catalog.name}.{schema.name}",
+            baseline_table_name=f"{props.catalog.name}.{schema.name}.{props.baseline_table_name}",
             assets_dir=f"{props.assets_dir}/{props.table_name}",
             inference_log=[
                 QualityMonitorInferenceLog(
@@ -131,5 +162,5 @@ class QualityMonitor(Construct):
             ),
             warehouse_id=props.warehouse_id,
             skip_builtin_dashboard=props.warehouse_id is None,
-            depends_on=[self.table],
+            depends_on=[self.table, self.baseline],
         )

@@ -47,18 +47,60 @@ def test_model_worse_than_champion_is_rejected(holdout) -> None:
     assert result.metrics["champion_rmse"] < result.metrics["challenger_rmse"]
 
 
-def test_champion_tolerance(holdout) -> None:
-    slightly_worse = holdout["good"] + 0.05
-    strict = run_gate(
-        holdout["y"], slightly_worse, holdout["baseline"], holdout["good"], COLUMNS, COLUMNS,
-        GateConfig(champion_tolerance=0.0),
+def test_a_challenger_better_by_noise_is_not_promoted(holdout) -> None:
+    """1e-9 better is not better: the minimum gain over the champion (default 1 %) decides."""
+    noise_better = holdout["y"] + (holdout["good"] - holdout["y"]) * (1 - 1e-9)
+    result = run_gate(
+        holdout["y"], noise_better, holdout["baseline"], holdout["good"], COLUMNS, COLUMNS
+    )
+    assert result.metrics["challenger_vs_champion_rmse"] < result.metrics["champion_rmse"]
+    assert checks(result)["better_than_champion"] is False
+    assert not result.passed
+
+
+def test_minimum_gain_over_the_champion(holdout) -> None:
+    better_by_3_percent = holdout["y"] + (holdout["good"] - holdout["y"]) * 0.97
+    default = run_gate(
+        holdout["y"], better_by_3_percent, holdout["baseline"], holdout["good"], COLUMNS, COLUMNS
+    )
+    demanding = run_gate(
+        holdout["y"], better_by_3_percent, holdout["baseline"], holdout["good"], COLUMNS, COLUMNS,
+        GateConfig(min_gain_over_champion=0.05),
     )  # fmt: skip
-    lenient = run_gate(
-        holdout["y"], slightly_worse, holdout["baseline"], holdout["good"], COLUMNS, COLUMNS,
-        GateConfig(champion_tolerance=0.10),
+    assert default.passed, default.to_markdown()
+    assert not demanding.passed
+    assert "minimum gain 5.0%" in next(
+        ch.detail for ch in demanding.checks if ch.name == "better_than_champion"
+    )
+
+
+def test_the_champion_is_compared_only_on_rows_after_its_training_end(holdout) -> None:
+    """Rows the champion trained on flatter it: the comparison leaves them out."""
+    y = holdout["y"]
+    champion = holdout["good"].copy()
+    seen = np.zeros(len(y), dtype=bool)
+    seen[:600] = True
+    champion[seen] = y[seen]  # perfect on the rows it was trained on
+    challenger = y + (holdout["good"] - y) * 0.9  # 10 % better everywhere else
+    everything = run_gate(y, challenger, holdout["baseline"], champion, COLUMNS, COLUMNS)
+    unseen_only = run_gate(
+        y, challenger, holdout["baseline"], champion, COLUMNS, COLUMNS,
+        comparable=~seen, comparable_since="2024-03-04",
     )  # fmt: skip
-    assert not strict.passed
-    assert lenient.passed
+    assert not everything.passed  # the champion looks better on rows it memorised
+    assert unseen_only.passed, unseen_only.to_markdown()
+    assert unseen_only.metrics["comparison_rows"] == 400
+
+
+def test_too_few_rows_after_the_champions_training_end_reject(holdout) -> None:
+    comparable = np.zeros(len(holdout["y"]), dtype=bool)
+    comparable[:50] = True
+    result = run_gate(
+        holdout["y"], holdout["good"] * 0.5 + holdout["y"] * 0.5, holdout["baseline"],
+        holdout["good"], COLUMNS, COLUMNS, comparable=comparable,
+    )  # fmt: skip
+    assert checks(result)["better_than_champion"] is False
+    assert "only 50 holdout rows" in result.failed_checks[0].detail
 
 
 def test_model_not_beating_baseline_is_rejected(holdout) -> None:
@@ -118,17 +160,10 @@ def test_equal_metrics_are_not_promoted(holdout) -> None:
     result = run_gate(
         holdout["y"], holdout["good"], holdout["baseline"], holdout["good"], COLUMNS, COLUMNS
     )
-    assert result.metrics["challenger_rmse"] == result.metrics["champion_rmse"]
+    assert result.metrics["challenger_vs_champion_rmse"] == result.metrics["champion_rmse"]
     assert checks(result)["better_than_champion"] is False
     assert not result.passed
 
 
-def test_default_gate_has_no_regression_tolerance() -> None:
-    assert GateConfig().champion_tolerance == 0.0
-
-
-def test_slightly_better_challenger_passes(holdout) -> None:
-    better = holdout["y"] + (holdout["good"] - holdout["y"]) * 0.99
-    result = run_gate(holdout["y"], better, holdout["baseline"], holdout["good"], COLUMNS, COLUMNS)
-    assert result.metrics["challenger_rmse"] < result.metrics["champion_rmse"]
-    assert result.passed, result.to_markdown()
+def test_default_minimum_gain_is_one_percent() -> None:
+    assert GateConfig().min_gain_over_champion == 0.01

@@ -9,13 +9,7 @@ from mlflow import MlflowClient
 
 from taxi_fare_mlops.errors import PipelineError
 from taxi_fare_mlops.promotion import REPLACED_TAG, SUPERSEDED_TAG, promote
-from taxi_fare_mlops.registry import (
-    CHALLENGER,
-    CHAMPION,
-    GATE_CHAMPION_TAG,
-    GATE_STATUS_TAG,
-    ModelRegistry,
-)
+from taxi_fare_mlops.registry import CHALLENGER, CHAMPION, GateVerdict, ModelRegistry
 
 MODEL = "main.taxi_fare.taxi_fare_regressor"
 
@@ -41,8 +35,7 @@ def new_version(
     if gate_status is not None:
         champion = registry.pointed(CHAMPION)
         compared = against or (str(champion.version) if champion is not None else "none")
-        client.set_model_version_tag(MODEL, version, GATE_CHAMPION_TAG, compared)
-        client.set_model_version_tag(MODEL, version, GATE_STATUS_TAG, gate_status)
+        registry.write_verdict(version, GateVerdict(gate_status, compared, "run-1"))
     registry.point(CHALLENGER, version)
     return version
 
@@ -101,7 +94,7 @@ def test_unevaluated_version_is_refused(registry: ModelRegistry, tmp_path: Path)
     v1 = new_version(registry, tmp_path, "passed")
     promote(registry)
     v2 = new_version(registry, tmp_path, None)
-    with pytest.raises(PipelineError, match="gate_status=unset"):
+    with pytest.raises(PipelineError, match="no gate_verdict tag"):
         promote(registry, v2)
     assert champion(registry) == v1
     forced = promote(registry, v2, require_gate_pass=False)
@@ -121,8 +114,55 @@ def test_verdict_against_another_champion_is_refused(
     assert champion(registry) == v3
 
 
-def test_missing_challenger_or_version(registry: ModelRegistry) -> None:
-    with pytest.raises(PipelineError, match="no version with alias @challenger"):
-        promote(registry)
+def test_no_challenger_yet_is_an_expected_state(registry: ModelRegistry) -> None:
+    result = promote(registry)
+    assert (result.status, result.candidate_version, result.champion_version) == (
+        "no_challenger",
+        None,
+        None,
+    )
     with pytest.raises(PipelineError, match="no version 7"):
         promote(registry, "7")
+
+
+class CountingClient:
+    """An MLflow client that counts tag writes and can fail on the n-th one."""
+
+    def __init__(self, client, fail_on: int | None = None) -> None:
+        self._client, self.writes, self.fail_on = client, [], fail_on
+
+    def set_model_version_tag(self, name, version, key, value) -> None:
+        self.writes.append(key)
+        if self.fail_on is not None and len(self.writes) == self.fail_on:
+            raise RuntimeError("the registry went away")
+        self._client.set_model_version_tag(name, version, key, value)
+
+    def __getattr__(self, name):
+        return getattr(self._client, name)
+
+
+def test_the_verdict_is_one_tag_write(registry: ModelRegistry, tmp_path: Path) -> None:
+    v1 = new_version(registry, tmp_path, None)
+    counting = CountingClient(registry.client)
+    ModelRegistry(counting, MODEL, "alias").write_verdict(v1, GateVerdict("passed", "none", "r"))
+    assert counting.writes == ["gate_verdict"]
+    tags = registry.client.get_model_version(MODEL, v1).tags
+    assert GateVerdict.from_tags(tags) == GateVerdict("passed", "none", "r")
+
+
+def test_a_failed_verdict_write_leaves_no_verdict_to_promote(
+    registry: ModelRegistry, tmp_path: Path
+) -> None:
+    """The status and the champion it was judged against are one write: a failure cannot leave
+    an old "passed" next to a new champion (or the reverse)."""
+    v1 = new_version(registry, tmp_path, "passed")
+    promote(registry)
+    v2 = new_version(registry, tmp_path, "passed")  # passed against v1
+    v3 = new_version(registry, tmp_path, None)
+    promote(registry, v2)  # champion is v2 now
+    failing = ModelRegistry(CountingClient(registry.client, fail_on=1), MODEL, "alias")
+    with pytest.raises(RuntimeError):
+        failing.write_verdict(v3, GateVerdict("passed", v2, "r"))
+    with pytest.raises(PipelineError, match="never evaluated"):
+        promote(registry, v3)
+    assert champion(registry) == v2 != v1

@@ -66,6 +66,67 @@ def test_genuine_not_found_means_none(error_code: str, message: str) -> None:
     assert ModelRegistry(_Raising(exc), MODEL, "alias").pointed(CHAMPION) is None
 
 
+class _UnityCatalogLike:
+    """A Unity Catalog registry as MLflow 2.13.1's UC store returns it: the registered model
+    with its aliases; a by-alias lookup of a missing alias fails with ``by_alias_error``."""
+
+    def __init__(self, aliases: dict[str, str], by_alias_error: MlflowException) -> None:
+        self.aliases, self.by_alias_error, self.by_alias_calls = aliases, by_alias_error, 0
+
+    def get_registered_model(self, name: str):
+        from mlflow.entities.model_registry import RegisteredModel, RegisteredModelAlias
+
+        return RegisteredModel(
+            name, aliases=[RegisteredModelAlias(a, v) for a, v in self.aliases.items()]
+        )
+
+    def get_model_version(self, name: str, version: str):
+        from mlflow.entities.model_registry import ModelVersion
+
+        return ModelVersion(name, version, creation_timestamp=0)
+
+    def get_model_version_by_alias(self, name: str, alias: str):
+        self.by_alias_calls += 1
+        if alias in self.aliases:
+            return self.get_model_version(name, self.aliases[alias])
+        raise self.by_alias_error
+
+
+def test_first_evaluate_finds_no_champion_without_relying_on_the_alias_error_code() -> None:
+    """After the first training, @challenger is listed and @champion is not: "no champion",
+    whatever code a by-alias lookup would have returned."""
+    unknown = MlflowException("odd", error_code=ErrorCode.Value("BAD_REQUEST"))
+    store = _UnityCatalogLike({"challenger": "1"}, unknown)
+    registry = ModelRegistry(store, "main.models.m", "alias")
+    assert registry.pointed(CHAMPION) is None
+    assert str(registry.pointed("challenger").version) == "1"
+    assert store.by_alias_calls == 0
+
+
+def test_unity_catalog_missing_alias_code_means_none() -> None:
+    """Without listed aliases the alias is looked up; Unity Catalog answers a missing alias with
+    RESOURCE_DOES_NOT_EXIST (how MLflow's UC store reads it), which means none; another code
+    fails the step."""
+    from mlflow.exceptions import RestException
+
+    missing = RestException(
+        {"error_code": "RESOURCE_DOES_NOT_EXIST", "message": "Alias champion not found"}
+    )
+    assert ModelRegistry(_UnityCatalogLike({}, missing), "m", "alias").pointed(CHAMPION) is None
+    denied = RestException({"error_code": "PERMISSION_DENIED", "message": "no EXECUTE"})
+    with pytest.raises(RegistryError, match="PERMISSION_DENIED"):
+        ModelRegistry(_UnityCatalogLike({}, denied), "m", "alias").pointed(CHAMPION)
+
+
+def test_a_refused_workspace_registry_fails_fast_with_the_prerequisite() -> None:
+    disabled = MlflowException(
+        "Workspace Model Registry is disabled", error_code=ErrorCode.Value("FEATURE_DISABLED")
+    )
+    with pytest.raises(RegistryError, match="disabled from April 2024") as raised:
+        ModelRegistry(_Raising(disabled), MODEL, "tag").check_available()
+    assert "FEATURE_DISABLED" in str(raised.value) and "Unity Catalog mode" in str(raised.value)
+
+
 def test_the_real_workspace_store_refuses_aliases(tmp_path: Path) -> None:
     uri = workspace_registry_uri(tmp_path / "ws.db")
     client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path / 'ws.db'}", registry_uri=uri)

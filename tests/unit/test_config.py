@@ -459,3 +459,43 @@ def test_the_example_smoke_identity_warns_and_a_deployment_refuses_it() -> None:
         }
     )
     assert not [p for p in example_values(real, "x") if p.field == "smoke.application_id"]
+
+
+# --- the trips source (issue 20) ---------------------------------------------------------------
+def _dev_ml(tmp_path: Path, ml_yaml: str) -> Path:
+    return _dev_with(tmp_path, "  schedules_paused: true\n", f"  schedules_paused: true\n{ml_yaml}")
+
+
+def test_the_shipped_demo_replays_the_sample() -> None:
+    dev = load_environment(CONFIG / "dev.yaml", root=ROOT)
+    assert dev.databricks.ml.trips_source.kind == "replay"
+    assert list(dev.databricks.jobs) == ["replay", "ml_pipeline", "batch_inference", "monitoring"]
+
+
+def test_a_real_source_gets_no_replay_job(tmp_path: Path) -> None:
+    path = _dev_ml(tmp_path, "  ml:\n    trips_source: {kind: table, table: lake.taxi.trips}\n")
+    config = load_environment(path, root=tmp_path)
+    assert list(config.databricks.jobs) == ["ml_pipeline", "batch_inference", "monitoring"]
+
+
+def test_a_fixed_sample_as_the_source_is_refused_with_the_fix(tmp_path: Path) -> None:
+    path = _dev_ml(
+        tmp_path, "  ml:\n    trips_source: {kind: table, table: samples.nyctaxi.trips}\n"
+    )
+    (problem,) = _problems(path)
+    assert "databricks.ml.trips_source" in problem
+    assert "fixed sample (2016-01-01 to 2016-02-29)" in problem and "kind: replay" in problem
+
+
+def test_a_table_source_needs_its_table(tmp_path: Path) -> None:
+    (problem,) = _problems(_dev_ml(tmp_path, "  ml:\n    trips_source: {kind: table}\n"))
+    assert "trips_source.table is required with kind: table" in problem
+
+
+def test_replay_without_a_replay_job_is_refused(tmp_path: Path) -> None:
+    path = _dev_ml(
+        tmp_path,
+        "  jobs:\n    ml_pipeline: {template: ml_pipeline.yaml.j2, window_days: 28}\n",
+    )
+    (problem,) = _problems(path)
+    assert "no job uses templates/jobs/replay.yaml.j2" in problem

@@ -10,9 +10,14 @@ from tools.render import main, render_environment
 
 def test_dev_renders_clusters_and_every_job() -> None:
     docs = list(yaml.safe_load_all(render_environment("dev", ROOT / "config")))
-    assert len(docs) == 5  # job cluster, interactive cluster, three jobs
+    assert len(docs) == 6  # job cluster, interactive cluster, four jobs
     names = [d.get("name") for d in docs[2:]]
-    assert names == ["mlops-dev-ml_pipeline", "mlops-dev-batch_inference", "mlops-dev-monitoring"]
+    assert names == [
+        "mlops-dev-replay",
+        "mlops-dev-ml_pipeline",
+        "mlops-dev-batch_inference",
+        "mlops-dev-monitoring",
+    ]
     assert all(d["max_concurrent_runs"] == 1 and d["timeout_seconds"] > 0 for d in docs[2:])
 
 

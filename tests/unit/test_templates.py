@@ -29,7 +29,7 @@ def refs(env: str) -> specs.WorkspaceRefs:
 
 
 @pytest.mark.parametrize("env", sorted(CONFIGS))
-@pytest.mark.parametrize("key", ["ml_pipeline", "batch_inference", "monitoring"])
+@pytest.mark.parametrize("key", ["replay", "ml_pipeline", "batch_inference", "monitoring"])
 def test_job_renders_clean(env: str, key: str) -> None:
     spec = specs.job_spec(CONFIGS[env], key, refs(env))
     text = json.dumps(spec)
@@ -71,12 +71,19 @@ def test_pipeline_task_order_and_entry_points() -> None:
     assert names == [
         "catalog",
         "schema",
+        "feature-schema",
+        "inference-schema",
         "experiment-name",
         "model-name",
         "use-unity-catalog",
+        "source-table",
+        "source-kind",
+        "trip-key",
+        "metrics-table",
         "end-date",
         "window-days",
         "run-key",
+        "psi-threshold",
     ]
     defaults = {p["name"]: p["default"] for p in spec["parameters"]}
     assert defaults["end-date"] == "{{job.trigger.time.iso_date}}"
@@ -86,19 +93,41 @@ def test_pipeline_task_order_and_entry_points() -> None:
     assert tasks[3]["python_wheel_task"]["named_parameters"] == {"require-gate": "true"}
 
 
-def test_monitoring_starts_the_pipeline_from_the_recorded_verdict() -> None:
+def test_monitoring_runs_the_pipeline_when_the_recorded_verdict_says_so() -> None:
+    """No credentials in any task: a notebook publishes the monitor's recorded verdict as a
+    task value (documented for notebooks only), a condition task reads it, and a run_job task
+    runs the pipeline job."""
     spec = specs.job_spec(CONFIGS["prod"], "monitoring", refs("prod"))
     by_key = {t["task_key"]: t for t in spec["tasks"]}
-    assert sorted(by_key) == ["monitor", "retrain"]
-    # No condition task on task values (documented for notebooks only): a wheel task reads
-    # the verdict from the metrics table and starts the pipeline through the Jobs API.
-    assert all("condition_task" not in t for t in spec["tasks"])
-    retrain = by_key["retrain"]["python_wheel_task"]
-    assert retrain["entry_point"] == "taxi-fare-retrain"
-    assert retrain["named_parameters"]["pipeline-job-id"] == "<job id of ml_pipeline>"
-    monitor = by_key["monitor"]["python_wheel_task"]["named_parameters"]
-    assert monitor["metrics-table"] == retrain["named_parameters"]["metrics-table"]
-    assert by_key["retrain"]["depends_on"] == [{"task_key": "monitor"}]
+    assert [t["task_key"] for t in spec["tasks"]] == [
+        "label",
+        "monitor",
+        "retrain_verdict",
+        "retrain_needed",
+        "retrain",
+    ]
+    assert by_key["label"]["python_wheel_task"]["entry_point"] == "taxi-fare-label"
+    assert by_key["monitor"]["depends_on"] == [{"task_key": "label"}]
+    assert by_key["retrain_verdict"]["notebook_task"] == {
+        "notebook_path": "/Deployments/mlops-prod/notebooks/publish_verdict",
+        "source": "WORKSPACE",
+        "base_parameters": {"window-days": "1"},
+    }
+    # Its window length is a task parameter of each task, not a job parameter: job parameters
+    # are pushed into the ml_pipeline run the retrain task starts and would override its own.
+    assert "window-days" not in {p["name"] for p in spec["parameters"]}
+    for key in ("label", "monitor"):
+        assert by_key[key]["python_wheel_task"]["named_parameters"]["window-days"] == "1"
+    assert by_key["retrain_needed"]["condition_task"]["left"] == (
+        "{{tasks.retrain_verdict.values.retrain}}"
+    )
+    assert by_key["retrain"] == {
+        "task_key": "retrain",
+        "depends_on": [{"task_key": "retrain_needed", "outcome": "true"}],
+        "run_job_task": {"job_id": "<job id of ml_pipeline>"},
+    }
+    # The metrics table is a job parameter: the monitor writes and the notebook reads the same.
+    assert {p["name"] for p in spec["parameters"]} >= {"metrics-table", "source-table"}
 
 
 def test_batch_inference_refreshes_features_then_scores_one_window() -> None:
@@ -111,10 +140,23 @@ def test_batch_inference_refreshes_features_then_scores_one_window() -> None:
     assert (defaults["end-date"], defaults["window-days"]) == ("{{job.trigger.time.iso_date}}", "1")
 
 
-def test_gate_defaults_allow_no_regression() -> None:
+def test_gate_defaults_require_a_minimum_gain() -> None:
     spec = specs.job_spec(CONFIGS["prod"], "ml_pipeline", refs("prod"))
     evaluate = spec["tasks"][2]["python_wheel_task"]["named_parameters"]
-    assert evaluate["max-regression-vs-champion"] == "0.0"
+    assert evaluate["min-gain-over-champion"] == "0.01"
+
+
+def test_replay_lands_the_sample_with_its_backfill() -> None:
+    spec = specs.job_spec(CONFIGS["dev"], "replay", refs("dev"))
+    (task,) = spec["tasks"]
+    assert task["python_wheel_task"]["entry_point"] == "taxi-fare-replay"
+    assert task["python_wheel_task"]["named_parameters"] == {
+        "sample-table": "samples.nyctaxi.trips",
+        "backfill-days": "29",
+    }
+    defaults = {p["name"]: p["default"] for p in spec["parameters"]}
+    assert defaults["source-table"] == "mlops_dev.features.trips_landing"
+    assert (defaults["end-date"], defaults["window-days"]) == ("{{job.trigger.time.iso_date}}", "1")
 
 
 @pytest.mark.parametrize("env", sorted(CONFIGS))
@@ -158,7 +200,14 @@ def test_undefined_variable_names_template_and_environment(broken_templates: Pat
     with pytest.raises(TemplateError) as info:
         render_spec(
             "jobs/ml_pipeline.yaml.j2",
-            {"wheel": {}, "job_parameters": {}, "job_cluster": {}, "schemas": {}, "gate": {}},
+            {
+                "wheel": {},
+                "job_parameters": {},
+                "job_cluster": {},
+                "schemas": {},
+                "gate": {},
+                "tables": {"pickup_features": "p", "dropoff_features": "d", "baseline": "b"},
+            },
             environment="dev",
             templates_dir=broken_templates,
         )

@@ -27,6 +27,7 @@ JOB_RUN_ID = "{{job.run_id}}"
 """Databricks dynamic value reference: the job run's ID, the same for every retry of its tasks."""
 
 INFERENCE_TABLE_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("trip_id", "STRING"),
     ("request_time", "TIMESTAMP"),
     ("tpep_dropoff_datetime", "TIMESTAMP"),
     ("trip_distance", "DOUBLE"),
@@ -44,6 +45,10 @@ INFERENCE_TABLE_COLUMNS: tuple[tuple[str, str], ...] = (
 )
 """The inference table the scoring step writes (`taxi_fare_mlops.scoring.INFERENCE_SCHEMA`;
 a test keeps the two equal), declared in Unity Catalog so the quality monitor can attach."""
+PICKUP_FEATURES_TABLE = "trip_pickup_features"
+DROPOFF_FEATURES_TABLE = "trip_dropoff_features"
+RETRAIN_JOB = "ml_pipeline"
+"""The job the monitoring job runs (run_job_task) when its verdict asks for a retrain."""
 INFERENCE_LOG_COLUMNS: dict[str, str] = {
     "timestamp_col": "request_time",
     "prediction_col": "prediction",
@@ -67,6 +72,8 @@ class WorkspaceRefs:
     """Registered model name as the ML code uses it (`catalog.schema.name` in Unity Catalog)."""
     job_ids: Mapping[str, str] = field(default_factory=dict)
     """IDs of the jobs created so far, by key."""
+    notebooks: Mapping[str, str] = field(default_factory=dict)
+    """Workspace paths of the deployed notebooks, by name (`publish_verdict`)."""
     run_as: str | None = None
     """Application ID of the service principal every job runs as."""
 
@@ -101,24 +108,90 @@ def custom_tags(config: EnvironmentConfig) -> dict[str, str]:
     )
 
 
+def qualified(config: EnvironmentConfig, name: str, schema: str) -> str:
+    """A three-level name: `table` goes into the environment's catalog and `schema`, a
+    two-level name into its catalog; a three-level name or a path is kept. Legacy mode uses
+    `hive_metastore` (a two-level name would resolve in a Unity Catalog default catalog)."""
+    if name.startswith(("/", "dbfs:", "abfss:")) or name.count(".") == 2:
+        return name
+    catalog = catalog_name(config)
+    return f"{catalog}.{name}" if "." in name else f"{catalog}.{schema}.{name}"
+
+
+def source_table(config: EnvironmentConfig) -> str:
+    """The trips every ML job reads: the replay's landing table, or the configured table."""
+    source = config.databricks.ml.trips_source
+    if source.kind == "table" and source.table is not None:
+        return qualified(config, source.table, schemas(config)["features"])
+    return qualified(config, source.landing_table, schemas(config)["features"])
+
+
+def sample_table(config: EnvironmentConfig) -> str:
+    """The sample the replay job replays (the Unity Catalog sample or the legacy path)."""
+    source = config.databricks.ml.trips_source
+    if source.sample is not None:
+        return source.sample
+    if config.databricks.unity_catalog.enabled:
+        return "samples.nyctaxi.trips"
+    return "/databricks-datasets/nyctaxi-with-zipcodes/subsampled"
+
+
 def job_parameters(config: EnvironmentConfig, refs: WorkspaceRefs, key: str) -> dict[str, str]:
-    """Job-level parameters of ML job `key`; Databricks pushes them down to every wheel task
-    configured with keyword arguments (`named_parameters`) as `--name=value`.
+    """Job-level parameters of ML job `key`; Databricks pushes them down to every task
+    configured with key-value parameters (wheel tasks with `named_parameters`, notebook tasks)
+    as `--name=value` (widgets for a notebook).
 
     The processing window is `window-days` days ending at the trigger date; a backfill is
-    "Run now with different parameters" with another `end-date` (and `window-days`).
+    "Run now with different parameters" with another `end-date` (and `window-days`). The trips
+    source, its key, the metrics table and the PSI threshold are the same for every task of
+    every job: a job that starts another one (a run_job task) pushes its job parameters down
+    into that run, where they override the started job's own (`shared_job_parameters`).
     """
     uc = config.databricks.unity_catalog
+    names = schemas(config)
     return {
         "catalog": catalog_name(config),
-        "schema": uc.model_schema if uc.enabled else "default",
+        "schema": names["models"],
+        "feature-schema": names["features"],
+        "inference-schema": names["inference"],
         "experiment-name": refs.experiment_path,
         "model-name": refs.model_name,
         "use-unity-catalog": "true" if uc.enabled else "false",
+        "source-table": source_table(config),
+        "source-kind": config.databricks.ml.trips_source.kind,
+        "trip-key": config.databricks.ml.trips_source.trip_key_column,
+        "metrics-table": qualified(config, config.databricks.ml.metrics_table, names["inference"]),
         "end-date": TRIGGER_DATE,
         "window-days": str(config.databricks.jobs[key].window_days),
         "run-key": JOB_RUN_ID,
+        # Monitoring's drift threshold, a job parameter so that a run may override it (the dev
+        # smoke run forces the retrain verdict with 0); every job declares it, so the value a
+        # monitoring run pushes into the ml_pipeline run it starts is one that job knows.
+        "psi-threshold": str(config.databricks.ml.psi_threshold),
     }
+
+
+WINDOW_PARAMETER = "window-days"
+"""The one job parameter whose value differs between jobs (each job's own window length)."""
+
+
+def shared_job_parameters(
+    config: EnvironmentConfig, refs: WorkspaceRefs, key: str
+) -> dict[str, str]:
+    """`job_parameters` without the window length: what a job that starts another job declares
+    as its job parameters (it passes its window to its own tasks as task parameters instead).
+
+    Databricks pushes a job's parameters down into every task that takes key-value parameters,
+    Run Job tasks included, and a pushed-down job parameter wins over the task's own value of
+    the same key (Azure Databricks docs "Configure job parameters", "Job parameter pushdown";
+    "Configure task parameters"). A monitoring run's `window-days` (1) would therefore become
+    the window of the ml_pipeline run it starts (28 days of training data): the monitoring job
+    declares only parameters whose values are the same in every job
+    (`tests/test_job_contract.py::test_a_started_job_receives_only_parameters_it_declares_with_its_own_values`).
+    """
+    shared = job_parameters(config, refs, key)
+    del shared[WINDOW_PARAMETER]
+    return shared
 
 
 def schemas(config: EnvironmentConfig) -> dict[str, str]:
@@ -210,13 +283,28 @@ def job_spec(
                 job_cluster if job_cluster is not None else job_cluster_spec(config, refs)
             ),
             "job_parameters": job_parameters(config, refs, key),
+            "shared_job_parameters": shared_job_parameters(config, refs, key),
+            "window_days": str(config.databricks.jobs[key].window_days),
             "schemas": schemas(config),
             "gate": {
                 "min_improvement_over_baseline": str(ml.min_improvement_over_baseline),
-                "max_regression_vs_champion": str(ml.max_regression_vs_champion),
+                "min_gain_over_champion": str(ml.min_gain_over_champion),
             },
-            "monitoring": {"psi_threshold": str(ml.psi_threshold)},
-            "tables": {"inference": ml.inference_table, "metrics": ml.metrics_table},
+            "monitoring": {
+                "psi_threshold": str(ml.psi_threshold),
+                "label_lookback_days": str(ml.label_lookback_days),
+            },
+            "tables": {
+                "inference": ml.inference_table,
+                "baseline": ml.baseline_table,
+                "pickup_features": PICKUP_FEATURES_TABLE,
+                "dropoff_features": DROPOFF_FEATURES_TABLE,
+            },
+            "replay": {
+                "sample_table": sample_table(config),
+                "backfill_days": str(ml.trips_source.backfill_days),
+            },
+            "notebooks": dict(refs.notebooks),
             "job_ids": dict(refs.job_ids),
         },
         environment=config.name,
@@ -284,5 +372,6 @@ def placeholder_refs(config: EnvironmentConfig, package_name: str, version: str)
             else config.databricks.ml.model_name
         ),
         job_ids={key: f"<job id of {key}>" for key in config.databricks.jobs},
+        notebooks={"publish_verdict": f"{workspace_dir(config)}/notebooks/publish_verdict"},
         run_as=config.databricks.job_run_as_service_principal or "<job principal application id>",
     )

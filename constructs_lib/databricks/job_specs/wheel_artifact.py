@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import tomllib
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +31,21 @@ class WheelArtifact:
     @property
     def filename(self) -> str:
         return self.path.name
+
+    def read_member(self, member: str) -> bytes:
+        """A file packaged in the wheel (e.g. `taxi_fare_mlops/notebooks/<name>.py`): what is
+        deployed next to the wheel is exactly what the wheel carries."""
+        try:
+            with zipfile.ZipFile(self.path) as wheel:
+                return wheel.read(member)
+        except (KeyError, OSError, zipfile.BadZipFile) as exc:
+            raise ConfigError(
+                [
+                    Problem(
+                        self.filename, member, f"cannot read it from the wheel ({exc})", BUILD_HINT
+                    )
+                ]
+            ) from None
 
 
 def _shown(path: Path, root: Path | None) -> str:

@@ -44,6 +44,8 @@ MODEL_FEATURES: tuple[str, ...] = (
 )
 
 # Inference table (Lakehouse Monitoring InferenceLog profile).
+TRIP_ID = "trip_id"
+"""The trip key in the inference table (the source's key column, whatever its name there)."""
 PREDICTION = "prediction"
 MODEL_VERSION = "model_version"
 MODEL_NAME = "model_name"

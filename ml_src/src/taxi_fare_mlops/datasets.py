@@ -26,21 +26,34 @@ class DataSources:
 
 
 def load_model_frame(
-    platform: Platform, sources: DataSources, window: Window, require_label: bool = True
+    platform: Platform,
+    sources: DataSources,
+    window: Window,
+    require_label: bool = True,
+    key_column: str | None = None,
 ) -> DataFrame:
     """Trips picked up in ``window`` with their point-in-time features (Spark frame).
 
     ``require_label=False`` (scoring) accepts a source without ``fare_amount``: the label is
-    then null, to be filled in when actual fares arrive.
+    then null, to be filled in when actual fares arrive. ``key_column``: the source's trip key,
+    kept as ``trip_id``.
     """
     trips = platform.tables.read(sources.trips)
+    key = []
+    if key_column:
+        if key_column not in trips.columns:
+            raise PipelineError(
+                f"{sources.trips} has no trip key column {key_column!r}; set the source's key "
+                "column (databricks.ml.trips_source.trip_key_column, job parameter trip-key)"
+            )
+        key = [F.col(key_column).cast("string").alias(c.TRIP_ID)]
     if c.LABEL not in trips.columns:
         if require_label:
             raise PipelineError(
                 f"{sources.trips} has no {c.LABEL} column; training and evaluation need labels"
             )
         trips = trips.withColumn(c.LABEL, F.lit(None).cast("double"))
-    trips = trips.select(*c.RAW_TRIP_COLUMNS)
+    trips = trips.select(*c.RAW_TRIP_COLUMNS, *key)
     trips = filter_time_range(trips, c.PICKUP_TS, window.start, window.end)
     pickup = platform.feature_store.read_table(sources.pickup_features)
     dropoff = platform.feature_store.read_table(sources.dropoff_features)

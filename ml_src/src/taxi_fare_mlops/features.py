@@ -24,6 +24,13 @@ PICKUP_WINDOW_LENGTH = timedelta(hours=1)
 DROPOFF_WINDOW_LENGTH = timedelta(minutes=30)
 PICKUP_ROUNDING_MINUTES = 15
 DROPOFF_ROUNDING_MINUTES = 30
+MAX_STALENESS = timedelta(hours=2)
+"""A feature row older than this at lookup time counts as missing."""
+LOOKUP_HORIZON = MAX_STALENESS + timedelta(minutes=DROPOFF_ROUNDING_MINUTES)
+"""How far before a window's first trip its lookups reach: lookup times are rounded down (up
+to 30 minutes) and may use a feature row up to ``MAX_STALENESS`` older. ``featurize`` rewrites
+the feature windows of this margin too, so scoring a window finds every feature it looks up
+whether or not the previous window was featurized first."""
 
 
 def filter_time_range(
@@ -179,23 +186,26 @@ def point_in_time_join(
 
 
 def add_lookup_times(trips: DataFrame) -> DataFrame:
-    """Add the lookup times: pickup floored to 15 minutes, dropoff floored to 30 minutes.
+    """Add the lookup times, both as of the pickup (when a fare would be predicted): pickup
+    features at the pickup floored to 15 minutes, dropoff features at the pickup floored to
+    30 minutes.
 
     Flooring (the original rounded *up*) makes the matching window end at or before the trip,
-    so a trip's own fare never feeds its features.
+    so a trip's own fare never feeds its features. Looking the dropoff features up at the
+    pickup (the original used the dropoff time) keeps every lookup of a trip at or before its
+    pickup: a window's scores depend only on trips that started before its end, not on a later
+    window that may not be landed or featurized yet.
     """
     return trips.withColumn(
         c.PICKUP_LOOKUP_TS, floor_timestamp(F.col(c.PICKUP_TS), PICKUP_ROUNDING_MINUTES)
-    ).withColumn(
-        c.DROPOFF_LOOKUP_TS, floor_timestamp(F.col(c.DROPOFF_TS), DROPOFF_ROUNDING_MINUTES)
-    )
+    ).withColumn(c.DROPOFF_LOOKUP_TS, floor_timestamp(F.col(c.PICKUP_TS), DROPOFF_ROUNDING_MINUTES))
 
 
 def build_feature_frame(
     trips: DataFrame,
     pickup_table: DataFrame,
     dropoff_table: DataFrame,
-    max_staleness: timedelta | None = timedelta(hours=2),
+    max_staleness: timedelta | None = MAX_STALENESS,
 ) -> DataFrame:
     """Trips joined point-in-time with both feature tables: raw columns + model features."""
     with_times = add_lookup_times(trips)

@@ -1,10 +1,13 @@
 """The ``featurize`` step: raw trips -> pickup and dropoff feature tables, one processing window
 at a time.
 
-A run over ``[start, end)`` writes exactly the feature windows that *end* in ``(start, end]``,
+A run over ``[start, end)`` writes the feature windows that *end* in ``(start - horizon, end]``,
 each computed from all of its trips (history is read back one feature-window length), and
-upserts them on ``(zip, ts)``. Consecutive runs therefore write disjoint, complete windows, and
-a rerun or a retry rewrites the same rows with the same values.
+upserts them on ``(zip, ts)``. The horizon (``features.LOOKUP_HORIZON``) is how far before the
+window's first trip its point-in-time lookups reach, so after featurizing a window every
+feature that scoring it looks up exists, whatever ran before. Windows near a boundary are
+computed by both neighbouring runs from the same trips, so they get the same values; a rerun or
+a retry rewrites the same rows with the same values.
 """
 
 from __future__ import annotations
@@ -15,7 +18,12 @@ from pyspark.sql import functions as F
 
 from taxi_fare_mlops import columns as c
 from taxi_fare_mlops.feature_store import FeatureTableSpec
-from taxi_fare_mlops.features import dropoff_features, pickup_features
+from taxi_fare_mlops.features import (
+    LOOKUP_HORIZON,
+    dropoff_features,
+    filter_time_range,
+    pickup_features,
+)
 from taxi_fare_mlops.platform import Platform
 from taxi_fare_mlops.windows import Window
 
@@ -25,6 +33,9 @@ class FeaturizeResult:
     """Row counts written to each feature table, and the window they cover."""
 
     window: str
+    trips: int
+    """Trips picked up in the processing window (0: nothing to featurize, an expected state
+    of a new deployment)."""
     pickup_table: str
     pickup_rows: int
     dropoff_table: str
@@ -38,14 +49,19 @@ def run_featurize(
     dropoff_table: str,
     window: Window | None = None,
 ) -> FeaturizeResult:
-    """Compute the feature windows ending in ``(window.start, window.end]`` and upsert them."""
+    """Compute the feature windows ending in ``(window.start - horizon, window.end]`` and upsert
+    them (nothing is written when the window has no trips)."""
     window = window or Window()
     trips = platform.tables.read(source_table)
     if c.LABEL not in trips.columns:  # fares not arrived yet: counts only, mean fare unknown
         trips = trips.withColumn(c.LABEL, F.lit(None).cast("double"))
     trips = trips.select(*c.RAW_TRIP_COLUMNS)
-    pickup = pickup_features(trips, window).cache()
-    dropoff = dropoff_features(trips, window).cache()
+    in_window = filter_time_range(trips, c.PICKUP_TS, window.start, window.end).count()
+    if in_window == 0:
+        return FeaturizeResult(window.describe(), 0, pickup_table, 0, dropoff_table, 0)
+    covered = window.extended_back(LOOKUP_HORIZON)
+    pickup = pickup_features(trips, covered).cache()
+    dropoff = dropoff_features(trips, covered).cache()
     try:
         platform.feature_store.write_table(
             FeatureTableSpec(
@@ -62,7 +78,12 @@ def run_featurize(
             dropoff,
         )
         return FeaturizeResult(
-            window.describe(), pickup_table, pickup.count(), dropoff_table, dropoff.count()
+            window.describe(),
+            in_window,
+            pickup_table,
+            pickup.count(),
+            dropoff_table,
+            dropoff.count(),
         )
     finally:
         pickup.unpersist()

@@ -6,10 +6,11 @@ A challenger passes when all checks pass:
 * ``predictions_finite``: no NaN or infinite prediction;
 * ``predictions_in_range``: every prediction within ``[min_prediction, max_prediction]``;
 * ``beats_baseline``: RMSE <= (1 - baseline_margin) * RMSE of the naive baseline;
-* ``better_than_champion``: RMSE < (1 + champion_tolerance) * champion RMSE on the same
-  holdout, strictly (passes when there is no champion yet). The default tolerance is 0: a
-  challenger must be strictly better, so an equal model is not promoted and quality cannot
-  ratchet down release after release.
+* ``better_than_champion``: RMSE < (1 - min_gain_over_champion) * champion RMSE, strictly,
+  both computed on the same holdout rows, and only on those picked up after the champion's
+  own training window ended (rows the champion never saw; at least ``min_comparison_rows`` of
+  them). Passes when there is no champion yet. The default minimum gain is 1 %: a challenger
+  that is better by noise (1e-9) is not promoted, and quality cannot ratchet down.
 """
 
 from __future__ import annotations
@@ -29,7 +30,10 @@ class GateConfig:
     """Thresholds of the gate (all exposed on the command line)."""
 
     baseline_margin: float = 0.05
-    champion_tolerance: float = 0.0
+    min_gain_over_champion: float = 0.01
+    """Relative RMSE improvement over the champion a challenger needs (0.01 = 1 %)."""
+    min_comparison_rows: int = 100
+    """Holdout rows after the champion's training end needed to compare the two at all."""
     min_prediction: float = 0.0
     max_prediction: float = 500.0
 
@@ -131,8 +135,14 @@ def run_gate(
     expected_columns: Sequence[str],
     model_columns: Sequence[str] | None,
     config: GateConfig | None = None,
+    comparable: np.ndarray | None = None,
+    comparable_since: str = "",
 ) -> GateResult:
-    """Apply every check to the holdout predictions and return the verdict."""
+    """Apply every check to the holdout predictions and return the verdict.
+
+    ``comparable``: a boolean mask of the holdout rows the champion may be compared on (picked
+    up after its training window, ``comparable_since``); default: every row.
+    """
     config = config or GateConfig()
     challenger_pred = np.asarray(challenger_pred, dtype=np.float64)
     checks: list[CheckResult] = []
@@ -183,15 +193,38 @@ def run_gate(
     if champion_pred is None:
         checks.append(CheckResult("better_than_champion", True, "no champion to compare"))
     else:
-        champion = regression_metrics(y_true, champion_pred)
-        metrics |= {f"champion_{k}": v for k, v in champion.items()}
-        limit = (1.0 + config.champion_tolerance) * champion["rmse"]
-        checks.append(
-            CheckResult(
-                "better_than_champion",
-                bool(challenger["rmse"] < limit),
-                f"RMSE {_fmt(challenger['rmse'])} vs limit {_fmt(limit)} "
-                f"(champion {_fmt(champion['rmse'])}, tolerance {config.champion_tolerance:.0%})",
-            )
+        mask = (
+            np.ones(len(challenger_pred), dtype=bool)
+            if comparable is None
+            else np.asarray(comparable, dtype=bool)
         )
+        rows = int(mask.sum())
+        metrics["comparison_rows"] = float(rows)
+        since = f" after {comparable_since}" if comparable_since else ""
+        if rows < config.min_comparison_rows:
+            checks.append(
+                CheckResult(
+                    "better_than_champion",
+                    False,
+                    f"only {rows} holdout rows{since} (the champion's training end), need "
+                    f"{config.min_comparison_rows}: nothing the champion has not seen to "
+                    "compare on",
+                )
+            )
+        else:
+            y_cmp = np.asarray(y_true)[mask]
+            champion = regression_metrics(y_cmp, np.asarray(champion_pred)[mask])
+            mine = regression_metrics(y_cmp, challenger_pred[mask])
+            metrics |= {f"champion_{k}": v for k, v in champion.items()}
+            metrics |= {f"challenger_vs_champion_{k}": v for k, v in mine.items()}
+            limit = (1.0 - config.min_gain_over_champion) * champion["rmse"]
+            checks.append(
+                CheckResult(
+                    "better_than_champion",
+                    bool(mine["rmse"] < limit),
+                    f"RMSE {_fmt(mine['rmse'])} vs limit {_fmt(limit)} on {rows} rows{since} "
+                    f"(champion {_fmt(champion['rmse'])}, minimum gain "
+                    f"{config.min_gain_over_champion:.1%})",
+                )
+            )
     return GateResult(passed=all(ch.passed for ch in checks), checks=checks, metrics=metrics)

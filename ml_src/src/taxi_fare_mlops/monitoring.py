@@ -1,14 +1,20 @@
 """The ``monitor`` step: drift (PSI per feature and of the predictions) and RMSE of one window
-of the champion's traffic; writes its verdict to the metrics table.
+of inference traffic, **per model version**: each version's rows are compared with that
+version's own training baseline, so a window scored partly by the previous champion is
+monitored, not skipped. The verdict goes to the metrics table.
 
-* A window with too little champion traffic (default: fewer than 100 rows, including none) is
-  **skipped and recorded** (``metric='skipped'``), never a failure and never a retrain.
+* A version with too little traffic in the window (default: fewer than 100 rows) is recorded
+  as skipped; a window without any traffic is the expected state ``no_data``.
 * **Calendar features** (the weekend flag) follow the calendar, not the population: a Saturday
   is all weekend trips. Their PSI is recorded for information but excluded from the decision.
-* **RMSE** uses only rows whose actual fare has arrived, and only when at least
-  ``min_labeled_rows`` of them have.
-* The verdict rows of a window replace that window's earlier rows, so a retry or a rerun never
-  duplicates them; ``taxi-fare-retrain`` reads the verdict from this table.
+* **RMSE** uses only rows whose actual fare has arrived (the ``label`` step), and only when at
+  least ``min_labeled_rows`` of them have.
+* **Quality monitor**: when Lakehouse Monitoring's drift metrics table of the inference table
+  exists, its baseline-drift PSI of the window feeds the same decision.
+* The decision: retrain when the current champion's rows breach a threshold (a breach of an
+  older version is recorded, but the champion has replaced it already).
+* The window's rows replace its earlier rows, so a retry or a rerun never duplicates them; the
+  verdict row (``metric='retrain'``) is what the monitoring job's condition reads.
 """
 
 from __future__ import annotations
@@ -21,35 +27,20 @@ import mlflow
 import numpy as np
 import pandas as pd
 from pyspark.sql import functions as F
-from pyspark.sql import types as T
 
 from taxi_fare_mlops import columns as c
 from taxi_fare_mlops.drift import BinnedDistribution, psi
-from taxi_fare_mlops.errors import PipelineError
 from taxi_fare_mlops.features import filter_time_range
 from taxi_fare_mlops.metrics import regression_metrics
+from taxi_fare_mlops.metrics_table import METRICS_SCHEMA, VERDICT_METRIC, monitoring_predicate
 from taxi_fare_mlops.platform import Platform
-from taxi_fare_mlops.registry import BASELINE_PROFILE_ARTIFACT, CHAMPION
-from taxi_fare_mlops.windows import Window, equals_predicate, sql_string
+from taxi_fare_mlops.registry import BASELINE_PROFILE_ARTIFACT, CHAMPION, NO_VERSION
+from taxi_fare_mlops.windows import Window
 
 CALENDAR_FEATURES: tuple[str, ...] = (c.DROPOFF_IS_WEEKEND,)
 """Features determined by the calendar; a window's share of weekend trips is not drift."""
-
-METRICS_SCHEMA = T.StructType(
-    [
-        T.StructField("computed_at", T.TimestampType(), False),
-        T.StructField("window_start", T.TimestampType(), True),
-        T.StructField("window_end", T.TimestampType(), True),
-        T.StructField(c.MODEL_NAME, T.StringType(), False),
-        T.StructField(c.MODEL_VERSION, T.StringType(), False),
-        T.StructField("metric", T.StringType(), False),
-        T.StructField("feature", T.StringType(), True),
-        T.StructField("value", T.DoubleType(), True),
-        T.StructField("threshold", T.DoubleType(), True),
-        T.StructField("breached", T.BooleanType(), False),
-        T.StructField("note", T.StringType(), True),
-    ]
-)
+QUALITY_DRIFT_SUFFIX = "_drift_metrics"
+"""Lakehouse Monitoring writes ``{output_schema}.{table_name}_drift_metrics``."""
 
 
 @dataclass(frozen=True)
@@ -142,9 +133,10 @@ def metric_rows(
     model_name: str,
     model_version: str,
     window: Window,
+    computed_at: datetime | None = None,
 ) -> list[tuple[object, ...]]:
-    """Long-format rows for the metrics table (one per metric and feature)."""
-    base = (datetime.now(UTC), window.start, window.end, model_name, model_version)
+    """Long-format rows of one version's metrics (one per metric and feature)."""
+    base = (computed_at or datetime.now(UTC), window.start, window.end, model_name, model_version)
     rows: list[tuple[object, ...]] = [
         (*base, "rows", None, float(result.rows), float(config.min_rows), False, None),
         (*base, "labeled_rows", None, float(result.labeled_rows), None, False, None),
@@ -152,7 +144,7 @@ def metric_rows(
     if result.skipped:
         note = "; ".join(result.reasons)
         rows.append((*base, "skipped", None, 1.0, None, False, note))
-        rows.append((*base, "retrain", None, 0.0, None, False, note))
+        rows.append((*base, "version_retrain", None, 0.0, None, False, note))
         return rows
     for name, value in result.feature_psi.items():
         if name in config.calendar_features:
@@ -187,19 +179,91 @@ def metric_rows(
         )
     )
     note = "; ".join(result.reasons) or None
-    rows.append((*base, "retrain", None, float(result.retrain), None, result.retrain, note))
+    rows.append((*base, "version_retrain", None, float(result.retrain), None, result.retrain, note))
     return rows
 
 
-def verdict_predicate(model_name: str, window: Window) -> str:
-    """The metrics-table rows of one model and window (what a rerun replaces)."""
-    return " AND ".join(
-        [
-            equals_predicate("window_start", window.start),
-            equals_predicate("window_end", window.end),
-            f"`{c.MODEL_NAME}` = {sql_string(model_name)}",
-        ]
+def read_quality_drift(
+    platform: Platform, inference_table: str, window: Window, versions: list[str]
+) -> tuple[dict[str, dict[str, float]], str]:
+    """Baseline-drift PSI per version and feature that Lakehouse Monitoring computed for the
+    window (``{version: {column: psi}}``), and a note on what was (not) found.
+
+    Reads ``<inference table>_drift_metrics`` (same schema): rows with ``drift_type =
+    'BASELINE'``, the window starting at ``window.start``, the whole table (no slice); the model
+    version is in the column named like the inference table's model id column. A missing
+    table, column or row is not an error: the monitor may not have refreshed yet.
+    """
+    name = inference_table + QUALITY_DRIFT_SUFFIX
+    if not platform.tables.exists(name):
+        return {}, f"quality monitor: {name} does not exist (yet)"
+    drift = platform.tables.read(name)
+    needed = {"window", "drift_type", "column_name", "population_stability_index", c.MODEL_VERSION}
+    missing = sorted(needed - set(drift.columns))
+    if missing:
+        return {}, f"quality monitor: {name} has no column(s) {missing}; not used"
+    rows = (
+        drift.filter(F.col("drift_type") == "BASELINE")
+        .filter(F.col("window.start") == F.lit(window.start))
+        .filter(F.col(c.MODEL_VERSION).isin(versions))
+        .filter(F.col("population_stability_index").isNotNull())
     )
+    if "slice_key" in drift.columns:
+        rows = rows.filter(F.col("slice_key").isNull())
+    found: dict[str, dict[str, float]] = {}
+    for row in rows.select(c.MODEL_VERSION, "column_name", "population_stability_index").collect():
+        found.setdefault(str(row[0]), {})[str(row[1])] = float(row[2])
+    if not found:
+        return {}, f"quality monitor: no baseline drift rows for {window.describe()} in {name}"
+    return found, f"quality monitor: baseline drift of {sorted(found)} read from {name}"
+
+
+@dataclass
+class WindowMonitoring:
+    """The monitor's decision for one window, over every model version that scored in it."""
+
+    window: str
+    rows: int
+    champion_version: str | None
+    versions: dict[str, MonitoringResult] = field(default_factory=dict)
+    retrain: bool = False
+    reasons: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        """``ok`` or ``no_data`` (no traffic in the window)."""
+        return "ok" if self.rows else "no_data"
+
+    @property
+    def verdict(self) -> str:
+        """``retrain``, ``stable``, ``too_few_rows`` (the deciding version was skipped) or
+        ``no_data``."""
+        if not self.rows:
+            return "no_data"
+        if self.retrain:
+            return "retrain"
+        deciding = [v for k, v in self.versions.items() if self._decides(k)]
+        return "too_few_rows" if deciding and all(v.skipped for v in deciding) else "stable"
+
+    def _decides(self, version: str) -> bool:
+        return self.champion_version is None or version == self.champion_version
+
+
+def _quality_rows(
+    base: tuple, psis: Mapping[str, float], config: MonitoringConfig
+) -> tuple[list[tuple[object, ...]], list[str]]:
+    rows: list[tuple[object, ...]] = []
+    reasons: list[str] = []
+    for name, value in sorted(psis.items()):
+        if name in config.calendar_features or name not in c.MODEL_FEATURES:
+            rows.append((*base, "quality_psi", name, value, None, False, "not a decision feature"))
+            continue
+        breached = value > config.psi_threshold
+        rows.append((*base, "quality_psi", name, value, config.psi_threshold, breached, None))
+        if breached:
+            reasons.append(f"quality monitor PSI({name})={value:.3f} > {config.psi_threshold}")
+    return rows, reasons
 
 
 def run_monitoring(
@@ -209,58 +273,69 @@ def run_monitoring(
     metrics_table: str,
     window: Window,
     config: MonitoringConfig | None = None,
-) -> MonitoringResult:
-    """Monitor the champion's traffic with request time in ``window``; record the verdict."""
+) -> WindowMonitoring:
+    """Monitor every model version's traffic with request time in ``window`` against its own
+    baseline; record the metrics and the verdict."""
     config = config or MonitoringConfig()
     platform.use_mlflow()
-    champion = platform.registry(model_name).resolve(None, CHAMPION)
-    profile = mlflow.artifacts.load_dict(f"runs:/{champion.run_id}/{BASELINE_PROFILE_ARTIFACT}")
-    if not platform.tables.exists(inference_table):
-        raise PipelineError(f"inference table {inference_table} does not exist; run score first")
-    traffic = platform.tables.read(inference_table).filter(
-        F.col(c.MODEL_VERSION) == str(champion.version)
+    registry = platform.registry(model_name)
+    champion = registry.pointed(CHAMPION)
+    champion_version = str(champion.version) if champion is not None else None
+    traffic = pd.DataFrame(columns=[*c.MODEL_FEATURES, c.PREDICTION, c.LABEL, c.MODEL_VERSION])
+    if platform.tables.exists(inference_table):
+        frame = filter_time_range(
+            platform.tables.read(inference_table), c.REQUEST_TIME, window.start, window.end
+        )
+        traffic = frame.select(*c.MODEL_FEATURES, c.PREDICTION, c.LABEL, c.MODEL_VERSION).toPandas()
+    result = WindowMonitoring(window.describe(), len(traffic), champion_version)
+    now = datetime.now(UTC)
+    rows: list[tuple[object, ...]] = []
+    versions = sorted(traffic[c.MODEL_VERSION].dropna().astype(str).unique(), key=_version_key)
+    quality, note = read_quality_drift(platform, inference_table, window, versions)
+    if versions:
+        result.notes.append(note)
+    for version in versions:
+        part = traffic.loc[traffic[c.MODEL_VERSION].astype(str) == version]
+        run_id = registry.version(version).run_id
+        profile = mlflow.artifacts.load_dict(f"runs:/{run_id}/{BASELINE_PROFILE_ARTIFACT}")
+        outcome = evaluate_drift(profile, part, config)
+        outcome.window, outcome.model_version = window.describe(), version
+        result.versions[version] = outcome
+        rows += metric_rows(outcome, config, model_name, version, window, now)
+        base = (now, window.start, window.end, model_name, version)
+        quality_rows, quality_reasons = _quality_rows(base, quality.get(version, {}), config)
+        rows += quality_rows
+        reasons = [*outcome.reasons, *quality_reasons] if not outcome.skipped else []
+        if result._decides(version):
+            result.reasons += [f"v{version}: {r}" for r in reasons]
+        elif reasons:
+            result.notes.append(
+                f"v{version} (replaced by champion v{champion_version}): {'; '.join(reasons)}"
+            )
+    result.retrain = bool(result.reasons)
+    if not versions:
+        result.notes.append(f"no scored rows in {window.describe()}")
+    note_text = "; ".join(result.reasons or result.notes) or None
+    base = (now, window.start, window.end, model_name, champion_version or NO_VERSION)
+    rows.append((*base, "window_rows", None, float(result.rows), None, False, None))
+    rows.append(
+        (
+            *base,
+            VERDICT_METRIC,
+            result.verdict,
+            float(result.retrain),
+            None,
+            result.retrain,
+            note_text,
+        )
     )
-    traffic = filter_time_range(traffic, c.REQUEST_TIME, window.start, window.end)
-    inference = traffic.select(*c.MODEL_FEATURES, c.PREDICTION, c.LABEL).toPandas()
-    result = evaluate_drift(profile, inference, config)
-    result.window = window.describe()
-    result.model_version = str(champion.version)
-    rows = metric_rows(result, config, model_name, str(champion.version), window)
     platform.tables.replace_where(
         metrics_table,
         platform.spark.createDataFrame(rows, METRICS_SCHEMA),
-        verdict_predicate(model_name, window),
+        monitoring_predicate(model_name, window),
     )
     return result
 
 
-@dataclass(frozen=True)
-class RetrainVerdict:
-    """The monitor's recorded decision for one window."""
-
-    retrain: bool
-    model_version: str
-    note: str
-
-
-def read_verdict(
-    platform: Platform, metrics_table: str, model_name: str, window: Window
-) -> RetrainVerdict:
-    """The ``retrain`` row ``monitor`` wrote for ``model_name`` and ``window``."""
-    if not platform.tables.exists(metrics_table):
-        raise PipelineError(f"metrics table {metrics_table} does not exist; run monitor first")
-    rows = (
-        platform.tables.read(metrics_table)
-        .filter(F.expr(verdict_predicate(model_name, window)))
-        .filter(F.col("metric") == "retrain")
-        .orderBy(F.col("computed_at").desc())
-        .limit(1)
-        .collect()
-    )
-    if not rows:
-        raise PipelineError(
-            f"no monitoring verdict for {model_name} in window {window.describe()} in "
-            f"{metrics_table}; run taxi-fare-monitor for the same window first"
-        )
-    row = rows[0]
-    return RetrainVerdict(bool(row["breached"]), str(row[c.MODEL_VERSION]), row["note"] or "")
+def _version_key(version: str) -> tuple[int, str]:
+    return (int(version), version) if version.isdigit() else (1 << 30, version)

@@ -1,13 +1,9 @@
-"""The runtime context a step runs in: Spark, tables, feature store, MLflow and its registry,
-and how a job run is started."""
+"""The runtime context a step runs in: Spark, tables, feature store, MLflow and its registry."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import mlflow
@@ -18,9 +14,6 @@ from taxi_fare_mlops.adapters import Runtime
 from taxi_fare_mlops.feature_store import FeatureStore, LocalFeatureStore
 from taxi_fare_mlops.registry import ModelRegistry, PointerMode
 from taxi_fare_mlops.tables import LocalTableStore, TableStore, qualify
-
-JobTrigger = Callable[[str, str], str]
-"""``(job_id, idempotency_token) -> run_id``: start a run of a job, at most once per token."""
 
 
 @dataclass
@@ -40,7 +33,7 @@ class Platform:
     """How ``champion``/``challenger`` are stored: aliases, or registered-model tags in the
     workspace model registry (which has no aliases at MLflow 2.13.1)."""
     artifact_root: str | None = None
-    trigger_job: JobTrigger | None = None
+    _checked_registries: set[str] = field(default_factory=set, repr=False)
 
     def table_name(self, name: str, schema: str | None = None) -> str:
         """Qualify a bare table name with the catalog and ``schema`` (default: main schema)."""
@@ -54,14 +47,22 @@ class Platform:
 
     def client(self) -> MlflowClient:
         """An MLflow client bound to this runtime's tracking server and registry."""
+        _prepare_database(self.tracking_uri)
         return MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.registry_uri)
 
     def registry(self, model_name: str) -> ModelRegistry:
-        """The registered model ``model_name`` with this runtime's pointer mode."""
-        return ModelRegistry(self.client(), model_name, self.pointer_mode)
+        """The registered model ``model_name`` with this runtime's pointer mode. The first call
+        in tag mode (the workspace model registry) checks that the registry answers at all, so
+        a workspace where it is disabled fails fast with the fix."""
+        registry = ModelRegistry(self.client(), model_name, self.pointer_mode)
+        if self.pointer_mode == "tag" and model_name not in self._checked_registries:
+            registry.check_available()
+            self._checked_registries.add(model_name)
+        return registry
 
     def use_mlflow(self) -> None:
         """Point the global MLflow client (used by ``mlflow.pyfunc``) at this runtime."""
+        _prepare_database(self.tracking_uri)
         mlflow.set_tracking_uri(self.tracking_uri)
         mlflow.set_registry_uri(self.registry_uri)
 
@@ -94,37 +95,20 @@ def keep_mlflow_defaults_under(directory: Path) -> None:
         tracking_utils.DEFAULT_LOCAL_FILE_AND_ARTIFACT_PATH = str(directory)
 
 
-def _create_mlflow_db_quietly(uri: str) -> None:
-    """Create (migrate) the SQLite tracking database without the alembic INFO chatter."""
+_PREPARED: set[str] = set()
+
+
+def _prepare_database(uri: str) -> None:
+    """Create (migrate) a local SQLite tracking database once, on first use (steps that never
+    touch MLflow, such as replay, do not pay for it), without the alembic INFO chatter."""
+    if not uri.startswith("sqlite:") or uri in _PREPARED:
+        return
     logging.disable(logging.INFO)
     try:
         MlflowClient(tracking_uri=uri, registry_uri=uri).search_experiments(max_results=1)
     finally:
         logging.disable(logging.NOTSET)
-
-
-class LocalJobTrigger:
-    """Records job runs it is asked to start in ``<local_dir>/triggered_runs.jsonl``, once per
-    idempotency token (like the Jobs API's ``run-now`` with ``idempotency_token``)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def runs(self) -> list[dict[str, str]]:
-        """Every recorded run, oldest first."""
-        if not self.path.exists():
-            return []
-        return [json.loads(line) for line in self.path.read_text().splitlines() if line]
-
-    def __call__(self, job_id: str, idempotency_token: str) -> str:
-        for run in self.runs():
-            if run["idempotency_token"] == idempotency_token:
-                return run["run_id"]
-        run_id = hashlib.sha256(idempotency_token.encode()).hexdigest()[:12]
-        entry = {"job_id": job_id, "idempotency_token": idempotency_token, "run_id": run_id}
-        with self.path.open("a") as out:
-            out.write(json.dumps(entry, sort_keys=True) + "\n")
-        return run_id
+    _PREPARED.add(uri)
 
 
 def local_platform(
@@ -137,14 +121,14 @@ def local_platform(
 ) -> Platform:
     """Local runtime: parquet tables and feature tables, MLflow on SQLite, all in ``local_dir``.
 
-    ``use_unity_catalog=False`` runs legacy mode (``schema.table`` names, registry pointers as
-    tags); ``registry_uri`` replaces the SQLite registry (tests use a workspace-registry fake).
+    ``use_unity_catalog=False`` runs legacy mode (``hive_metastore.schema.table`` names,
+    registry pointers as tags); ``registry_uri`` replaces the SQLite registry (tests use a
+    workspace-registry fake).
     """
     local_dir = local_dir.resolve()
     local_dir.mkdir(parents=True, exist_ok=True)
     db_uri = f"sqlite:///{local_dir / 'mlflow.db'}"
     keep_mlflow_defaults_under(local_dir / "mlruns")
-    _create_mlflow_db_quietly(db_uri)
     return Platform(
         runtime="local",
         spark=spark,
@@ -157,7 +141,6 @@ def local_platform(
         registry_uri=registry_uri or db_uri,
         pointer_mode="alias" if use_unity_catalog else "tag",
         artifact_root=(local_dir / "mlartifacts").as_uri(),
-        trigger_job=LocalJobTrigger(local_dir / "triggered_runs.jsonl"),
     )
 
 
@@ -165,11 +148,7 @@ def databricks_platform(
     spark: SparkSession, catalog: str, schema: str, use_unity_catalog: bool
 ) -> Platform:
     """Databricks runtime: Delta tables, feature engineering client, workspace MLflow."""
-    from taxi_fare_mlops.adapters.databricks import (
-        DatabricksFeatureStore,
-        DatabricksTableStore,
-        run_job_now,
-    )
+    from taxi_fare_mlops.adapters.databricks import DatabricksFeatureStore, DatabricksTableStore
 
     return Platform(
         runtime="databricks",
@@ -182,5 +161,4 @@ def databricks_platform(
         tracking_uri="databricks",
         registry_uri="databricks-uc" if use_unity_catalog else "databricks",
         pointer_mode="alias" if use_unity_catalog else "tag",
-        trigger_job=run_job_now,
     )

@@ -2,6 +2,8 @@
 
 Decisions, in order:
 
+0. no version was ever trained (a new deployment whose first training had no data): nothing
+   to promote, an expected state;
 1. the candidate already is the champion: nothing to do (a retry after success lands here);
 2. the gate rejected it: **not promoted**, the step succeeds (a rejection is an expected
    outcome, so the job run ends green and its output says "not promoted");
@@ -20,9 +22,9 @@ from taxi_fare_mlops.errors import PipelineError
 from taxi_fare_mlops.registry import (
     CHALLENGER,
     CHAMPION,
-    GATE_CHAMPION_TAG,
-    GATE_STATUS_TAG,
+    GATE_VERDICT_TAG,
     NO_VERSION,
+    GateVerdict,
     ModelRegistry,
 )
 
@@ -35,7 +37,7 @@ class PromotionResult:
     """What promote decided: the candidate, the champion afterwards, and why."""
 
     model_name: str
-    candidate_version: str
+    candidate_version: str | None
     champion_version: str | None
     previous_champion_version: str | None
     promoted: bool
@@ -43,6 +45,15 @@ class PromotionResult:
     changed: bool
     """This run moved the pointer."""
     reason: str
+
+    @property
+    def status(self) -> str:
+        """``promoted``, ``unchanged``, ``rejected`` or ``no_challenger``."""
+        if self.candidate_version is None:
+            return "no_challenger"
+        if self.changed:
+            return "promoted"
+        return "unchanged" if self.promoted else "rejected"
 
 
 def promote(
@@ -55,10 +66,14 @@ def promote(
     ``require_gate_pass=False`` skips the verdict checks (a deliberate manual override).
     """
     name = registry.model_name
-    candidate = registry.resolve(model_version, CHALLENGER)
-    version = str(candidate.version)
+    candidate = registry.version(model_version) if model_version else registry.pointed(CHALLENGER)
     current = registry.pointed(CHAMPION)
     previous = str(current.version) if current is not None else None
+    if candidate is None:
+        return PromotionResult(
+            name, None, previous, previous, False, False, "no challenger: nothing trained yet"
+        )
+    version = str(candidate.version)
     if previous == version:
         replaced = current.tags.get(REPLACED_TAG) if current is not None else None
         replaced = None if replaced in (None, NO_VERSION) else replaced
@@ -67,21 +82,20 @@ def promote(
         )
 
     if require_gate_pass:
-        status = candidate.tags.get(GATE_STATUS_TAG)
-        if status == "rejected":
+        verdict = GateVerdict.from_tags(dict(candidate.tags))
+        if verdict is None:
+            raise PipelineError(
+                f"{name} v{version} has no {GATE_VERDICT_TAG} tag (never evaluated); "
+                "run taxi-fare-evaluate first"
+            )
+        if verdict.status != "passed":
             reason = f"not promoted: the gate rejected v{version}"
             print(reason, file=sys.stderr)
             return PromotionResult(name, version, previous, previous, False, False, reason)
-        if status != "passed":
-            raise PipelineError(
-                f"{name} v{version} has {GATE_STATUS_TAG}={status or 'unset'}; "
-                "run taxi-fare-evaluate first"
-            )
-        compared_with = candidate.tags.get(GATE_CHAMPION_TAG)
-        if compared_with != (previous or NO_VERSION):
+        if verdict.champion != (previous or NO_VERSION):
             raise PipelineError(
                 f"{name} v{version} passed the gate against champion "
-                f"{compared_with or 'unknown'}, but the champion now is {previous or NO_VERSION}; "
+                f"{verdict.champion}, but the champion now is {previous or NO_VERSION}; "
                 "run taxi-fare-evaluate again against the current champion"
             )
 

@@ -12,11 +12,19 @@
 
 "Not found" (no such alias, tag, version or model) is the only error read as "none"; anything
 else (permission denied, throttling, an unsupported method, an unknown endpoint) raises
-:class:`RegistryError`, so a broken registry can never look like "no champion yet".
+:class:`RegistryError`, so a broken registry can never look like "no champion yet". For a
+missing alias, Unity Catalog answers ``RESOURCE_DOES_NOT_EXIST`` (the code MLflow's own Unity
+Catalog store treats as "missing" for alias lookups) and newer Databricks APIs ``NOT_FOUND``;
+both mean "none" (docs/platform-assumptions.md, "ML jobs").
+
+The gate's verdict is one version tag (``gate_verdict``, a small JSON object with the status,
+the champion it was compared with and the evaluate run), written in one call, so a failure can
+never pair a new verdict with an old champion or an old "passed" with a new champion.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from typing import Literal
@@ -29,10 +37,8 @@ from taxi_fare_mlops.errors import PipelineError, RegistryError
 
 CHALLENGER = "challenger"
 CHAMPION = "champion"
-GATE_STATUS_TAG = "gate_status"
-GATE_CHAMPION_TAG = "gate_champion_version"
-"""The champion version (or ``none``) the gate compared the candidate with."""
-GATE_RUN_TAG = "gate_run_id"
+GATE_VERDICT_TAG = "gate_verdict"
+"""The gate's verdict on a version, one JSON tag: ``{"status", "champion", "run"}``."""
 BASELINE_PROFILE_ARTIFACT = "monitoring/baseline_profile.json"
 NO_VERSION = "none"
 
@@ -54,6 +60,37 @@ def is_not_found(exc: MlflowException) -> bool:
     return exc.error_code == "INVALID_PARAMETER_VALUE" and bool(
         _SQL_MISSING_ALIAS.search(exc.message)
     )
+
+
+@dataclass(frozen=True)
+class GateVerdict:
+    """What ``evaluate`` decided about a version, and against which champion."""
+
+    status: str
+    """``passed`` or ``rejected``."""
+    champion: str
+    """The champion version it was compared with, or ``none``."""
+    run: str = ""
+    """The evaluate run that holds the report."""
+
+    def to_tag(self) -> str:
+        """The tag value (compact JSON; well below every registry's tag size limit)."""
+        return json.dumps(
+            {"status": self.status, "champion": self.champion, "run": self.run},
+            separators=(",", ":"),
+        )
+
+    @classmethod
+    def from_tags(cls, tags: dict[str, str]) -> GateVerdict | None:
+        """The verdict recorded on a version, or ``None`` when it was never evaluated."""
+        raw = tags.get(GATE_VERDICT_TAG)
+        if not raw:
+            return None
+        try:
+            data = json.loads(raw)
+            return cls(str(data["status"]), str(data["champion"]), str(data.get("run", "")))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise PipelineError(f"unreadable {GATE_VERDICT_TAG} tag {raw!r}") from exc
 
 
 def pointer_tag(role: str) -> str:
@@ -88,20 +125,30 @@ class ModelRegistry:
             raise _fail(f"reading version {version}", self.model_name, exc) from exc
 
     def pointed(self, role: str) -> ModelVersion | None:
-        """The version ``role`` points to, or ``None`` when it (or the model) does not exist."""
+        """The version ``role`` points to, or ``None`` when it (or the model) does not exist.
+
+        Alias mode reads the registered model first: a missing model is
+        ``RESOURCE_DOES_NOT_EXIST``. When its alias list is not empty (the server lists
+        aliases, and one is set: after the first training, ``@challenger``), an alias missing
+        from the list is missing, without relying on the code a by-alias lookup returns for
+        it; otherwise the alias is looked up and a "not found" code means missing.
+        """
+        try:
+            model = self.client.get_registered_model(self.model_name)
+        except MlflowException as exc:
+            if is_not_found(exc):
+                return None
+            raise _fail(f"reading {self.model_name}", self.model_name, exc) from exc
         if self.mode == "alias":
+            listed = {alias: str(version) for alias, version in (model.aliases or {}).items()}
+            if listed:
+                return self.version(listed[role]) if role in listed else None
             try:
                 return self.client.get_model_version_by_alias(self.model_name, role)
             except MlflowException as exc:
                 if is_not_found(exc):
                     return None
                 raise _fail(f"reading alias @{role}", self.model_name, exc) from exc
-        try:
-            model = self.client.get_registered_model(self.model_name)
-        except MlflowException as exc:
-            if is_not_found(exc):
-                return None
-            raise _fail(f"reading tag {pointer_tag(role)}", self.model_name, exc) from exc
         value = model.tags.get(pointer_tag(role))
         if not value or value == NO_VERSION:
             return None
@@ -119,6 +166,32 @@ class ModelRegistry:
                 )
         except MlflowException as exc:
             raise _fail(f"pointing {role} at v{version}", self.model_name, exc) from exc
+
+    def check_available(self) -> None:
+        """Fail fast, with the fix, when the registry refuses this workspace.
+
+        Databricks disabled the workspace model registry for workspaces in new accounts whose
+        default catalog is in Unity Catalog (from April 2024): legacy mode needs a workspace
+        where it is still enabled.
+        """
+        try:
+            self.client.search_registered_models(max_results=1)
+        except MlflowException as exc:
+            if self.mode == "tag":
+                raise RegistryError(
+                    f"the workspace model registry refused a request for {self.model_name}:"
+                    f" {exc.error_code}: {exc.message} Fix: legacy mode"
+                    " (databricks.unity_catalog.enabled: false) needs the workspace model"
+                    " registry, which Databricks disabled from April 2024 for workspaces of new"
+                    " accounts whose default catalog is in Unity Catalog; use Unity Catalog"
+                    " mode, or a workspace where the workspace model registry is enabled"
+                    " (README, legacy mode)."
+                ) from exc
+            raise _fail("listing registered models", self.model_name, exc) from exc
+
+    def write_verdict(self, version: str, verdict: GateVerdict) -> None:
+        """Record the gate's verdict on ``version`` in one tag write."""
+        self.tag_version(version, GATE_VERDICT_TAG, verdict.to_tag())
 
     def tag_version(self, version: str, key: str, value: str) -> None:
         """Set a tag on one version (supported by every registry)."""

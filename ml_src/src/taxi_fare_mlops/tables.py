@@ -12,13 +12,41 @@ from pyspark.sql import functions as F
 
 from taxi_fare_mlops.errors import PipelineError
 
+LEGACY_CATALOG = "hive_metastore"
+"""The catalog of the workspace's Hive metastore in three-level names."""
+
+
+def is_path(name: str) -> bool:
+    """Whether ``name`` is a storage path (read as Delta) rather than a table name."""
+    return "/" in name or name.startswith(("dbfs:", "abfss:", "s3:", "gs:"))
+
 
 def qualify(name: str, catalog: str, schema: str, use_unity_catalog: bool) -> str:
-    """Resolve a table name: paths and already qualified names pass through, a bare name is put
-    in ``catalog.schema`` (Unity Catalog) or ``schema`` (legacy Hive metastore)."""
-    if "/" in name or "." in name:
+    """A three-level table name (paths pass through).
+
+    ``table`` goes into ``catalog.schema``, ``schema.table`` into ``catalog``, and a three-level
+    name is kept. In legacy mode the catalog is always ``hive_metastore``: on a workspace whose
+    default catalog is in Unity Catalog, a two-level name would resolve in that catalog, not in
+    the Hive metastore (Databricks docs, "Manage the default catalog").
+    """
+    if is_path(name):
         return name
-    return f"{catalog}.{schema}.{name}" if use_unity_catalog else f"{schema}.{name}"
+    parts = name.split(".")
+    if len(parts) > 3 or not all(parts):
+        raise PipelineError(
+            f"table name {name!r} must be table, schema.table or catalog.schema.table"
+        )
+    catalog = catalog if use_unity_catalog else LEGACY_CATALOG
+    if len(parts) == 1:
+        return f"{catalog}.{schema}.{name}"
+    if len(parts) == 2:
+        return f"{catalog}.{name}"
+    if not use_unity_catalog and parts[0] != LEGACY_CATALOG:
+        raise PipelineError(
+            f"table {name!r} is outside {LEGACY_CATALOG} but Unity Catalog is off (legacy mode);"
+            f" name a {LEGACY_CATALOG}.<schema>.<table> table, or turn Unity Catalog on"
+        )
+    return name
 
 
 class TableStore(Protocol):
@@ -40,6 +68,10 @@ class TableStore(Protocol):
         """Atomically replace the rows matching the Spark SQL ``predicate`` with ``df`` (whose
         rows must all match it), creating the table on first use. Idempotent: writing the same
         ``df`` twice leaves the same rows."""
+
+    def fill_missing(self, name: str, updates: DataFrame, key: str, column: str) -> None:
+        """Set ``column`` from ``updates`` (``key``, ``column``) on the rows with a matching
+        ``key`` where ``column`` is null; other rows and existing values are untouched."""
 
 
 class LocalTableStore:
@@ -80,6 +112,15 @@ class LocalTableStore:
             kept = self.read(name).filter(~F.coalesce(F.expr(predicate), F.lit(False)))
             df = kept.unionByName(df.select(*kept.columns))
         self.overwrite(name, df)
+
+    def fill_missing(self, name: str, updates: DataFrame, key: str, column: str) -> None:
+        """MERGE semantics on parquet: rewrite the table with the missing values filled."""
+        table = self.read(name)
+        new = updates.select(F.col(key), F.col(column).alias("__new"))
+        filled = table.join(new, key, "left").withColumn(
+            column, F.coalesce(F.col(column), F.col("__new").cast(table.schema[column].dataType))
+        )
+        self.overwrite(name, filled.select(*table.columns))
 
     def overwrite(self, name: str, df: DataFrame) -> None:
         """Write to a staging directory first, so ``df`` may read the table it replaces."""

@@ -1,10 +1,14 @@
 """The ``train`` step: LightGBM on point-in-time features, time-based holdout, MLflow logging,
-registration of a new model version with alias ``challenger``."""
+registration of a new model version with alias ``challenger``, and the version's rows in the
+quality monitor's baseline table (its holdout, scored).
+
+Too little data in the window (a new deployment before enough trips have landed) is an
+expected state, ``no_data``: nothing is registered and the step succeeds."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 import lightgbm as lgb
 import mlflow
@@ -15,12 +19,11 @@ from mlflow.models import infer_signature
 from taxi_fare_mlops import columns as c
 from taxi_fare_mlops.datasets import DataSources, load_model_frame, time_based_split, to_model_input
 from taxi_fare_mlops.drift import fit_baseline
-from taxi_fare_mlops.errors import PipelineError
 from taxi_fare_mlops.metrics import regression_metrics
 from taxi_fare_mlops.platform import Platform
 from taxi_fare_mlops.plots import feature_importance_figure, residuals_figure
 from taxi_fare_mlops.registry import BASELINE_PROFILE_ARTIFACT, CHALLENGER
-from taxi_fare_mlops.windows import Window
+from taxi_fare_mlops.windows import Window, sql_string
 
 RUN_KEY_TAG = "run_key"
 REGISTERED_VERSION_TAG = "registered_version"
@@ -60,13 +63,34 @@ class TrainingResult:
 
     run_id: str
     model_name: str
-    model_version: str
+    model_version: str | None
+    """``None``: too little data, nothing registered (status ``no_data``)."""
     holdout_start: str
     n_train: int
     n_holdout: int
     metrics: dict[str, float] = field(default_factory=dict)
     reused: bool = False
     """True when a retry found the version an earlier attempt of the same run registered."""
+    note: str = ""
+
+    @property
+    def status(self) -> str:
+        """``ok`` or ``no_data``."""
+        return "ok" if self.model_version is not None else "no_data"
+
+
+def model_requirements() -> list[str]:
+    """The model's pip requirements: the libraries (and versions) it was trained with.
+
+    Stated instead of inferred: MLflow's inference imports the model in a subprocess (seconds
+    per training run), and the jobs load models with ``env_manager="local"`` on the same
+    Databricks Runtime that trained them, so these pins only document the environment."""
+    return [
+        f"mlflow=={mlflow.__version__}",
+        f"lightgbm=={lgb.__version__}",
+        f"numpy=={np.__version__}",
+        f"pandas=={pd.__version__}",
+    ]
 
 
 def fit_lightgbm(
@@ -90,6 +114,47 @@ def baseline_profile(
         "prediction": fit_baseline(holdout_predictions).to_dict(),
         "holdout_rmse": holdout_rmse,
     }
+
+
+def write_baseline(
+    platform: Platform,
+    baseline_table: str,
+    model_name: str,
+    version: str,
+    holdout: pd.DataFrame,
+    predictions: np.ndarray,
+) -> None:
+    """Replace ``version``'s rows of the quality monitor's baseline table with its scored
+    holdout (same columns as the inference table, labels included)."""
+    from pyspark.sql import functions as F
+
+    from taxi_fare_mlops.scoring import INFERENCE_COLUMNS, INFERENCE_SCHEMA
+
+    rows = pd.DataFrame(
+        {
+            c.TRIP_ID: None,
+            c.REQUEST_TIME: pd.to_datetime(holdout[c.PICKUP_TS]),
+            c.DROPOFF_TS: pd.to_datetime(holdout[c.DROPOFF_TS]),
+            **{name: to_model_input(holdout)[name] for name in c.MODEL_FEATURES},
+            c.PREDICTION: np.asarray(predictions, dtype=np.float64),
+            c.LABEL: holdout[c.LABEL].astype(np.float64),
+            c.MODEL_NAME: model_name,
+            c.MODEL_VERSION: version,
+        }
+    )
+    frame = (
+        platform.spark.createDataFrame(rows.astype({c.TRIP_ID: "object"}))
+        .withColumn(c.TRIP_ID, F.col(c.TRIP_ID).cast("string"))
+        .withColumn(c.SCORED_AT, F.lit(datetime.now(UTC)))
+    )
+    frame = frame.select(
+        *[F.col(f.name).cast(f.dataType).alias(f.name) for f in INFERENCE_SCHEMA.fields]
+    )
+    platform.tables.replace_where(
+        baseline_table,
+        frame.select(*INFERENCE_COLUMNS),
+        f"`{c.MODEL_VERSION}` = {sql_string(version)}",
+    )
 
 
 def _iso(value: datetime | None) -> str:
@@ -137,6 +202,7 @@ def run_training(
     window: Window | None = None,
     config: TrainingConfig | None = None,
     run_key: str = "",
+    baseline_table: str | None = None,
 ) -> TrainingResult:
     """Train, evaluate on the time-based holdout, log everything and register a challenger.
 
@@ -151,10 +217,16 @@ def run_training(
         if earlier is not None:
             return earlier
     frame = load_model_frame(platform, sources, window).toPandas()
+    frame = frame.loc[frame[c.LABEL].notna()]
     if len(frame) < config.min_rows:
-        raise PipelineError(
-            f"only {len(frame)} training rows in {window.describe()}; "
-            f"need at least {config.min_rows}"
+        return TrainingResult(
+            run_id="",
+            model_name=model_name,
+            model_version=None,
+            holdout_start="",
+            n_train=0,
+            n_holdout=0,
+            note=f"{len(frame)} labelled trips in {window.describe()}, need {config.min_rows}",
         )
     train, holdout, holdout_start = time_based_split(frame, config.holdout_fraction)
     x_train, x_holdout = to_model_input(train), to_model_input(holdout)
@@ -204,13 +276,21 @@ def run_training(
         )
         signature = infer_signature(x_holdout, holdout_pred)
         mlflow.lightgbm.log_model(
-            booster, artifact_path="model", signature=signature, input_example=x_holdout.head(5)
+            booster,
+            artifact_path="model",
+            signature=signature,
+            input_example=x_holdout.head(5),
+            pip_requirements=model_requirements(),
         )
         version = mlflow.register_model(f"runs:/{run.info.run_id}/model", model_name)
         mlflow.set_tag(REGISTERED_VERSION_TAG, str(version.version))
 
     registry = platform.registry(model_name)
     registry.tag_version(version.version, "holdout_start", holdout_start.isoformat())
+    if baseline_table:
+        write_baseline(
+            platform, baseline_table, model_name, str(version.version), holdout, holdout_pred
+        )
     registry.point(CHALLENGER, version.version)
     return TrainingResult(
         run_id=run.info.run_id,

@@ -9,10 +9,7 @@ from pyspark.sql import DataFrame, SparkSession
 
 from taxi_fare_mlops.errors import PipelineError
 from taxi_fare_mlops.feature_store import FeatureTableSpec
-
-
-def _is_path(name: str) -> bool:
-    return name.startswith(("/", "dbfs:", "abfss:", "s3:", "gs:"))
+from taxi_fare_mlops.tables import is_path
 
 
 class DatabricksTableStore:
@@ -23,7 +20,7 @@ class DatabricksTableStore:
 
     def read(self, name: str) -> DataFrame:
         """Read a table by name, or a Delta directory by path."""
-        if _is_path(name):
+        if is_path(name):
             return self.spark.read.format("delta").load(name)
         if not self.spark.catalog.tableExists(name):
             raise PipelineError(f"table {name} does not exist")
@@ -54,10 +51,48 @@ class DatabricksTableStore:
             .saveAsTable(name)
         )
 
+    def fill_missing(self, name: str, updates: DataFrame, key: str, column: str) -> None:
+        """One Delta ``MERGE``: set ``column`` where the key matches and it is still null."""
+        from delta.tables import DeltaTable  # ships with the Databricks Runtime
+
+        (
+            DeltaTable.forName(self.spark, name)
+            .alias("t")
+            .merge(updates.alias("s"), f"t.`{key}` = s.`{key}`")
+            .whenMatchedUpdate(condition=f"t.`{column}` IS NULL", set={column: f"s.`{column}`"})
+            .execute()
+        )
+
+
+def merge_into_delta(spark: SparkSession, name: str, df: DataFrame, keys: list[str]) -> None:
+    """Upsert ``df`` into the Delta table ``name`` on ``keys`` (created on first use)."""
+    from delta.tables import DeltaTable  # ships with the Databricks Runtime
+
+    if not spark.catalog.tableExists(name):
+        df.write.format("delta").saveAsTable(name)
+        return
+    condition = " AND ".join(f"t.`{k}` = s.`{k}`" for k in keys)
+    (
+        DeltaTable.forName(spark, name)
+        .alias("t")
+        .merge(df.alias("s"), condition)
+        .whenMatchedUpdateAll()
+        .whenNotMatchedInsertAll()
+        .execute()
+    )
+
 
 class DatabricksFeatureStore:
-    """Feature tables through ``databricks.feature_engineering`` (Unity Catalog) or, in legacy
-    mode, the workspace feature store client ``databricks.feature_store``."""
+    """Feature tables through the feature engineering client (Unity Catalog) or, in legacy
+    mode, as plain Delta tables in ``hive_metastore``.
+
+    Legacy mode does not use the workspace feature store client (``FeatureStoreClient``,
+    shipped inside databricks-feature-engineering on Databricks Runtime 14.3 ML and above): it
+    names tables ``<database>.<table>``, and on a workspace whose default catalog is in Unity
+    Catalog a two-level name resolves in that catalog. The point-in-time lookup is this
+    package's own Spark code, so nothing here needs the client: the tables are upserted on
+    their primary keys with a Delta ``MERGE`` under their three-level ``hive_metastore`` names.
+    """
 
     def __init__(self, spark: SparkSession, use_unity_catalog: bool) -> None:
         self.spark = spark
@@ -68,57 +103,31 @@ class DatabricksFeatureStore:
     def client(self) -> Any:
         """The feature store client, created on first use."""
         if self._client is None:
-            if self.use_unity_catalog:
-                from databricks.feature_engineering import FeatureEngineeringClient
+            from databricks.feature_engineering import FeatureEngineeringClient
 
-                self._client = FeatureEngineeringClient()
-            else:
-                from databricks.feature_store import FeatureStoreClient
-
-                self._client = FeatureStoreClient()
+            self._client = FeatureEngineeringClient()
         return self._client
 
     def write_table(self, spec: FeatureTableSpec, df: DataFrame) -> None:
         """Create the feature table with its keys on first use, then merge ``df`` into it."""
+        if not self.use_unity_catalog:
+            merge_into_delta(self.spark, spec.name, df, list(spec.primary_keys))
+            return
         if not self.spark.catalog.tableExists(spec.name):
-            if self.use_unity_catalog:
-                self.client.create_table(
-                    name=spec.name,
-                    primary_keys=list(spec.primary_keys),
-                    timeseries_columns=spec.timestamp_key,
-                    df=df,
-                    description=spec.description,
-                )
-            else:
-                self.client.create_table(
-                    name=spec.name,
-                    primary_keys=list(spec.primary_keys),
-                    timestamp_keys=[spec.timestamp_key],
-                    df=df,
-                    description=spec.description,
-                )
+            self.client.create_table(
+                name=spec.name,
+                primary_keys=list(spec.primary_keys),
+                timeseries_columns=spec.timestamp_key,
+                df=df,
+                description=spec.description,
+            )
             return
         self.client.write_table(name=spec.name, df=df, mode="merge")
 
     def read_table(self, name: str) -> DataFrame:
         """Read the whole feature table."""
+        if not self.use_unity_catalog:
+            if not self.spark.catalog.tableExists(name):
+                raise PipelineError(f"feature table {name} does not exist; run featurize first")
+            return self.spark.table(name)
         return self.client.read_table(name=name)
-
-
-def run_job_now(job_id: str, idempotency_token: str) -> str:
-    """Start a run of ``job_id`` through the Jobs API ``run-now``, as the principal this job
-    runs as, at most once per ``idempotency_token``; returns the run ID.
-
-    The Databricks SDK ships with the runtime (bundled since Databricks Runtime 13.1, per the
-    databricks-sdk README) and ``WorkspaceClient()`` takes its credentials from the runtime.
-    Jobs API 2.1 ``run-now``: "If a run with the provided token already exists, the request
-    does not create a new run but returns the ID of the existing run instead".
-    """
-    from databricks.sdk import WorkspaceClient  # provided by the Databricks Runtime
-
-    response = WorkspaceClient().api_client.do(
-        "POST",
-        "/api/2.1/jobs/run-now",
-        body={"job_id": int(job_id), "idempotency_token": idempotency_token},
-    )
-    return str(response["run_id"])
