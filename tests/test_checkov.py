@@ -8,6 +8,7 @@ which case a missing binary fails. A scan is one checkov process over all stacks
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -24,6 +25,8 @@ from tools.security_scan import (
     DEFAULT_CONFIG,
     DEFAULT_SKIPS,
     POLICY_PACK_TYPE_PREFIXES,
+    STACK_FILE,
+    UNSCANNED_BLOCKS,
     Finding,
     StackResult,
     UsageError,
@@ -33,6 +36,7 @@ from tools.security_scan import (
     scan,
     unused_skips,
 )
+from tools.security_scan import _stage as stage_for_checkov
 
 pytestmark = pytest.mark.synth
 STACKS = (*ENVIRONMENTS, "bootstrap")
@@ -79,6 +83,30 @@ def test_workspace_stacks_are_covered_by_the_policy_pack(
         f"{stack}: passed 0, failed 0, skipped 0\n  covered by the policy rule pack: checkov has "
         f"no checks for its {result.resources} resources (databricks_*, time_*)"
     ) in format_text(scan_results)
+
+
+@pytest.mark.parametrize("stack", ["uat-workspace", "prod-workspace"])
+def test_a_stack_with_an_import_block_is_parsed(
+    stacks, scan_results: dict[str, StackResult], stack: str
+) -> None:
+    """checkov 3.3.30 cannot parse a JSON `import` block (the restrict-workspace-admins setting
+    of protected environments); the scan leaves it out of the copy checkov reads."""
+    assert stacks[stack]["import"] and "import" in UNSCANNED_BLOCKS
+    assert not scan_results[stack].parse_error and scan_results[stack].ok
+
+
+def test_only_the_unscanned_blocks_are_left_out_of_the_scanned_copy(tmp_path: Path) -> None:
+    resource = {"azurerm_resource_group": {"Rg": {"name": "rg", "location": "westeurope"}}}
+    with_import = {"import": [{"id": "global", "to": "x.y"}], "resource": resource}
+    plain = '{"resource": {}}\n'
+    for name, text in (("a", json.dumps(with_import)), ("b", plain)):
+        (tmp_path / "out" / name).mkdir(parents=True)
+        (tmp_path / "out" / name / STACK_FILE).write_text(text)
+    files = sorted((tmp_path / "out").glob(f"*/{STACK_FILE}"))
+    staged = stage_for_checkov(files, tmp_path / "staging")
+    assert json.loads((staged / "a" / STACK_FILE).read_text()) == {"resource": resource}
+    assert (staged / "b" / STACK_FILE).read_text() == plain  # untouched: no such block
+    assert "import" in json.loads(files[0].read_text())  # the synthesized file is not changed
 
 
 def test_a_stack_checkov_should_cover_fails_when_no_check_ran() -> None:

@@ -27,6 +27,11 @@ workspace stack (`<env>-workspace`) no check runs: such a stack is reported as c
 policy rule pack (`constructs_lib/policy/`, run by every synthesis), not as a failure. A stack
 on which no check ran that holds any other resource type is a failure.
 
+checkov 3.3.30's terraform_json parser cannot read a top-level `import` block (it fails the
+whole file: "this method receives only dicts"), and checkov has no check on one: each stack is
+scanned as a staged copy without its `import` blocks (`UNSCANNED_BLOCKS`), which changes no
+resource, and findings still name the synthesized file.
+
 Exit status: 0 all checks passed or were accepted; 1 a check failed, a stack could not be
 parsed or no check ran on a stack checkov should cover; 2 usage error (missing outdir, stacks,
 checkov binary, config, an unreadable environment config, or an invalid skip file): one line.
@@ -41,6 +46,7 @@ import json
 import re
 import subprocess
 import sys
+import tempfile
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,6 +63,11 @@ POLICY_PACK_TYPE_PREFIXES = ("databricks_", "time_")
 """Resource types checkov 3.3.30 has no checks for (no check of its terraform runner names a
 `databricks_*` or `time_*` type: `tests/test_checkov.py` pins it); the policy rule pack judges
 them (MLOPS-JOB-1..4, MLOPS-CL-1, MLOPS-SEC-1, MLOPS-DBW-2, MLOPS-NET-2, MLOPS-LEAK-1)."""
+UNSCANNED_BLOCKS = ("import",)
+"""Top-level blocks left out of the copy checkov scans: checkov 3.3.30's terraform_json parser
+fails a file holding one (`checkov/terraform_json/parser.py` `handle_block_type` hands each
+`{"id": ..., "to": ...}` entry's values to `hclify`, which takes only dicts) and no check reads
+them. The restrict-workspace-admins setting's `import` block is one (protected environments)."""
 _GLOB = re.compile(r"[*?\[]")
 
 
@@ -253,6 +264,25 @@ def _resource_index(stack_file: Path) -> dict[str, tuple[str, str]]:
     return index
 
 
+def _stage(stack_files: Sequence[Path], staging: Path) -> Path:
+    """Copy each `<stack>/cdk.tf.json` under `staging/stacks/`, without `UNSCANNED_BLOCKS`
+    (a file that is not a JSON object is copied as it is: checkov reports it unparsable)."""
+    scanned_dir = staging / "stacks"
+    for stack_file in stack_files:
+        target = scanned_dir / stack_file.parent.name / STACK_FILE
+        target.parent.mkdir(parents=True)
+        text = stack_file.read_text(encoding="utf-8")
+        try:
+            stack = json.loads(text)
+        except (ValueError, RecursionError):
+            stack = None
+        if isinstance(stack, dict) and any(block in stack for block in UNSCANNED_BLOCKS):
+            kept = {k: v for k, v in stack.items() if k not in UNSCANNED_BLOCKS}
+            text = json.dumps(kept, indent=2)
+        target.write_text(text, encoding="utf-8")
+    return scanned_dir
+
+
 def _reports(stdout: str) -> list[dict[str, Any]]:
     """checkov prints one JSON report, a list of them (several frameworks), or a bare summary
     when nothing was scanned."""
@@ -287,24 +317,26 @@ def scan(
     if not config.is_file():
         raise UsageError(f"checkov config {config} not found")
 
-    command = [
-        str(checkov),
-        "--config-file",
-        str(config.resolve()),
-        "-d",
-        str(stacks_dir.resolve()),
-    ]
-    if only_checks:
-        command += ["--check", ",".join(only_checks)]
-    # cwd: checkov also reads a `.checkov.yaml` of its working directory; only ours counts.
-    proc = subprocess.run(
-        [*command, "--output", "json"],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-        cwd=stacks_dir,
-    )
+    with tempfile.TemporaryDirectory(prefix="security-scan-") as staging:
+        scanned_dir = _stage(stack_files, Path(staging))
+        command = [
+            str(checkov),
+            "--config-file",
+            str(config.resolve()),
+            "-d",
+            str(scanned_dir),
+        ]
+        if only_checks:
+            command += ["--check", ",".join(only_checks)]
+        # cwd: checkov also reads a `.checkov.yaml` of its working directory; only ours counts.
+        proc = subprocess.run(
+            [*command, "--output", "json"],
+            capture_output=True,
+            text=True,
+            timeout=900,
+            check=False,
+            cwd=scanned_dir,
+        )
     # 0: all passed, 1: failed checks; anything else is checkov itself failing.
     if proc.returncode not in (0, 1):
         raise UsageError(f"checkov exited {proc.returncode}:\n{proc.stderr[-3000:]}")
@@ -326,10 +358,10 @@ def scan(
         checks = report.get("results", {})
         for kind in ("passed_checks", "failed_checks", "skipped_checks"):
             for record in checks.get(kind, []):
-                stack_file = Path(record["file_abs_path"])
-                result = results.get(stack_file.parent.name)
+                result = results.get(Path(record["file_abs_path"]).parent.name)
                 if result is None:
                     continue
+                stack_file = stacks_dir / result.name / STACK_FILE
                 if kind == "passed_checks":
                     result.passed += 1
                 elif kind == "skipped_checks":

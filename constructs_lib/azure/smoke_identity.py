@@ -22,6 +22,7 @@ from constructs_lib.providers.azurerm.federated_identity_credential import (
     FederatedIdentityCredential,
 )
 from constructs_lib.providers.azurerm.user_assigned_identity import UserAssignedIdentity
+from constructs_lib.providers.compat import federated_credential_identity
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -55,8 +56,9 @@ class SmokeIdentity(Construct):
             self,
             f"GitHub-{props.github_environment}",
             name=f"github-{props.github_environment}",
-            resource_group_name=props.home.name,
-            parent_id=self.identity.id,
+            **federated_credential_identity(
+                identity_id=self.identity.id, identity_resource_group_name=props.home.name
+            ),
             issuer=GITHUB_OIDC_ISSUER,
             audience=[AZURE_AD_TOKEN_AUDIENCE],
             subject=self.subject,

@@ -14,6 +14,7 @@ from constructs_lib.providers.azurerm.role_assignment import RoleAssignment
 from constructs_lib.providers.azurerm.storage_account import StorageAccount
 from constructs_lib.providers.azurerm.storage_blob import StorageBlob
 from constructs_lib.providers.azurerm.storage_container import StorageContainer
+from constructs_lib.providers.compat import storage_blob_container
 from constructs_lib.providers.time.sleep import Sleep
 
 ROLE_PROPAGATION = "300s"
@@ -96,8 +97,11 @@ class StateStorage(Construct):
                 self,
                 f"Blob-{stack}",
                 name=key,
-                storage_account_name=self.account.name,
-                storage_container_name=self.containers[env].name,
+                **storage_blob_container(
+                    container_id=self.containers[env].id,
+                    container_name=self.containers[env].name,
+                    account_name=self.account.name,
+                ),
                 type="Block",
                 content_type="application/json",
                 source_content=empty_state_document(state_lineage(props.name, env, key)),

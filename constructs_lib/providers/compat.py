@@ -72,7 +72,9 @@ def federated_credential_identity(
     return {"user_assigned_identity_id": identity_id}
 
 
-def private_dns_zone_link_zone(*, zone_id: str, zone_name: str, resource_group_name: str):
+def private_dns_zone_link_zone(
+    *, zone_id: str, zone_name: str, resource_group_name: str
+) -> dict[str, Any]:
     """The private DNS zone an `azurerm_private_dns_zone_virtual_network_link` links. azurerm
     4.x: `private_dns_zone_name` and `resource_group_name`; 5.0 removed both "in favour of the
     `private_dns_zone_id` property" (the zone's ID)."""
@@ -83,3 +85,18 @@ def private_dns_zone_link_zone(*, zone_id: str, zone_name: str, resource_group_n
     if accepts(PrivateDnsZoneVirtualNetworkLink, "private_dns_zone_name"):
         return {"private_dns_zone_name": zone_name, "resource_group_name": resource_group_name}
     return {"private_dns_zone_id": zone_id}
+
+
+def storage_blob_container(
+    *, container_id: str, container_name: str, account_name: str
+) -> dict[str, Any]:
+    """The container an `azurerm_storage_blob` is written to. azurerm 4.55:
+    `storage_account_name` and `storage_container_name`; 5.0 removed both "in favour of the
+    `storage_container_id` property" (the container's resource manager ID, which is the ID of a
+    container created with `storage_account_id`). The blob's own ID (its data-plane URL) is the
+    same under both."""
+    from constructs_lib.providers.azurerm.storage_blob import StorageBlob
+
+    if accepts(StorageBlob, "storage_container_name"):
+        return {"storage_account_name": account_name, "storage_container_name": container_name}
+    return {"storage_container_id": container_id}

@@ -43,10 +43,14 @@ def test_the_outputs_differ_exactly_by_the_documented_differences(
     assert report.problems == [], text
     assert report.stale() == [], text
     # Every stack carries the framework version; the provider pins appear once per stack that
-    # uses the provider (5 azurerm: 4 platform stacks + bootstrap; 4 databricks, 4 time).
+    # uses the provider (azurerm: 4 platform stacks + bootstrap; databricks: 4 workspace stacks
+    # + the bootstrap's account-level provider; time: 4 workspace stacks + bootstrap).
     assert report.applied["framework-version-in-stacks"] == len(STACKS)
     assert report.applied["azurerm-provider-version"] == 5
-    assert report.applied["databricks-provider-version"] == 4
+    assert report.applied["databricks-provider-version"] == 5
+    assert report.applied["time-provider-version"] == 5
+    # One state blob per environment stack (4 environments x 2 stacks), all in the bootstrap.
+    assert report.applied["azurerm5-storage-blob-container-id"] == 8
 
 
 def _copy(src: Path, tmp_path: Path, name: str) -> Path:
@@ -213,6 +217,7 @@ def test_every_documented_difference_says_what_it_means_for_a_deployed_environme
         "azurerm_application_insights",
         "azurerm_federated_identity_credential",
         "azurerm_private_dns_zone_virtual_network_link",
+        "azurerm_storage_blob",
         "azurerm_subnet",
     ]
 

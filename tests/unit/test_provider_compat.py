@@ -46,6 +46,17 @@ def test_accepts_reads_the_bindings_signature() -> None:
                 "resource_group_name": "rg",
             },
         ),
+        (
+            lambda: compat.storage_blob_container(
+                container_id="${azurerm_storage_container.C.id}",
+                container_name="${azurerm_storage_container.C.name}",
+                account_name="${azurerm_storage_account.A.name}",
+            ),
+            {
+                "storage_account_name": "${azurerm_storage_account.A.name}",
+                "storage_container_name": "${azurerm_storage_container.C.name}",
+            },
+        ),
     ],
 )
 def test_helpers_return_the_azurerm_4_arguments_on_cdktf(call, expected) -> None:
