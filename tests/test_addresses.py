@@ -37,6 +37,7 @@ WORKSPACE = [
     "databricks_job.Dbx_Job-batch_inference_Job_E23E60A3",
     "databricks_job.Dbx_Job-ml_pipeline_Job_3D2EAFAC",
     "databricks_job.Dbx_Job-monitoring_Job_9A27AC08",
+    "databricks_job.Dbx_Job-replay_Job_3D745B58",
     "databricks_mlflow_experiment.Dbx_Mlflow_Experiment_4E467838",
     "databricks_registered_model.Dbx_Mlflow_RegisteredModel_BC8B4924",
     "databricks_schema.Dbx_Catalog_Schema-features_AF679CA1",

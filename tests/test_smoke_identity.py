@@ -67,7 +67,7 @@ def test_the_smoke_principal_holds_can_manage_run_on_the_smokes_jobs_and_nothing
     )
     jobs = _job_ids_by_key(stack)
     assert held == sorted((jobs[key], "CAN_MANAGE_RUN") for key in CONFIGS[env].smoke_jobs)
-    assert CONFIGS[env].smoke_jobs == ("ml_pipeline", "batch_inference", "monitoring")
+    assert CONFIGS[env].smoke_jobs == ("replay", "ml_pipeline", "batch_inference", "monitoring")
     text = json.dumps(
         {
             t: body

@@ -403,7 +403,7 @@ def test_the_smoke_is_on_in_dev_only_and_runs_the_jobs_dev_defines() -> None:
 
     configs = {c.name: c for c in load_environments(CONFIG)}
     assert {n for n, c in configs.items() if c.smoke.enabled} == {"dev"}
-    assert configs["dev"].smoke_jobs == ("ml_pipeline", "batch_inference", "monitoring")
+    assert configs["dev"].smoke_jobs == ("replay", "ml_pipeline", "batch_inference", "monitoring")
     assert all(configs[n].smoke_jobs == () for n in ("sandbox", "uat", "prod"))
     # The tool's defaults are the config's: one list of what the smoke runs.
     from tools.smoke.chain import SmokePlan
@@ -463,6 +463,9 @@ def test_the_example_smoke_identity_warns_and_a_deployment_refuses_it() -> None:
 
 # --- the trips source (issue 20) ---------------------------------------------------------------
 def _dev_ml(tmp_path: Path, ml_yaml: str) -> Path:
+    """dev.yaml with `ml_yaml` under `databricks:`; an `  ml:` block is merged into dev's own."""
+    if ml_yaml.startswith("  ml:\n"):
+        return _dev_with(tmp_path, "  ml:\n", ml_yaml)
     return _dev_with(tmp_path, "  schedules_paused: true\n", f"  schedules_paused: true\n{ml_yaml}")
 
 

@@ -226,7 +226,9 @@ def test_ordinary_templates_are_far_inside_the_budget(monkeypatch: pytest.Monkey
         specs.interactive_cluster_spec(config, refs)
         for key in config.databricks.jobs:
             specs.job_spec(config, key, refs, cluster)
-    assert len(budgets) == 20
+    # Per environment: the job cluster, the interactive cluster and each job's template.
+    expected = sum(2 + len(c.databricks.jobs) for c in load_environments(ROOT / "config"))
+    assert len(budgets) == expected == 24
     assert max(b.steps for b in budgets) < 500  # of 100,000
     assert max(b.produced for b in budgets) < 20_000  # of 4 Mi
 
@@ -234,7 +236,7 @@ def test_ordinary_templates_are_far_inside_the_budget(monkeypatch: pytest.Monkey
 def test_the_budget_barely_slows_normal_rendering() -> None:
     """The same templates and contexts in the plain immutable sandbox and in the bounded one;
     the budget's checks add a fraction of a millisecond per render (measured: about 1.7 times
-    the plain render's ~0.15 ms; a synthesis renders 20 templates)."""
+    the plain render's ~0.15 ms; a synthesis renders 24 templates)."""
     contexts: list[tuple[str, dict]] = []
     original = specs.render_spec
 
