@@ -64,7 +64,12 @@ TARGET_FRESH_VENV_MB = 600.0
 TARGET_TEST_S = 240.0
 SCALE_ENVS = 12
 SCALE_JOBS = 20
-JOB_TEMPLATES = ("ml_pipeline.yaml.j2", "batch_inference.yaml.j2", "monitoring.yaml.j2")
+JOB_TEMPLATES = (
+    "ml_pipeline.yaml.j2",
+    "batch_inference.yaml.j2",
+    "monitoring.yaml.j2",
+    "replay.yaml.j2",
+)
 
 
 def _python() -> str:
