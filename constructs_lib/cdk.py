@@ -50,10 +50,18 @@ def ordered_by_name(
     order. A token prints as `${TfToken[TOKEN.<n>]}`, numbered in creation order across the
     whole app, so sorting by it would order entries by how many tokens happened to exist before:
     an unrelated change elsewhere would reorder them (a snapshot diff, a noisy review)."""
-    is_token = is_token or Token.is_unresolved
-    literal = [i for i in items if not is_token(name(i))]
-    tokens = [i for i in items if is_token(name(i))]
+    is_token = is_token or _is_unresolved
+    literal: list[T] = []
+    tokens: list[T] = []
+    for item in items:
+        (tokens if is_token(name(item)) else literal).append(item)
     return sorted(literal, key=name) + tokens
+
+
+def _is_unresolved(text: str) -> bool:
+    """`Token.is_unresolved` for a string, without a round trip to node for the strings that
+    cannot hold a token: every string token the framework encodes contains `TfToken[`."""
+    return "TfToken[" in text and bool(Token.is_unresolved(text))
 
 
 def resolve(scope: IConstruct, value: object) -> object:

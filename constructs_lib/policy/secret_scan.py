@@ -29,7 +29,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 DETECT_SECRETS_PLUGINS: tuple[tuple[str, str], ...] = (
@@ -162,6 +162,23 @@ def _plugins() -> tuple[Any, ...]:
 
 def _spans(text: str) -> list[tuple[str, int, int]]:
     """(kind, start, end) of every secret in `text`, ours first, then detect-secrets'."""
+    if len(text) <= _CACHED_TEXT_CHARS:
+        return list(_cached_spans(text))
+    return list(_uncached_spans(text))
+
+
+_CACHED_TEXT_CHARS = 4096
+"""Strings up to this length are memoized (at most 4096 of them: 16 MB held at worst)."""
+
+
+@lru_cache(maxsize=4096)
+def _cached_spans(text: str) -> tuple[tuple[str, int, int], ...]:
+    """`_spans` of a short string, memoized: the environments' files repeat most of their
+    strings (keys, names, shared values), and detect-secrets' plugins dominate the scan's cost."""
+    return _uncached_spans(text)
+
+
+def _uncached_spans(text: str) -> tuple[tuple[str, int, int], ...]:
     lowered = text.lower()
     found = [
         (kind, start, end)
@@ -178,7 +195,7 @@ def _spans(text: str) -> list[tuple[str, int, int]]:
                 if not any(s <= start and end <= e for _, s, e in found):
                     found.append((f"{plugin.secret_type} (detect-secrets)", start, end))
                 start = text.find(value, end)
-    return found
+    return tuple(found)
 
 
 def _joined(text: str) -> str | None:
