@@ -215,9 +215,9 @@ def test_secret_scope_is_key_vault_backed_by_this_stacks_vault(stacks, env: str)
         (a["principal"], a["permission"])
         for a in resources(stack, "databricks_secret_acl").values()
     }
-    assert ("ml-platform-admins", "MANAGE") in acls
+    assert (f"ml-platform-admins-{env}", "MANAGE") in acls
     assert all(p != "users" for p, _ in acls)
-    assert {p for p, perm in acls if perm == "MANAGE"} == {"ml-platform-admins"}
+    assert {p for p, perm in acls if perm == "MANAGE"} == {f"ml-platform-admins-{env}"}
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
@@ -313,4 +313,7 @@ def test_permissions_from_config_groups(stacks, env: str) -> None:
     assert ("ml-engineers", people.ml_engineers.experiment) in levels["experiment_id"]
     if CONFIGS[env].databricks.interactive_cluster.enabled:
         # Dedicated clusters: each person's own (tests/test_workspace_security.py), no group.
-        assert levels["cluster_id"] == {(None, "CAN_RESTART"), ("ml-platform-admins", "CAN_MANAGE")}
+        assert levels["cluster_id"] == {
+            (None, "CAN_RESTART"),
+            (f"ml-platform-admins-{env}", "CAN_MANAGE"),
+        }

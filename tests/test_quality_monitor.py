@@ -56,9 +56,17 @@ def test_every_environment_monitors_its_inference_table(stacks) -> None:
             f"{table['catalog_name']}.{table['schema_name']}.taxi_fare_baseline"
         )
         assert baseline["column"] == table["column"]  # the monitor needs the same columns
+        # Creating the monitor needs SELECT on the table: it waits for the inference schema's
+        # grants, which give the admin group (the deployers) SELECT and MODIFY there.
+        grants_id = next(
+            k
+            for k, g in resources(stacks[f"{env}-workspace"], "databricks_grants").items()
+            if f".{table['schema_name'].split('.')[1]}." in g.get("schema", "")
+        )
         assert monitor["depends_on"] == [
             f"databricks_sql_table.{table_id}",
             f"databricks_sql_table.{baseline_id}",
+            f"databricks_grants.{grants_id}",
         ]
 
 

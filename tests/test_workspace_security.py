@@ -14,6 +14,7 @@ from constructs_lib.databricks.unity_catalog import (
     JOB_MODEL_SCHEMA_PRIVILEGES,
     JOB_TABLE_SCHEMA_PRIVILEGES,
     JOB_VOLUME_PRIVILEGES,
+    OWNER_DECLARED_TABLE_PRIVILEGES,
 )
 from constructs_lib.databricks.workspace_groups import GROUP_REFERENCING_TYPES
 from tests.conftest import (
@@ -29,7 +30,11 @@ from tests.conftest import (
 
 pytestmark = pytest.mark.synth
 CONFIGS = {c.name: c for c in load_environments(ROOT / "config")}
-ADMINS = "ml-platform-admins"
+
+
+def admins(env: str) -> str:
+    """Each environment's own admin group (the default: ml-platform-admins-<environment>)."""
+    return CONFIGS[env].databricks.groups.admins
 
 
 def _by_path(items: dict, suffix: str) -> tuple[str, dict]:
@@ -62,8 +67,8 @@ def test_only_the_admin_group_may_use_the_job_principal(stacks, env: str) -> Non
         rule_set["name"] == f"accounts/{account}/servicePrincipals/{application}/ruleSets/default"
     )
     assert sorted((r["role"], tuple(r["principals"])) for r in rule_set["grant_rules"]) == [
-        ("roles/servicePrincipal.manager", (f"groups/{ADMINS}",)),
-        ("roles/servicePrincipal.user", (f"groups/{ADMINS}",)),
+        ("roles/servicePrincipal.manager", (f"groups/{admins(env)}",)),
+        ("roles/servicePrincipal.user", (f"groups/{admins(env)}",)),
     ]
 
 
@@ -107,12 +112,20 @@ def test_job_principal_grants_are_exactly_what_the_jobs_need(stacks, env: str) -
         f"volume:{ref('databricks_volume', vol_id, 'id')}": list(JOB_VOLUME_PRIVILEGES),
     }
     # Schema and volume grants name the job principal only (the groups' come from the
-    # catalog), except on the models schema: what people may do to the registered model.
+    # catalog), except on the models schema (what people may do to the registered model) and
+    # on the inference schema, whose declared tables the job principal owns: the admin group
+    # (the deployers) reads and alters them there, which creating the quality monitor and
+    # changing a declared table's columns need.
     models = f"schema:{ref('databricks_schema', schemas['models'], 'id')}"
+    inference = f"schema:{ref('databricks_schema', schemas['inference'], 'id')}"
+    assert by_securable[inference] == {
+        admins(env): list(OWNER_DECLARED_TABLE_PRIVILEGES),
+        sp: list(JOB_TABLE_SCHEMA_PRIVILEGES),
+    }
     for target, principals in by_securable.items():
-        if target.startswith(("schema:", "volume:")) and target != models:
+        if target.startswith(("schema:", "volume:")) and target not in (models, inference):
             assert list(principals) == [sp], target
-    assert set(by_securable[models]) - {sp} <= {ADMINS, "ml-engineers", "data-scientists"}
+    assert set(by_securable[models]) - {sp} <= {admins(env), "ml-engineers", "data-scientists"}
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
@@ -179,7 +192,7 @@ def test_wheel_and_experiment_live_in_the_admin_only_deployment_folder(stacks, e
     assert sorted(
         (a.get("group_name") or a.get("service_principal_name"), a["permission_level"])
         for a in acl["access_control"]
-    ) == sorted([(ADMINS, "CAN_MANAGE"), (job_principal(stack), "CAN_READ")])
+    ) == sorted([(admins(env), "CAN_MANAGE"), (job_principal(stack), "CAN_READ")])
     assert "/Shared" not in json.dumps(stack)
 
 
@@ -193,7 +206,7 @@ def test_groups_are_assigned_before_anything_names_them(stacks, env: str) -> Non
     assert sorted((a["group_name"], tuple(a["permissions"])) for a in assignments.values()) == [
         ("data-scientists", ("USER",)),
         ("ml-engineers", ("USER",)),
-        (ADMINS, ("USER",)),
+        (admins(env), ("USER",)),
     ]
     expected = {f"databricks_permission_assignment.{k}" for k in assignments}
     ordered = 0
@@ -218,7 +231,7 @@ def test_unity_catalog_objects_are_owned_by_the_admin_group(stacks, env: str) ->
         "databricks_external_location",
     ):
         for name, body in resources(stack, rtype).items():
-            assert body["owner"] == ADMINS, f"{rtype}.{name}"
+            assert body["owner"] == admins(env), f"{rtype}.{name}"
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
@@ -271,12 +284,12 @@ def test_peoples_experiment_and_model_permissions_come_from_config(stacks, env: 
     stack = workspace(stacks, env)
     people = CONFIGS[env].databricks.ml.group_permissions
     assert _experiment_levels(stack) == {
-        ADMINS: "CAN_MANAGE",
+        admins(env): "CAN_MANAGE",
         job_principal(stack): "CAN_EDIT",
         **{group: getattr(people, key).experiment for key, group in PEOPLE.items()},
     }
     grants = _models_schema_grants(stack)
-    assert grants[ADMINS] == ["ALL_PRIVILEGES"]
+    assert grants[admins(env)] == ["ALL_PRIVILEGES"]
     for key, group in PEOPLE.items():
         may_tag = getattr(people, key).model == "CAN_EDIT"
         assert (grants.get(group) == ["APPLY_TAG"]) is may_tag, group
@@ -304,6 +317,44 @@ def test_people_only_read_runs_and_the_model_in_protected_environments(
     catalog = next(g for g in resources(stack, "databricks_grants").values() if "catalog" in g)
     for grant in catalog["grant"]:
         assert not {"APPLY_TAG", "ALL_PRIVILEGES", "MANAGE"} & set(grant["privileges"])
+
+
+@pytest.mark.parametrize(
+    ("env", "writes"),
+    [("sandbox", True), ("dev", True), ("uat", False), ("prod", False)],
+)
+def test_people_write_tables_only_outside_protected_environments(
+    stacks, env: str, writes: bool
+) -> None:
+    """uat/prod: people read the catalog; MODIFY would let them rewrite the quality monitor's
+    baseline, the monitoring verdicts and the drift metrics that the retrain decision trusts."""
+    stack = workspace(stacks, env)
+    catalog = next(g for g in resources(stack, "databricks_grants").values() if "catalog" in g)
+    privileges = {g["principal"]: set(g["privileges"]) for g in catalog["grant"]}
+    assert ("MODIFY" in privileges["ml-engineers"]) is writes
+    assert "MODIFY" not in privileges["data-scientists"]
+    for group in PEOPLE.values():
+        assert {"SELECT", "USE_CATALOG", "USE_SCHEMA"} <= privileges[group]
+    for grant in resources(stack, "databricks_grants").values():
+        if "catalog" in grant:
+            continue
+        for g in grant["grant"]:
+            assert g["principal"] not in PEOPLE.values() or "MODIFY" not in g["privileges"]
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_the_registered_model_waits_for_the_deployers_execute(stacks, env: str) -> None:
+    """The provider reads the model back after handing it to the job principal; the read needs
+    EXECUTE, which the deployers get from the models schema's grants."""
+    stack = workspace(stacks, env)
+    _, model = only(stack, "databricks_registered_model")
+    schemas = {s["name"]: k for k, s in resources(stack, "databricks_schema").items()}
+    models_grants = next(
+        k
+        for k, g in resources(stack, "databricks_grants").items()
+        if g.get("schema") == ref("databricks_schema", schemas["models"], "id")
+    )
+    assert model["depends_on"] == [f"databricks_grants.{models_grants}"]
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
@@ -385,4 +436,4 @@ def test_each_person_may_restart_only_their_own_cluster(stacks, env: str) -> Non
         entries = by_cluster[ref("databricks_cluster", cluster_id, "cluster_id")]
         assert sorted(
             (a.get("user_name") or a.get("group_name"), a["permission_level"]) for a in entries
-        ) == sorted([(cluster["single_user_name"], "CAN_RESTART"), (ADMINS, "CAN_MANAGE")])
+        ) == sorted([(cluster["single_user_name"], "CAN_RESTART"), (admins(env), "CAN_MANAGE")])

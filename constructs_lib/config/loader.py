@@ -381,6 +381,14 @@ def deployed_unique_names(config: EnvironmentConfig) -> list[tuple[str, str, str
                 uc.catalog_name or f"{config.naming.prefix}_{config.name}",
             )
         )
+    # Account groups: an environment's deploying identities join its admin group, which owns its
+    # catalog and manages its job principal; shared, one environment's deployer would own another's.
+    db = config.databricks
+    found.append(("admin group (account)", "databricks.groups.admins", db.groups.admins))
+    if db.owner_group != db.groups.admins:
+        found.append(
+            ("admin group (account)", "databricks.unity_catalog.owner_group", db.owner_group)
+        )
     if config.databricks.job_run_as_service_principal:
         found.append(
             (
@@ -417,7 +425,8 @@ def unique_name_problems(
                         field,
                         f"the {scope} name {name!r} is also {owner[key]}'s",
                         "names of this scope must differ between environments: change the "
-                        "prefix, set naming.suffix, or name another catalog or principal",
+                        "prefix, set naming.suffix, or name another catalog, principal or "
+                        "group (default admin group: ml-platform-admins-<environment>)",
                     )
                 )
             else:

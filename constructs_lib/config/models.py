@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from datetime import date
 from ipaddress import IPv4Network
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -510,7 +510,11 @@ class DatabricksGroups(StrictModel):
     """Workspace groups (display names) that permissions are granted to."""
 
     admins: str = "ml-platform-admins"
-    """MANAGE on secret scopes, CAN_MANAGE on jobs, clusters, experiment and model."""
+    """MANAGE on secret scopes, CAN_MANAGE on jobs, clusters, experiment and model; usually the
+    owner of the Unity Catalog objects, and the group the environment's deploying identities
+    join. Groups are account-wide, so each environment needs its own (checked): otherwise the
+    sandbox deployer, which runs any branch, would own prod's catalog. Default in an
+    environment file: `ml-platform-admins-<environment>`."""
     ml_engineers: str = "ml-engineers"
     """Run and manage jobs, edit experiments and models."""
     data_scientists: str = "data-scientists"
@@ -658,7 +662,9 @@ def _default_jobs(replay: bool = True) -> dict[str, JobSettings]:
         "monitoring": JobSettings(
             template="monitoring.yaml.j2",
             schedule=JobSchedule(quartz_cron_expression="0 0 7 * * ?"),
-            timeout_seconds=3600,
+            # Its run_job task waits for the retrain it starts: ml_pipeline's 3 hours (and any
+            # queue before it) plus its own tasks (rule MLOPS-JOB-5).
+            timeout_seconds=14400,
         ),
     }
     if not replay:
@@ -763,10 +769,12 @@ class QualityMonitorSettings(StrictModel):
 
 
 MlAccessLevel = Literal["CAN_READ", "CAN_EDIT"]
+TableAccessLevel = Literal["READ", "WRITE"]
 
 
 class MlAssetAccess(StrictModel):
-    """What one group of people may do to the environment's MLflow experiment and model."""
+    """What one group of people may do to the environment's MLflow experiment, model and
+    catalog."""
 
     experiment: MlAccessLevel = "CAN_READ"
     """CAN_READ: see runs, metrics and artifacts. CAN_EDIT: also log, delete and retag runs,
@@ -776,12 +784,17 @@ class MlAssetAccess(StrictModel):
     """CAN_READ: load and inspect versions (Unity Catalog EXECUTE). CAN_EDIT: also set tags
     (APPLY_TAG), which includes the validation gate's verdict that promotion trusts.
     Default: CAN_READ."""
+    tables: TableAccessLevel = "READ"
+    """The environment's Unity Catalog catalog. READ: SELECT, READ_VOLUME, EXECUTE on all of
+    it. WRITE: also MODIFY, CREATE_TABLE, CREATE_MODEL, CREATE_FUNCTION, WRITE_VOLUME, which
+    includes the quality monitor's baseline, the monitoring verdicts and the drift metrics that
+    monitoring and the retrain decision trust. Default: READ."""
 
 
 class MlGroupPermissions(StrictModel):
-    """People's access to the MLflow experiment and the registered model, per group. The admin
-    group always has CAN_MANAGE and the job principal what the jobs need; in a protected
-    environment rule MLOPS-ML-1 refuses CAN_EDIT for anyone else."""
+    """People's access to the MLflow experiment, the registered model and the catalog, per
+    group. The admin group always has CAN_MANAGE and the job principal what the jobs need; in a
+    protected environment rule MLOPS-ML-1 refuses CAN_EDIT and WRITE for anyone else."""
 
     ml_engineers: MlAssetAccess = MlAssetAccess()
     data_scientists: MlAssetAccess = MlAssetAccess()
@@ -1134,6 +1147,25 @@ class EnvironmentConfig(StrictModel):
     policy: PolicySettings = PolicySettings()
     state_backend: StateBackend = LocalStateBackend()
     smoke: SmokeSettings = SmokeSettings()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _admin_group_per_environment(cls, data: Any) -> Any:
+        """`databricks.groups.admins` defaults to `ml-platform-admins-<environment>`."""
+        if not isinstance(data, dict) or not isinstance(data.get("name"), str):
+            return data
+        databricks = data.get("databricks") if data.get("databricks") is not None else {}
+        groups = databricks.get("groups") if isinstance(databricks, dict) else None
+        groups = {} if groups is None and isinstance(databricks, dict) else groups
+        if not isinstance(groups, dict) or "admins" in groups:
+            return data
+        return {
+            **data,
+            "databricks": {
+                **databricks,
+                "groups": {**groups, "admins": f"ml-platform-admins-{data['name']}"},
+            },
+        }
 
     @field_validator("name")
     @classmethod

@@ -109,6 +109,10 @@ class DatabricksEnvironment(Construct):
         # People's access to the experiment and the model, per environment (config); the admin
         # group manages both, the job principal logs runs and owns the model.
         people = db.ml.group_permissions
+        people_access = {
+            groups.ml_engineers: people.ml_engineers,
+            groups.data_scientists: people.data_scientists,
+        }
         experiment_permissions = {
             groups.admins: "CAN_MANAGE",
             groups.ml_engineers: people.ml_engineers.experiment,
@@ -135,8 +139,11 @@ class DatabricksEnvironment(Construct):
                     artifacts_volume=uc.artifacts_volume,
                     owner=db.owner_group,
                     job_principal=job_sp,
-                    writers=[groups.ml_engineers],
-                    readers=[groups.data_scientists],
+                    writers=[g for g, a in people_access.items() if a.tables == "WRITE"],
+                    readers=[g for g, a in people_access.items() if a.tables == "READ"],
+                    declared_tables_schema=(
+                        uc.inference_schema if db.ml.quality_monitor.enabled else None
+                    ),
                     model_schema_grants=model_schema_privileges(model_permissions),
                     metastore_id=uc.metastore_id,
                     verify_metastore=props.verify_metastore,

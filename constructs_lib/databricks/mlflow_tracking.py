@@ -91,6 +91,10 @@ class MlflowTracking(Construct):
                 ),
                 owner=props.job_principal,
                 lifecycle=TerraformResourceLifecycle(ignore_changes=["aliases", "comment"]),
+                # The provider reads the model back right after handing it to the job principal;
+                # that read needs EXECUTE, which the deployers get from the models schema's
+                # grants: without this wait the two race and a lost race taints the model.
+                depends_on=[props.catalog.schema_grants[props.model_schema]],
             )
             self.model_name: str = model.full_name
         else:

@@ -58,6 +58,12 @@ JOB_MODEL_SCHEMA_PRIVILEGES = ("CREATE_MODEL", "EXECUTE", "USE_SCHEMA")
 job principal holds (`MlflowTracking`)."""
 JOB_VOLUME_PRIVILEGES = ("READ_VOLUME", "WRITE_VOLUME")
 """Artifacts volume: reports and intermediate files of the runs."""
+OWNER_DECLARED_TABLE_PRIVILEGES = ("MODIFY", "SELECT")
+"""The owner group (the deployers) on the schema whose tables the stack declares (the quality
+monitor's inference and baseline tables, owned by the job principal): owning a catalog or schema
+gives no SELECT or MODIFY on its tables (Unity Catalog ownership docs), yet creating the quality
+monitor needs SELECT on the table (QualityMonitors.Create, databricks-sdk-go v0.93.0) and the
+provider alters a declared table's columns and properties with SQL run as the deployer (MODIFY)."""
 
 NO_METASTORE = "no_metastore"
 """What `databricks_current_metastore` reports when the workspace has no metastore."""
@@ -79,9 +85,14 @@ class EnvironmentCatalogProps:
     job_principal: str
     """Application ID of the service principal the jobs run as (minimal grants below)."""
     writers: Sequence[str] = ()
-    """Groups that read and write the whole catalog."""
+    """Groups that read and write the whole catalog (non-protected environments: in a
+    protected one, rule MLOPS-ML-1 refuses people who can write the tables monitoring and the
+    retrain decision trust)."""
     readers: Sequence[str] = ()
     """Groups that only read."""
+    declared_tables_schema: str | None = None
+    """The schema whose tables the stack declares (`databricks_sql_table`, owned by the job
+    principal): the owner group gets `OWNER_DECLARED_TABLE_PRIVILEGES` on it. Default: none."""
     model_schema_grants: Mapping[str, Sequence[str]] = field(default_factory=dict)
     """Further principal -> privileges on the models schema, inherited by the registered model
     (e.g. the admin group's ALL_PRIVILEGES, APPLY_TAG where people may tag the model).
@@ -224,7 +235,7 @@ class EnvironmentCatalog(Construct):
         # groups' come from the catalog), and on the models schema what people may do to the
         # registered model (its owner is the job principal: grants on the schema stay within
         # the owner group's rights).
-        schema_privileges = {
+        schema_privileges: dict[str, dict[str, Sequence[str]]] = {
             props.feature_schema: {job: JOB_TABLE_SCHEMA_PRIVILEGES},
             props.inference_schema: {job: JOB_TABLE_SCHEMA_PRIVILEGES},
             props.model_schema: {
@@ -232,13 +243,20 @@ class EnvironmentCatalog(Construct):
                 job: JOB_MODEL_SCHEMA_PRIVILEGES,
             },
         }
-        for name, privileges in schema_privileges.items():
-            Grants(
+        if props.declared_tables_schema is not None:
+            schema_privileges[props.declared_tables_schema] = {
+                **schema_privileges[props.declared_tables_schema],
+                props.owner: OWNER_DECLARED_TABLE_PRIVILEGES,
+            }
+        self.schema_grants: dict[str, Grants] = {
+            name: Grants(
                 self,
                 f"SchemaGrants-{name}",
                 schema=self.schemas[name].id,
                 grant=_grants(privileges),
             )
+            for name, privileges in schema_privileges.items()
+        }
         Grants(
             self,
             "VolumeGrants",

@@ -160,6 +160,31 @@ def _job_guardrails(view: ResourceView, ctx: PolicyContext) -> list[str]:
     return problems
 
 
+def _run_job_timeouts(views: Sequence[ResourceView], ctx: PolicyContext) -> list[tuple[str, str]]:
+    """Every job with a `run_job_task` has a `timeout_seconds` longer than the job it runs."""
+    jobs = {v.address: v for v in views if v.type == "databricks_job"}
+    findings = []
+    for parent in jobs.values():
+        own = parent.attrs.get("timeout_seconds") or 0
+        for task in _blocks(parent.attrs.get("task")):
+            target = _reference_address(_block(task.get("run_job_task")).get("job_id"))
+            child = jobs.get(target) if target else None
+            if child is None:
+                continue
+            theirs = child.attrs.get("timeout_seconds") or 0
+            if not isinstance(own, int | float) or not isinstance(theirs, int | float):
+                continue
+            if own <= theirs:
+                findings.append(
+                    (
+                        parent.path,
+                        f"task {task.get('task_key')!r} runs {child.path} (timeout {theirs} s) "
+                        f"but this job's timeout is {own} s",
+                    )
+                )
+    return findings
+
+
 def _job_clusters_use_policy(view: ResourceView, ctx: PolicyContext) -> list[str]:
     problems = []
     for cluster in _blocks(view.attrs.get("job_cluster")):
@@ -566,6 +591,7 @@ _PEOPLE_LEGACY_MODEL_WRITE = frozenset(
     {"CAN_EDIT", "CAN_MANAGE", "CAN_MANAGE_STAGING_VERSIONS", "CAN_MANAGE_PRODUCTION_VERSIONS"}
 )
 _PEOPLE_MODEL_WRITE = frozenset({"APPLY_TAG", "ALL_PRIVILEGES", "MANAGE"})
+_PEOPLE_TABLE_WRITE = frozenset({"MODIFY", "ALL_PRIVILEGES", "MANAGE"})
 _APPLICATION_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
@@ -606,6 +632,32 @@ def _people_read_what_production_trusts(
                     findings.append(
                         (v.path, f"{who} has {a['permission_level']} ({key.removesuffix('_id')})")
                     )
+    # The tables monitoring and the retrain decision trust (the quality monitor's inference and
+    # baseline tables, and with them the verdicts and drift metrics beside them): no person may
+    # write them, their schema or their catalog.
+    tables = [v for v in views if v.type == "databricks_sql_table"]
+    data_targets = {t.address for t in tables}
+    for t in tables:
+        data_targets |= {
+            _reference_address(t.attrs.get(k)) for k in ("schema_name", "catalog_name")
+        }
+    data_targets.discard(None)
+    for v in views:
+        if v.type != "databricks_grants":
+            continue
+        securable = next((v.attrs[k] for k in ("table", "schema", "catalog") if k in v.attrs), None)
+        if _reference_address(securable) not in data_targets:
+            continue
+        for g in _blocks(v.attrs.get("grant")):
+            risky = sorted(_PEOPLE_TABLE_WRITE & set(g.get("privileges", [])))
+            if risky and _is_person(g.get("principal"), ctx):
+                findings.append(
+                    (
+                        v.path,
+                        f"{g.get('principal')} has {', '.join(risky)} on the monitored tables "
+                        f"or their parent ({securable})",
+                    )
+                )
     models = [v for v in views if v.type == "databricks_registered_model"]
     targets = {m.address for m in models}
     for m in models:
@@ -744,10 +796,11 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "MLOPS-ML-1",
-        "In a protected environment people only read the experiment and the registered model",
-        "Runs, the champion's baseline profile and the gate's verdict tag are what monitoring "
-        "and promotion trust. Give people CAN_READ on the experiment and no APPLY_TAG on the "
-        "model (databricks.ml.group_permissions); the jobs write them as the job principal.",
+        "In a protected environment people only read the experiment, the model and the tables",
+        "Runs, the champion's baseline, the gate's verdict tag, the monitoring verdicts and the "
+        "drift metrics are what monitoring, promotion and the retrain decision trust. Give "
+        "people CAN_READ on the experiment, no APPLY_TAG on the model and READ on the tables "
+        "(databricks.ml.group_permissions); the jobs write them as the job principal.",
         "error",
         (),
         _people_read_what_production_trusts,
@@ -759,6 +812,17 @@ RULES: tuple[Rule, ...] = (
         "error",
         ("databricks_job",),
         _job_guardrails,
+    ),
+    Rule(
+        "MLOPS-JOB-5",
+        "A job that runs another job has a longer timeout than that job",
+        "A run_job task waits for the run it starts, so the parent's timeout also covers the "
+        "child's run (and any queue before it): a shorter one times the parent out, e-mails "
+        "on-call and may cancel the child. Set the parent's timeout_seconds above the child's "
+        "(databricks.jobs.<key>.timeout_seconds).",
+        "error",
+        (),
+        _run_job_timeouts,
     ),
     Rule(
         "MLOPS-JOB-2",

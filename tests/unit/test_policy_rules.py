@@ -796,6 +796,18 @@ MODEL = view(
 )
 
 
+TABLE = view(
+    "databricks_sql_table",
+    {
+        "catalog_name": "${databricks_catalog.cat.name}",
+        "schema_name": "${databricks_schema.inference.name}",
+        "name": "taxi_fare_baseline",
+        "owner": JOB_SP,
+    },
+    name="baseline",
+)
+
+
 def _experiment_acl(*entries: tuple[str, str, str]) -> ResourceView:
     return view(
         "databricks_permissions",
@@ -894,6 +906,44 @@ PEOPLE_CASES = {
         ],
         False,
     ),
+    "a group may modify the monitored tables through the catalog": (
+        [
+            TABLE,
+            _grants("catalog", "${databricks_catalog.cat.name}", ("ml-engineers", ["MODIFY"])),
+        ],
+        True,
+    ),
+    "a group may modify the monitored tables through their schema": (
+        [
+            TABLE,
+            _grants("schema", "${databricks_schema.inference.id}", ("data-scientists", ["MODIFY"])),
+        ],
+        True,
+    ),
+    "a user holds all privileges on a monitored table": (
+        [
+            TABLE,
+            _grants("table", "${databricks_sql_table.baseline.id}", (PERSON, ["ALL_PRIVILEGES"])),
+        ],
+        True,
+    ),
+    "compliant: people read the tables, admins and the job principal write them": (
+        [
+            TABLE,
+            _grants(
+                "catalog",
+                "${databricks_catalog.cat.name}",
+                ("ml-engineers", ["SELECT", "USE_CATALOG", "USE_SCHEMA"]),
+            ),
+            _grants(
+                "schema",
+                "${databricks_schema.inference.id}",
+                ("ml-platform-admins", ["MODIFY", "SELECT"]),
+                (JOB_SP, ["CREATE_TABLE", "MODIFY", "SELECT", "USE_SCHEMA"]),
+            ),
+        ],
+        False,
+    ),
     "compliant: APPLY_TAG on another schema": (
         [
             MODEL,
@@ -912,3 +962,35 @@ def test_people_permissions_rule(case: str) -> None:
     # Environments are data: the same grants pass where the environment is not protected.
     dev = PolicyContext(environment="dev", protected=False, admin_groups=("ml-platform-admins",))
     assert not [f for f in evaluate(views, dev) if f.rule.id == "MLOPS-ML-1"]
+
+
+# --- MLOPS-JOB-5 (a stack rule): a job that runs another outlasts it ----------------------------
+
+
+def _job(name: str, timeout: int, runs: str | None = None) -> ResourceView:
+    task = {"task_key": "retrain", "run_job_task": {"job_id": f"${{databricks_job.{runs}.id}}"}}
+    return view(
+        "databricks_job",
+        {"timeout_seconds": timeout, "task": [task] if runs else [{"task_key": "t"}]},
+        name=name,
+    )
+
+
+@pytest.mark.parametrize(
+    ("parent_timeout", "found"), [(3600, True), (10800, True), (10801, False), (14400, False)]
+)
+def test_a_job_that_runs_another_outlasts_it(parent_timeout: int, found: bool) -> None:
+    views = [_job("pipeline", 10800), _job("monitoring", parent_timeout, runs="pipeline")]
+    findings = [f for f in evaluate(views, PROD_CI) if f.rule.id == "MLOPS-JOB-5"]
+    assert bool(findings) is found, [f.detail for f in findings]
+    if found:
+        assert "timeout 10800 s" in findings[0].detail
+
+
+def test_the_shipped_monitoring_job_outlasts_the_pipeline_it_runs() -> None:
+    from constructs_lib.config import load_environments
+    from tests.conftest import ROOT
+
+    for config in load_environments(ROOT / "config", root=ROOT):
+        jobs = config.databricks.jobs
+        assert jobs["monitoring"].timeout_seconds > jobs["ml_pipeline"].timeout_seconds

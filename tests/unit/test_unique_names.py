@@ -51,7 +51,8 @@ def test_a_storage_account_reached_through_different_prefixes(config_dir: Path) 
         "config/xy.yaml: naming.prefix/naming.suffix: the storage account (global) name "
         "'abadlsadlsxyabcd' is also environment 'adlsxy' (config/adlsxy.yaml, "
         "naming.prefix/naming.suffix)'s. Fix: names of this scope must differ between "
-        "environments: change the prefix, set naming.suffix, or name another catalog or principal"
+        "environments: change the prefix, set naming.suffix, or name another catalog, principal "
+        "or group (default admin group: ml-platform-admins-<environment>)"
     ]
 
 
@@ -98,3 +99,31 @@ def test_an_environment_cannot_deploy_the_bootstrap_state_account(config_dir: Pa
         "config/tfstate.yaml: naming.prefix/naming.suffix: the storage account (global) name "
         "'abadlstfstatewxyz' is also the bootstrap stack's state account"
     )
+
+
+def test_two_environments_share_an_admin_group(config_dir: Path) -> None:
+    """Groups are account-wide and each environment's deployers join its admin group, which owns
+    its catalog: a shared one would let the sandbox deployer (any branch) own prod's catalog."""
+    _add(config_dir / "sandbox.yaml", "")
+    text = (config_dir / "sandbox.yaml").read_text()
+    (config_dir / "sandbox.yaml").write_text(
+        text.replace(
+            "databricks:\n", "databricks:\n  groups: {admins: ml-platform-admins-prod}\n", 1
+        )
+    )
+    problems = _problems(config_dir)
+    assert len(problems) == 1, problems
+    assert problems[0].startswith(
+        "config/sandbox.yaml: databricks.groups.admins: the admin group (account) name "
+        "'ml-platform-admins-prod' is also environment 'prod'"
+    ) or problems[0].startswith(
+        "config/prod.yaml: databricks.groups.admins: the admin group (account) name "
+        "'ml-platform-admins-prod' is also environment 'sandbox'"
+    )
+
+
+def test_the_admin_group_defaults_to_one_per_environment() -> None:
+    configs = load_environments(ROOT / "config", root=ROOT)
+    assert {c.name: c.databricks.groups.admins for c in configs} == {
+        c.name: f"ml-platform-admins-{c.name}" for c in configs
+    }
