@@ -136,9 +136,12 @@ class BootstrapStack(TerraformStack):
         self.plan_identities: dict[str, PlanIdentity] = {}
         self.serverless: dict[str, ServerlessNetwork] = {}
         account = self._account_provider(config)
+        # The list is read on every plan and any error of it fails the whole plan; Azure's
+        # account API reference has been reported not to list it (databricks-sdk-py#734, #332,
+        # #1106), so an admin can switch the lookup and the bindings off.
         workspaces = (
             DataDatabricksMwsWorkspaces(self, "AccountWorkspaces", provider=account)
-            if account is not None
+            if account is not None and config.bind_ncc_to_workspaces
             else None
         )
         for env in environments:
@@ -187,7 +190,7 @@ class BootstrapStack(TerraformStack):
             self.plan_identities[env.name] = planner
             for identity in (deployer, planner):
                 self._github_environment_output(identity, client)
-            if account is not None and workspaces is not None:
+            if account is not None:
                 self._serverless_network(env, env_names, account, workspaces)
         self.smoke_identities = self._add_smoke_identities(config, environments, home, client)
         repository_variables = TerraformOutput(
@@ -238,10 +241,11 @@ class BootstrapStack(TerraformStack):
         env: EnvironmentConfig,
         env_names: Names,
         account: DatabricksProvider,
-        workspaces: DataDatabricksMwsWorkspaces,
+        workspaces: DataDatabricksMwsWorkspaces | None,
     ) -> None:
-        """The environment's NCC, bound to its workspace once that exists, and the output
-        `serverless_network_<env>`: the subnets to copy into `storage.serverless_subnet_ids`."""
+        """The environment's NCC, bound to its workspace once that exists (unless `workspaces`
+        is None: bindings off), and the output `serverless_network_<env>`: the subnets to copy
+        into `storage.serverless_subnet_ids`."""
         network = ServerlessNetwork(
             self,
             f"Serverless-{env.name}",

@@ -19,7 +19,10 @@ from constructs_lib.azure.budget import ResourceGroupBudget, ResourceGroupBudget
 from constructs_lib.azure.key_vault import SecureKeyVault, SecureKeyVaultProps
 from constructs_lib.azure.machine_learning import AzureMlWorkspace, AzureMlWorkspaceProps
 from constructs_lib.azure.monitoring import (
+    BLOB_SERVICE,
     DATABRICKS_LOG_CATEGORIES,
+    DATABRICKS_WORKSPACE,
+    KEY_VAULT,
     JobFailureAlert,
     JobFailureAlertProps,
     Observability,
@@ -190,15 +193,19 @@ class PlatformStack(TerraformStack):
         observability.add_diagnostics(
             "Databricks",
             target_resource_id=workspace.workspace.id,
+            target_type=DATABRICKS_WORKSPACE,
             log_categories=DATABRICKS_LOG_CATEGORIES,
-            metrics=False,
         )
         observability.add_diagnostics(
-            "KeyVault", target_resource_id=key_vault.vault.id, log_category_groups=["audit"]
+            "KeyVault",
+            target_resource_id=key_vault.vault.id,
+            target_type=KEY_VAULT,
+            log_category_groups=["audit"],
         )
         observability.add_diagnostics(
             "StorageBlob",
             target_resource_id=f"{storage.account.id}/blobServices/default",
+            target_type=BLOB_SERVICE,
             log_categories=["StorageRead", "StorageWrite", "StorageDelete"],
         )
         monitoring = config.monitoring
@@ -250,6 +257,7 @@ class PlatformStack(TerraformStack):
             observability.add_diagnostics(
                 "AzureMlStorageBlob",
                 target_resource_id=f"{azure_ml.storage.id}/blobServices/default",
+                target_type=BLOB_SERVICE,
                 log_categories=["StorageRead", "StorageWrite", "StorageDelete"],
             )
 

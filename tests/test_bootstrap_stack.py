@@ -564,6 +564,28 @@ def test_the_ncc_is_bound_to_the_environments_workspace_once_it_exists(
     )
 
 
+def test_the_workspace_lookup_and_bindings_can_be_switched_off(tmp_path: Path) -> None:
+    """The account's workspace list is read on every bootstrap plan and any error of it fails
+    the whole plan: `bind_ncc_to_workspaces: false` drops the list and the bindings and keeps
+    the NCCs and their outputs (the admin binds each NCC by hand)."""
+    import shutil
+
+    config_dir = tmp_path / "config"
+    shutil.copytree(ROOT / "config", config_dir)
+    with (config_dir / "shared" / "bootstrap.yaml").open("a", encoding="utf-8") as f:
+        f.write("bind_ncc_to_workspaces: false\n")
+    out = synthesize_to(tmp_path / "cdktf.out", env={"MLOPS_CONFIG_DIR": str(config_dir)})
+    stack = json.loads((out / "stacks" / "bootstrap" / "cdk.tf.json").read_text())
+    assert "databricks_mws_workspaces" not in stack.get("data", {})
+    assert "databricks_mws_ncc_binding" not in stack["resource"]
+    nccs = resources(stack, "databricks_mws_network_connectivity_config")
+    assert sorted(n["name"] for n in nccs.values()) == sorted(
+        f"mlops-{e}-ncc" for e in ENVIRONMENTS
+    )
+    for env in ENVIRONMENTS:
+        assert f"serverless_network_{env}" in stack["output"]
+
+
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_output_names_the_subnets_to_put_in_the_data_lake_firewall(bootstrap, env: str) -> None:
     ncc_id, _ = _ncc_of(bootstrap, env)

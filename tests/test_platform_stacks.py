@@ -223,6 +223,47 @@ def test_failed_job_alert_mails_configured_receivers(stacks, env: str) -> None:
     assert alert["severity"] == CONFIGS[env].monitoring.job_failure_alert_severity
 
 
+# Metric categories Azure accepts per diagnostic target, written out here rather than imported
+# (docs/platform-assumptions.md): Storage refuses `AllMetrics` ("supported categories are:
+# 'Capacity;Transaction'"); of a blob service's Capacity metrics only ContainerCount is
+# exportable, so only Transaction is sent; Key Vault has one category, `AllMetrics`; the
+# Databricks workspace's setting carries its audit logs only.
+ACCEPTED_METRIC_CATEGORIES = {
+    ("azurerm_key_vault", ""): {"AllMetrics"},
+    ("azurerm_storage_account", "/blobServices/default"): {"Transaction"},
+    ("azurerm_storage_account", ""): {"Capacity", "Transaction"},
+    ("azurerm_databricks_workspace", ""): set(),
+}
+EXPECTED_METRIC_CATEGORIES = {
+    ("azurerm_key_vault", ""): ["AllMetrics"],
+    ("azurerm_storage_account", "/blobServices/default"): ["Transaction"],
+    ("azurerm_databricks_workspace", ""): [],
+}
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_every_diagnostic_setting_sends_only_metric_categories_its_target_accepts(
+    stacks, env: str
+) -> None:
+    """Azure refuses an unsupported metric category when it creates the setting (the provider
+    checks only that it is not empty), which stopped every platform apply at the blob
+    service's `AllMetrics`."""
+    seen = []
+    for setting in resources(stacks[env], "azurerm_monitor_diagnostic_setting").values():
+        target = setting["target_resource_id"]
+        assert target.startswith("${azurerm_") and "}" in target, target
+        reference, sub_resource = target[2:].split("}", 1)
+        target_type = (reference.split(".")[0], sub_resource)
+        categories = [m["category"] for m in setting.get("enabled_metric", [])]
+        assert target_type in ACCEPTED_METRIC_CATEGORIES, f"no accepted categories: {target}"
+        assert set(categories) <= ACCEPTED_METRIC_CATEGORIES[target_type], target
+        assert categories == EXPECTED_METRIC_CATEGORIES[target_type], target
+        seen.append(target_type)
+    blob = ("azurerm_storage_account", "/blobServices/default")
+    assert seen.count(blob) == 1 + int(CONFIGS[env].azure_ml.enabled)  # + Azure ML storage
+    assert {("azurerm_key_vault", ""), ("azurerm_databricks_workspace", "")} <= set(seen)
+
+
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_failed_job_alert_fires_once_per_failed_job_run(stacks, env: str) -> None:
     _, alert = only(stacks[env], "azurerm_monitor_scheduled_query_rules_alert_v2")
@@ -238,6 +279,10 @@ def test_failed_job_alert_fires_once_per_failed_job_run(stacks, env: str) -> Non
         ("JobRunId", "Include", ["*"]),
     ]
     assert alert["auto_mitigation_enabled"] is False
+    # The query resolves before DatabricksJobs exists (union isfuzzy), so Azure's validation
+    # at create stays on and keeps catching real query errors.
+    assert "skip_query_validation" not in alert
+    assert criteria["query"].splitlines()[1] == "union isfuzzy=true"
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
@@ -331,12 +376,15 @@ def test_every_environment_has_a_budget_that_alerts_its_people(stacks, env: str)
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_budget_start_is_computed_by_terraform_and_then_kept(stacks, env: str) -> None:
     """No date in the JSON (deterministic synthesis): Terraform computes the first of the
-    month at plan time; `ignore_changes` keeps the first one, since the start date is ForceNew
-    and Azure refuses a past start beyond the current period on create."""
+    month when it applies (`timestamp()`; `plantimestamp()` would freeze the plan's month into
+    a saved plan that may be approved in the next month); `ignore_changes` keeps the first
+    one, since the start date is ForceNew and Azure refuses a past start beyond the current
+    period on create."""
     _, budget = only(stacks[env], "azurerm_consumption_budget_resource_group")
     assert budget["time_period"] == {
-        "start_date": "${formatdate(\"YYYY-MM-01'T00:00:00Z'\", plantimestamp())}"
+        "start_date": "${formatdate(\"YYYY-MM-01'T00:00:00Z'\", timestamp())}"
     }
+    assert "plantimestamp" not in json.dumps(budget)
     assert budget["lifecycle"] == {"ignore_changes": ["time_period"]}
 
 

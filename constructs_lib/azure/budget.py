@@ -18,9 +18,12 @@ START_OF_MONTH_FORMAT = "YYYY-MM-01'T00:00:00Z'"
 
 
 def first_of_this_month() -> str:
-    """The first of the month in which Terraform plans the budget: an expression Terraform
-    evaluates (`plantimestamp()` is known at plan time), so the JSON holds no date."""
-    return Fn.formatdate(START_OF_MONTH_FORMAT, Fn.plantimestamp())
+    """The first of the month in which Terraform *applies* the budget: an expression Terraform
+    evaluates, so the JSON holds no date. `timestamp()` is unknown while planning and taken at
+    apply; `plantimestamp()` would fix the plan's month in a saved plan, and a plan approved
+    in the next month would then create the budget with a past month's start, which Azure
+    refuses (docs/platform-assumptions.md)."""
+    return Fn.formatdate(START_OF_MONTH_FORMAT, Fn.timestamp())
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -31,7 +34,7 @@ class ResourceGroupBudgetProps:
     """Budget per time grain, in the subscription's billing currency (at least 1)."""
     time_grain: str = "Monthly"
     start_date: str | None = None
-    """`YYYY-MM-01`. Default: the first of the month of the first plan, kept afterwards."""
+    """`YYYY-MM-01`. Default: the first of the month of the first apply, kept afterwards."""
     actual_thresholds_percent: Sequence[int] = (80, 100)
     forecast_thresholds_percent: Sequence[int] = (100,)
     action_group_ids: Sequence[str] = ()
@@ -47,7 +50,8 @@ class ResourceGroupBudget(Construct):
     The start date is ForceNew and Azure refuses, on create, a start in the past beyond the
     current period: a fixed date would break every later re-creation of the environment, and a
     date computed at synthesis would not be deterministic. So by default Terraform computes it
-    (`plantimestamp()`) and `ignore_changes` keeps the date of the first create."""
+    when it applies (`timestamp()`, unknown in the plan) and `ignore_changes` keeps the date of
+    the first create."""
 
     def __init__(self, scope: Construct, id_: str, props: ResourceGroupBudgetProps) -> None:
         super().__init__(scope, id_)

@@ -16,6 +16,13 @@ judged once, however late it was ingested) and drops any task that logged a late
 now; what remains are the final failures, one row per failed job run. A retry starts
 `min_retry_interval_millis` (one minute, `constructs_lib/databricks/job_specs/job_settings.py`)
 after a failure, well inside the shortest window (five minutes).
+
+The query must also resolve before `DatabricksJobs` exists: a resource-specific table appears in
+the workspace only with its first record, and Azure Monitor validates a log alert's query when
+the rule is created, in the same apply as the workspace. So the table is read through
+`union isfuzzy=true` with an empty `datatable` of the columns the query uses (their types as in
+the table), which drops a leg that does not resolve and fixes the columns; `ingestion_time()` is
+taken inside the table's own leg, where it is defined (docs/platform-assumptions.md).
 """
 
 from __future__ import annotations
@@ -64,17 +71,29 @@ def window_duration_minutes(evaluation_minutes: int) -> int:
     return next(w for w in WINDOW_DURATION_MINUTES if w >= 2 * evaluation_minutes)
 
 
+EMPTY_JOBS_TABLE = (
+    "datatable(TimeGenerated: datetime, ActionName: string, RequestParams: string, "
+    "_ResourceId: string, Ingested: datetime)[]"
+)
+"""The columns the query reads from `DatabricksJobs` (types as in the Azure Monitor table
+reference), plus the ingestion time taken in the table's leg; no rows."""
+
+JOBS_SOURCE = f"""union isfuzzy=true
+    ({EMPTY_JOBS_TABLE}),
+    (DatabricksJobs | extend Ingested = ingestion_time())"""
+"""`DatabricksJobs` with its ingestion time, or no rows while the table does not exist yet."""
+
+
 def failed_job_runs_query(evaluation_minutes: int) -> str:
     """KQL over `DatabricksJobs`: one row per job run whose final task attempt failed, judged
-    once (see the module docstring). Columns: `_ResourceId`, `JobId`, `JobRunId`,
-    `FailedTasks`."""
+    once (see the module docstring); it resolves, with no rows, before the table exists.
+    Columns: `_ResourceId`, `JobId`, `JobRunId`, `FailedTasks`."""
     return f"""let period = {evaluation_minutes}m;
-DatabricksJobs
+{JOBS_SOURCE}
 | where ActionName in ("runStart", "runSucceeded", "runFailed")
 | extend Params = parse_json(RequestParams)
 | extend JobId = tostring(Params.jobId), TaskKey = tostring(Params.taskKey)
 | extend JobRunId = coalesce(tostring(Params.multitaskParentRunId), tostring(Params.runId))
-| extend Ingested = ingestion_time()
 | summarize arg_max(TimeGenerated, ActionName, Ingested) by _ResourceId, JobId, JobRunId, TaskKey
 | where ActionName == "runFailed" and Ingested between (ago(2 * period) .. ago(period))
 | summarize FailedTasks = count() by _ResourceId, JobId, JobRunId"""

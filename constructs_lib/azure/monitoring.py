@@ -46,6 +46,29 @@ DATABRICKS_LOG_CATEGORIES: tuple[str, ...] = (
 )
 """Databricks diagnostic log categories sent to Log Analytics (audit-relevant ones)."""
 
+KEY_VAULT = "Microsoft.KeyVault/vaults"
+BLOB_SERVICE = "Microsoft.Storage/storageAccounts/blobServices"
+STORAGE_ACCOUNT = "Microsoft.Storage/storageAccounts"
+DATABRICKS_WORKSPACE = "Microsoft.Databricks/workspaces"
+
+METRIC_CATEGORIES: dict[str, tuple[str, ...]] = {
+    # Key Vault's metrics have no category groups: `AllMetrics` is its one category (the
+    # provider's own Key Vault tests use it).
+    KEY_VAULT: ("AllMetrics",),
+    # Storage refuses `AllMetrics` ("Metric category 'AllMetrics' is not supported, supported
+    # categories are: 'Capacity;Transaction'", Azure/azure-powershell#6520 for a blob
+    # service). Capacity is left out: of its blob-service metrics only ContainerCount is
+    # exportable through a diagnostic setting (Azure Monitor "Supported metrics for
+    # Microsoft.Storage/storageAccounts/blobServices", column "DS Export").
+    BLOB_SERVICE: ("Transaction",),
+    STORAGE_ACCOUNT: ("Transaction",),
+    # No metrics requested: the workspace's diagnostic setting is for its audit logs.
+    DATABRICKS_WORKSPACE: (),
+}
+"""Metric categories each diagnostic target type is sent with: what Azure accepts for that
+type, since the provider checks only that a category is not empty and Azure refuses an
+unsupported one when the setting is created (docs/platform-assumptions.md)."""
+
 
 @dataclass(frozen=True, kw_only=True)
 class ObservabilityProps:
@@ -97,21 +120,31 @@ class Observability(Construct):
         id_: str,
         *,
         target_resource_id: str,
+        target_type: str,
         log_categories: Sequence[str] = (),
         log_category_groups: Sequence[str] = (),
-        metrics: bool = True,
     ) -> MonitorDiagnosticSetting:
-        """Send `target_resource_id`'s logs (by category or category group) and, if `metrics`,
-        all its metrics to the Log Analytics workspace. Retention is the workspace's (no
-        deprecated per-setting `retention_policy`).
+        """Send `target_resource_id`'s logs (by category or category group) and the metric
+        categories its resource type accepts (`METRIC_CATEGORIES[target_type]`, none for some
+        types) to the Log Analytics workspace. Retention is the workspace's (no deprecated
+        per-setting `retention_policy`).
 
         No `log_analytics_destination_type`: the services here offer no choice of table mode
         (Databricks and blob logs go to resource-specific tables, Key Vault's to
         AzureDiagnostics), the API then reads it back as null, and the provider's
         Optional+Computed field would show a change on every plan
         (docs/platform-assumptions.md)."""
+        if target_type not in METRIC_CATEGORIES:
+            raise ValueError(
+                f"diagnostic target type {target_type!r} has no metric categories in "
+                f"METRIC_CATEGORIES; add the categories Azure accepts for it"
+            )
         logs = [MonitorDiagnosticSettingEnabledLog(category=c) for c in log_categories] + [
             MonitorDiagnosticSettingEnabledLog(category_group=g) for g in log_category_groups
+        ]
+        metrics = [
+            MonitorDiagnosticSettingEnabledMetric(category=c)
+            for c in METRIC_CATEGORIES[target_type]
         ]
         setting = MonitorDiagnosticSetting(
             self,
@@ -120,9 +153,7 @@ class Observability(Construct):
             target_resource_id=target_resource_id,
             log_analytics_workspace_id=self.log_analytics.id,
             enabled_log=logs or None,
-            enabled_metric=(
-                [MonitorDiagnosticSettingEnabledMetric(category="AllMetrics")] if metrics else None
-            ),
+            enabled_metric=metrics or None,
         )
         self.diagnostic_settings.append(setting)
         return setting

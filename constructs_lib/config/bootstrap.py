@@ -53,6 +53,14 @@ class BootstrapConfig(StrictModel):
     it, the bootstrap also creates each environment's network connectivity configuration
     (serverless egress) and binds it to the environment's workspace once that exists: the admin
     who runs the bootstrap must then be an account admin too. Default: none (no NCC)."""
+    bind_ncc_to_workspaces: bool = True
+    """With `databricks_account_id`: list the account's workspaces (account API) and bind each
+    environment's NCC to its workspace once the list has it. The list is read on every plan of
+    the bootstrap, first run included, and any error of it fails the whole plan (state, identities
+    and NCCs too). `false` skips the list and the bindings (the NCCs stay; removing a binding
+    that exists only drops it from the state, the workspace keeps its NCC): for an account
+    whose API refuses the list; then bind each NCC in the account console (README, "From zero
+    to deployed", step 5)."""
 
     @field_validator("environments")
     @classmethod

@@ -377,9 +377,10 @@ class BudgetSettings(StrictModel):
     """First day of the budget, `YYYY-MM-01`: the first of a month, on or after 2017-06-01.
     Azure also refuses, when the budget is created, a start more than twelve months ahead or in
     the past beyond the current period. Default: the first of the month in which the budget is
-    first planned, computed by Terraform (`plantimestamp()`) and then kept (`ignore_changes`),
-    so synthesis stays deterministic and a new environment never gets a stale date. Changing a
-    set date replaces the budget."""
+    created, computed by Terraform when it applies (`timestamp()`) and then kept
+    (`ignore_changes`), so synthesis stays deterministic and neither a new environment nor a
+    saved plan applied in a later month sends a stale date. Changing a set date replaces the
+    budget."""
     actual_thresholds_percent: tuple[int, ...] = (80, 100)
     """Alert when the actual cost reaches these percentages of `amount` (1-1000 each)."""
     forecast_thresholds_percent: tuple[int, ...] = (100,)

@@ -49,14 +49,16 @@ class ServerlessNetworkProps:
     lists a workspace of that name."""
     provider: DatabricksProvider
     """An account-level databricks provider (host `https://accounts.azuredatabricks.net`)."""
-    workspaces: DataDatabricksMwsWorkspaces
-    """The account's workspaces (name -> ID), read once per stack."""
+    workspaces: DataDatabricksMwsWorkspaces | None
+    """The account's workspaces (name -> ID), read once per stack. None: no binding (the NCC
+    is bound by hand)."""
 
 
 class ServerlessNetwork(Construct):
     """The NCC of one environment and its binding to the environment's workspace, once that
-    workspace exists. Exposes `ncc`, `binding`, `ncc_id` and `storage_subnet_ids` (a Terraform
-    expression: the NCC's stable Azure service-endpoint subnets)."""
+    workspace exists (no binding without `workspaces`). Exposes `ncc`, `binding` (or None),
+    `ncc_id` and `storage_subnet_ids` (a Terraform expression: the NCC's stable Azure
+    service-endpoint subnets)."""
 
     def __init__(self, scope: Construct, id_: str, props: ServerlessNetworkProps) -> None:
         super().__init__(scope, id_)
@@ -68,19 +70,21 @@ class ServerlessNetwork(Construct):
             region=props.region,
         )
         self.ncc_id: str = self.ncc.network_connectivity_config_id
-        ids = f"data.databricks_mws_workspaces.{props.workspaces.friendly_unique_id}.ids"
-        workspace = json.dumps(props.workspace_name)
-        # Bound only when the account already lists the workspace: the bootstrap runs before
-        # the platform stack creates it, and again afterwards to bind it. A workspace takes one
-        # NCC; the provider cannot unbind (its delete is a no-op).
-        self.binding = MwsNccBinding(
-            self,
-            "Binding",
-            provider=props.provider,
-            count=Token.as_number(f"${{contains(keys({ids}), {workspace}) ? 1 : 0}}"),
-            network_connectivity_config_id=self.ncc_id,
-            workspace_id=Token.as_number(f"${{lookup({ids}, {workspace}, 0)}}"),
-        )
+        self.binding: MwsNccBinding | None = None
+        if props.workspaces is not None:
+            ids = f"data.databricks_mws_workspaces.{props.workspaces.friendly_unique_id}.ids"
+            workspace = json.dumps(props.workspace_name)
+            # Bound only when the account already lists the workspace: the bootstrap runs
+            # before the platform stack creates it, and again afterwards to bind it. A
+            # workspace takes one NCC; the provider cannot unbind (its delete is a no-op).
+            self.binding = MwsNccBinding(
+                self,
+                "Binding",
+                provider=props.provider,
+                count=Token.as_number(f"${{contains(keys({ids}), {workspace}) ? 1 : 0}}"),
+                network_connectivity_config_id=self.ncc_id,
+                workspace_id=Token.as_number(f"${{lookup({ids}, {workspace}, 0)}}"),
+            )
         ncc = f"databricks_mws_network_connectivity_config.{self.ncc.friendly_unique_id}"
         self.storage_subnet_ids: str = (
             f"${{flatten({ncc}.egress_config[*].default_rules[*]"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from constructs_lib.azure.job_failure_query import (
+    EMPTY_JOBS_TABLE,
     EVALUATION_FREQUENCY_MINUTES,
     WINDOW_DURATION_MINUTES,
     failed_job_runs_query,
@@ -61,7 +62,11 @@ def test_shortest_period_is_longer_than_a_task_retry_interval() -> None:
 def test_query_judges_each_failure_once_and_only_final_attempts() -> None:
     query = failed_job_runs_query(15)
     assert query.splitlines()[0] == "let period = 15m;"
-    assert query.splitlines()[1] == "DatabricksJobs"
+    assert query.splitlines()[1:4] == [
+        "union isfuzzy=true",
+        f"    ({EMPTY_JOBS_TABLE}),",
+        "    (DatabricksJobs | extend Ingested = ingestion_time())",
+    ]
     # The last event of each task of each job run decides; a later retry event supersedes a
     # failed attempt.
     assert (
@@ -79,3 +84,34 @@ def test_query_judges_each_failure_once_and_only_final_attempts() -> None:
         == "| summarize FailedTasks = count() by _ResourceId, JobId, JobRunId"
     )
     assert "runTimedOut" not in query  # not a documented action name
+
+
+# Column types of the DatabricksJobs table (Azure Monitor table reference, "DatabricksJobs").
+DATABRICKS_JOBS_COLUMNS = {
+    "TimeGenerated": "datetime",
+    "ActionName": "string",
+    "RequestParams": "string",
+    "_ResourceId": "string",
+}
+
+
+def test_query_resolves_before_the_jobs_table_exists() -> None:
+    """Azure validates the query when the rule is created, before any job event has created
+    DatabricksJobs: a fuzzy union drops the leg that does not resolve, and the empty datatable
+    declares every column the rest of the query reads, typed exactly as in the table (a
+    different type would split the column into `<name>_<type>` ones)."""
+    query = failed_job_runs_query(15)
+    head, body = query.split("\n| ", 1)
+    assert "union isfuzzy=true" in head
+    assert "DatabricksJobs" not in body  # the table is read only inside the fuzzy union
+    declared = dict(
+        column.strip().split(": ")
+        for column in EMPTY_JOBS_TABLE.removeprefix("datatable(").removesuffix(")[]").split(",")
+    )
+    assert declared == {**DATABRICKS_JOBS_COLUMNS, "Ingested": "datetime"}
+    for column in (*DATABRICKS_JOBS_COLUMNS, "Ingested"):
+        assert column in body, column
+    # ingestion_time() is defined on a table's records only, so it is taken in the table's
+    # leg, not after the union.
+    assert "ingestion_time()" not in body
+    assert query.count("ingestion_time()") == 1
