@@ -417,6 +417,56 @@ def test_an_author_of_the_change_cannot_approve_its_deploy(
     assert out["failed"] is None and any("approved by @lead" in i for i in out["infos"])
 
 
+APPROVER_JOBS = ("approve-platform", "approve-workspace", "apply-platform", "apply-workspace")
+
+
+@pytest.mark.parametrize("job_id", APPROVER_JOBS)
+@pytest.mark.parametrize(
+    ("environment", "required"),
+    [("deploy-approval", True), ("uat", True), ("prod", True), ("dev", False), ("sandbox", False)],
+)
+def test_a_job_that_needs_an_approval_fails_when_none_is_recorded(
+    workflows: dict[str, dict[str, Any]],
+    tmp_path: Path,
+    job_id: str,
+    environment: str,
+    required: bool,
+) -> None:
+    """Audit F4: an administrator's "bypass protection rules", or an environment that lost its
+    reviewers (or was auto-created by the first run before apply-settings.sh), lets the job run
+    with no approval recorded. In an environment with required reviewers that is a failure,
+    not "none required"; dev and sandbox need none."""
+    script, env = github_script(
+        jobs(workflows[DEPLOY])[job_id], "The approver is not an author of the change"
+    )
+    env.update({"ENVIRONMENT": environment, "AUTHORS": '["author"]'})
+    context = {"repo": {"owner": "o", "repo": "r"}, "runId": 9}
+    other = [{"state": "approved", "environments": [{"name": "x"}], "user": {"login": "lead"}}]
+    out = run_github_script(
+        script, tmp_path, context=context, answers={"actions.getReviewsForRun": other}, env=env
+    )
+    if required:
+        assert out["failed"] and "none is recorded for this run" in out["failed"]
+        assert environment in out["failed"]
+    else:
+        assert out["failed"] is None
+        assert any("none required" in i for i in out["infos"])
+
+
+def test_the_approvers_check_knows_the_environments_with_reviewers(
+    workflows: dict[str, dict[str, Any]],
+) -> None:
+    """The list in the workflow is the environments marked with reviewers in
+    tools/github/environments.json, in every job that checks approvers."""
+    spec = json.loads((ROOT / "tools" / "github" / "environments.json").read_text())
+    with_reviewers = {name for name, v in spec.items() if not name.startswith("_") and v["reviewers"]}
+    for job_id in APPROVER_JOBS:
+        _, env = github_script(
+            jobs(workflows[DEPLOY])[job_id], "The approver is not an author of the change"
+        )
+        assert set(json.loads(env["APPROVAL_REQUIRED"])) == with_reviewers, job_id
+
+
 # --- never an older commit, never interleaved -------------------------------------------------
 
 
