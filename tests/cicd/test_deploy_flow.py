@@ -459,7 +459,9 @@ def test_the_approvers_check_knows_the_environments_with_reviewers(
     """The list in the workflow is the environments marked with reviewers in
     tools/github/environments.json, in every job that checks approvers."""
     spec = json.loads((ROOT / "tools" / "github" / "environments.json").read_text())
-    with_reviewers = {name for name, v in spec.items() if not name.startswith("_") and v["reviewers"]}
+    with_reviewers = {
+        name for name, v in spec.items() if not name.startswith("_") and v["reviewers"]
+    }
     for job_id in APPROVER_JOBS:
         _, env = github_script(
             jobs(workflows[DEPLOY])[job_id], "The approver is not an author of the change"

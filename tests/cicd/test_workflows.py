@@ -1249,7 +1249,9 @@ def test_drift_with_nothing_deployed_ends_green_with_a_notice(
         assert not runs(job_id, outputs, "skipped"), job_id
     assert runs("issues", outputs, "skipped") and runs("cleanup", outputs, "skipped")
     # The issues job with that empty matrix: no issue opened, updated or closed, no failure.
-    script, env = github_script(wf["issues"], "Open, update or close one drift issue per environment")
+    script, env = github_script(
+        wf["issues"], "Open, update or close one drift issue per environment"
+    )
     env.update(
         {
             "REPORTS": str(tmp_path / "none"),
