@@ -286,6 +286,11 @@ FORGED = {"name": "change-sets", "expired": False}
             [_merged_pr()],
         ),
         (
+            "another pull request's merge ref",
+            [_plan_run(52, path=".github/workflows/plan.yml@refs/pull/8/merge")],
+            [_merged_pr()],
+        ),
+        (
             "a fork's branch of that name",
             [_plan_run(52, head_repository={"full_name": "w/r"})],
             [_merged_pr()],
@@ -334,12 +339,15 @@ def test_an_open_sibling_of_the_same_base_does_not_hide_the_review(
         "pulls.listCommits": [],
         "pulls.list": [_merged_pr()],
         "actions.listWorkflowRuns": [
-            _plan_run(51, pull_requests=[{"number": 7, "base": {"ref": "main"}}])
+            _plan_run(53, path=".github/workflows/plan.yml@refs/pull/8/merge"),
+            _plan_run(51, pull_requests=[{"number": 7, "base": {"ref": "main"}}]),
+            _plan_run(52, path=".github/workflows/plan.yml@refs/pull/7/merge"),
         ],
         "actions.listWorkflowRunArtifacts": [FORGED],
     }
     out = _reviewed(workflows, tmp_path, answers)
-    assert out["outputs"]["run-id"] == "51"
+    # 53 is PR #8's merge ref; 52 PR #7's own (newest of PR #7's runs).
+    assert out["outputs"]["run-id"] == "52"
 
 
 @pytest.mark.parametrize(
