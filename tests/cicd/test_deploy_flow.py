@@ -179,6 +179,38 @@ def _reviewed(workflows, tmp_path, answers, sha="m" * 40):
     return run_github_script(script, tmp_path, context=context, answers=answers, env=env)
 
 
+HEAD = "h" * 40
+
+
+def _merged_pr(number: int = 7, base: str = "main") -> dict[str, Any]:
+    return {
+        "number": number,
+        "merged_at": "2025-01-01T00:00:00Z",
+        "merge_commit_sha": "m" * 40,
+        "user": {"login": "author"},
+        "head": {"sha": HEAD, "ref": "feat", "repo": {"full_name": "o/r"}},
+        "base": {"ref": base},
+    }
+
+
+def _plan_run(run_id: int, **fields: Any) -> dict[str, Any]:
+    """A successful plan.yml run of the pull request's head, as the Actions API lists it."""
+    return {
+        "id": run_id,
+        "run_number": run_id,
+        "html_url": f"https://x/{run_id}",
+        "path": ".github/workflows/plan.yml",
+        "event": "pull_request",
+        "head_sha": HEAD,
+        "head_branch": "feat",
+        "head_repository": {"full_name": "o/r"},
+        # Open pull requests only: empty once the pull request is merged (GitHub's OpenAPI
+        # description of workflow-run.pull_requests).
+        "pull_requests": [],
+        **fields,
+    }
+
+
 def test_the_reviewed_plan_is_found_from_the_merge_commit(
     workflows: dict[str, dict[str, Any]], tmp_path: Path
 ) -> None:
@@ -187,21 +219,11 @@ def test_the_reviewed_plan_is_found_from_the_merge_commit(
     answers = {
         "repos.listPullRequestsAssociatedWithCommit": [
             {"number": 3, "merged_at": None, "merge_commit_sha": "x", "user": {"login": "z"}},
-            {
-                "number": 7,
-                "merged_at": "2025-01-01T00:00:00Z",
-                "merge_commit_sha": "m" * 40,
-                "user": {"login": "author"},
-                "head": {"sha": "h" * 40},
-                "base": {"ref": "main"},
-            },
+            _merged_pr(),
         ],
         "pulls.listCommits": [{"author": {"login": "pair"}, "committer": {"login": "web-flow"}}],
-        "actions.listWorkflowRuns": [
-            {"id": 40, "run_number": 40, "html_url": "https://x/40"},
-            {"id": 42, "run_number": 42, "html_url": "https://x/42"},
-            {"id": 41, "run_number": 41, "html_url": "https://x/41"},
-        ],
+        "pulls.list": [_merged_pr()],
+        "actions.listWorkflowRuns": [_plan_run(40), _plan_run(42), _plan_run(41)],
         "actions.listWorkflowRunArtifacts": {
             "__by": "run_id",
             "values": {
@@ -213,19 +235,138 @@ def test_the_reviewed_plan_is_found_from_the_merge_commit(
     }
     out = _reviewed(workflows, tmp_path, answers)
     assert out["outputs"]["run-id"] == "41"
-    assert out["outputs"]["head-sha"] == "h" * 40 and out["outputs"]["base-ref"] == "main"
+    assert out["outputs"]["head-sha"] == HEAD and out["outputs"]["base-ref"] == "main"
+    assert out["outputs"]["pull-request"] == "7"
     assert out["outputs"]["label"] == "PR #7, plan run https://x/41"
     assert json.loads(out["outputs"]["authors"]) == ["author", "merger", "pair"]
     (query,) = calls_named(out, "actions.listWorkflowRuns")
-    assert query["head_sha"] == "h" * 40 and query["status"] == "success"
+    assert query["head_sha"] == HEAD and query["status"] == "success"
     assert query["workflow_id"] == "plan.yml" and query["event"] == "pull_request"
+    (siblings,) = calls_named(out, "pulls.list")
+    assert siblings["state"] == "all" and siblings["head"] == "o:feat"
     none = _reviewed(workflows, tmp_path / "b", {"repos.listPullRequestsAssociatedWithCommit": []})
     assert "run-id" not in none["outputs"] and none["outputs"]["compare"] == "true"
 
 
-@pytest.mark.parametrize(("head", "base", "kept"), [("h", "main", True), ("other", "main", False)])
+FORGED = {"name": "change-sets", "expired": False}
+
+
+@pytest.mark.parametrize(
+    ("case", "runs", "siblings"),
+    [
+        # PR #2 (feat @ same head -> evil-base) still open: its run says whose it is.
+        (
+            "second PR open",
+            [
+                _plan_run(
+                    52,
+                    pull_requests=[{"number": 8, "base": {"ref": "evil-base"}}],
+                ),
+                _plan_run(51),
+            ],
+            [_merged_pr(), {**_merged_pr(8, "evil-base"), "merged_at": None}],
+        ),
+        # PR #2 closed before the merge: no run lists a pull request any more, so no run of
+        # that head commit can be attributed; none is taken.
+        (
+            "second PR closed",
+            [_plan_run(52), _plan_run(51)],
+            [_merged_pr(), {**_merged_pr(8, "evil-base"), "merged_at": None}],
+        ),
+        # The same head commit pushed to another branch for the second pull request.
+        (
+            "other head branch",
+            [_plan_run(52, head_branch="feat2")],
+            [_merged_pr()],
+        ),
+        # Another workflow file of the plan workflow's name (path differs).
+        (
+            "other workflow file",
+            [_plan_run(52, path=".github/workflows/plan-copy.yml")],
+            [_merged_pr()],
+        ),
+        (
+            "another pull request's merge ref",
+            [_plan_run(52, path=".github/workflows/plan.yml@refs/pull/8/merge")],
+            [_merged_pr()],
+        ),
+        (
+            "a fork's branch of that name",
+            [_plan_run(52, head_repository={"full_name": "w/r"})],
+            [_merged_pr()],
+        ),
+    ],
+)
+def test_a_second_pull_request_of_the_same_head_into_another_base_is_not_the_review(
+    workflows: dict[str, dict[str, Any]],
+    tmp_path: Path,
+    case: str,
+    runs: list[dict[str, Any]],
+    siblings: list[dict[str, Any]],
+) -> None:
+    """Audit F2: a writer opens PR #8 from the reviewed PR #7's head commit into a base branch
+    of their own, whose edited plan.yml uploads a change set equal to what the deploy will plan
+    (and a meta.json naming PR #7's head and base). That run is newer than PR #7's own. It is
+    never taken as PR #7's review: the deploy finds no reviewed plan, which needs the explicit
+    approval."""
+    answers = {
+        "repos.listPullRequestsAssociatedWithCommit": [_merged_pr()],
+        "pulls.listCommits": [],
+        "pulls.list": siblings,
+        "actions.listWorkflowRuns": runs,
+        "actions.listWorkflowRunArtifacts": [FORGED],
+    }
+    out = _reviewed(workflows, tmp_path, answers)
+    assert "run-id" not in out["outputs"], case
+    assert out["outputs"]["label"].startswith("PR #7, ")
+    assert "plan run https://x/52" not in out["outputs"]["label"]
+    # And the gate then stops for the approval (nothing reviewed, in a compared environment).
+    gate = _gate(workflows, tmp_path / "gate", "update_sensitive.json", None)
+    assert gate.outputs["approval"] == "no reviewed plan"
+    # The control: had the forged change set (equal to the deploy's plan) been taken, the gate
+    # would have said "As reviewed" and skipped the approval.
+    forged = _gate(workflows, tmp_path / "forged", "update_sensitive.json", "update_sensitive.json")
+    assert forged.outputs["approval"] == "" and "**As reviewed:**" in forged.summary
+
+
+def test_an_open_sibling_of_the_same_base_does_not_hide_the_review(
+    workflows: dict[str, dict[str, Any]], tmp_path: Path
+) -> None:
+    """The control of the test above: PR #7's own run is taken when nothing else proposes its
+    head commit into another base (a run listing PR #7 into main is fine)."""
+    answers = {
+        "repos.listPullRequestsAssociatedWithCommit": [_merged_pr()],
+        "pulls.listCommits": [],
+        "pulls.list": [_merged_pr()],
+        "actions.listWorkflowRuns": [
+            _plan_run(53, path=".github/workflows/plan.yml@refs/pull/8/merge"),
+            _plan_run(51, pull_requests=[{"number": 7, "base": {"ref": "main"}}]),
+            _plan_run(52, path=".github/workflows/plan.yml@refs/pull/7/merge"),
+        ],
+        "actions.listWorkflowRunArtifacts": [FORGED],
+    }
+    out = _reviewed(workflows, tmp_path, answers)
+    # 53 is PR #8's merge ref; 52 PR #7's own (newest of PR #7's runs).
+    assert out["outputs"]["run-id"] == "52"
+
+
+@pytest.mark.parametrize(
+    ("head", "base", "number", "kept"),
+    [
+        ("h", "main", "7", True),
+        ("other", "main", "7", False),
+        ("h", "evil-base", "7", False),
+        ("h", "main", "8", False),
+        ("h", "main", "", False),
+    ],
+)
 def test_only_change_sets_of_that_pull_request_are_kept(
-    workflows: dict[str, dict[str, Any]], tmp_path: Path, head: str, base: str, kept: bool
+    workflows: dict[str, dict[str, Any]],
+    tmp_path: Path,
+    head: str,
+    base: str,
+    number: str,
+    kept: bool,
 ) -> None:
     step = step_named(
         jobs(workflows[DEPLOY])["reviewed"],
@@ -233,9 +374,11 @@ def test_only_change_sets_of_that_pull_request_are_kept(
     )
     folder = tmp_path / "runner_temp" / "change-sets" / "dev"
     folder.mkdir(parents=True)
-    (folder / "meta.json").write_text(json.dumps({"head_sha": "h", "base_ref": "main"}))
+    meta = {"head_sha": "h", "base_ref": "main", "pull_request": 7}
+    (folder / "meta.json").write_text(json.dumps(meta))
     (folder / "dev.change-set.json").write_text("{}")
-    run_step(step["run"], {"ENVIRONMENT": "dev", "HEAD_SHA": head, "BASE_REF": base}, tmp_path)
+    env = {"ENVIRONMENT": "dev", "HEAD_SHA": head, "BASE_REF": base, "PULL_REQUEST": number}
+    run_step(step["run"], env, tmp_path)
     assert (tmp_path / "runner_temp" / "reviewed" / "dev.change-set.json").exists() is kept
 
 
@@ -280,6 +423,58 @@ def test_an_author_of_the_change_cannot_approve_its_deploy(
         env=env,
     )
     assert out["failed"] is None and any("approved by @lead" in i for i in out["infos"])
+
+
+APPROVER_JOBS = ("approve-platform", "approve-workspace", "apply-platform", "apply-workspace")
+
+
+@pytest.mark.parametrize("job_id", APPROVER_JOBS)
+@pytest.mark.parametrize(
+    ("environment", "required"),
+    [("deploy-approval", True), ("uat", True), ("prod", True), ("dev", False), ("sandbox", False)],
+)
+def test_a_job_that_needs_an_approval_fails_when_none_is_recorded(
+    workflows: dict[str, dict[str, Any]],
+    tmp_path: Path,
+    job_id: str,
+    environment: str,
+    required: bool,
+) -> None:
+    """Audit F4: an administrator's "bypass protection rules", or an environment that lost its
+    reviewers (or was auto-created by the first run before apply-settings.sh), lets the job run
+    with no approval recorded. In an environment with required reviewers that is a failure,
+    not "none required"; dev and sandbox need none."""
+    script, env = github_script(
+        jobs(workflows[DEPLOY])[job_id], "The approver is not an author of the change"
+    )
+    env.update({"ENVIRONMENT": environment, "AUTHORS": '["author"]'})
+    context = {"repo": {"owner": "o", "repo": "r"}, "runId": 9}
+    other = [{"state": "approved", "environments": [{"name": "x"}], "user": {"login": "lead"}}]
+    out = run_github_script(
+        script, tmp_path, context=context, answers={"actions.getReviewsForRun": other}, env=env
+    )
+    if required:
+        assert out["failed"] and "none is recorded for this run" in out["failed"]
+        assert environment in out["failed"]
+    else:
+        assert out["failed"] is None
+        assert any("none required" in i for i in out["infos"])
+
+
+def test_the_approvers_check_knows_the_environments_with_reviewers(
+    workflows: dict[str, dict[str, Any]],
+) -> None:
+    """The list in the workflow is the environments marked with reviewers in
+    tools/github/environments.json, in every job that checks approvers."""
+    spec = json.loads((ROOT / "tools" / "github" / "environments.json").read_text())
+    with_reviewers = {
+        name for name, v in spec.items() if not name.startswith("_") and v["reviewers"]
+    }
+    for job_id in APPROVER_JOBS:
+        _, env = github_script(
+            jobs(workflows[DEPLOY])[job_id], "The approver is not an author of the change"
+        )
+        assert set(json.loads(env["APPROVAL_REQUIRED"])) == with_reviewers, job_id
 
 
 # --- never an older commit, never interleaved -------------------------------------------------

@@ -192,8 +192,14 @@ def _answers(**extra: str) -> dict[str, str]:
         f"repos/{REPO}/environments/dev/deployment-branch-policies": "1 branch main",
         f"repos/{REPO}/environments/uat/deployment-branch-policies": "3 branch feature/*",
         f"repos/{REPO}/environments/prod/deployment-branch-policies": "5 branch release/*",
+        # What GitHub stores (read back): no admin bypass where there is something to bypass.
+        **{f"repos/{REPO}/environments/{e}": "false" for e in PROTECTED},
         **extra,
     }
+
+
+# The environments with reviewers or deployment refs: an admin bypass would skip them.
+PROTECTED = ("dev", "uat", "prod", "deploy-approval", "dev-smoke")
 
 
 def _calls(calls: list[dict], method: str, suffix: str = "") -> list[str]:
@@ -230,6 +236,12 @@ def test_apply_script_creates_missing_and_updates_existing_rulesets(tmp_path: Pa
     }
     assert bodies["prod"]["reviewers"] == [{"type": "Team", "id": 42}]
     assert bodies["prod"]["prevent_self_review"] is True
+    # Audit F4: repository admins cannot bypass the reviewers or the deployment refs.
+    assert {e: b["can_admins_bypass"] for e, b in bodies.items()} == dict.fromkeys(bodies, False)
+    read_back = [
+        c["args"][1] for c in calls if "--jq" in c["args"] and c["args"][-1] == ".can_admins_bypass"
+    ]
+    assert sorted(read_back) == sorted(f"repos/{REPO}/environments/{e}" for e in PROTECTED)
     assert bodies["deploy-approval"]["reviewers"] == [{"type": "Team", "id": 42}]
     assert bodies["deploy-approval"]["deployment_branch_policy"] is None
     assert bodies["prod"]["deployment_branch_policy"] == {
@@ -260,6 +272,21 @@ def test_apply_script_creates_missing_and_updates_existing_rulesets(tmp_path: Pa
     ]
     assert "removed the unmanaged deployment policy branch feature/*" in run.stdout
     assert "environment prod: reviewers, deploys from release/*, v*" in run.stdout
+
+
+@pytest.mark.parametrize("stored", ["true", ""])
+def test_the_script_stops_when_github_keeps_the_admin_bypass(tmp_path: Path, stored: str) -> None:
+    """GitHub's REST reference does not list can_admins_bypass among the fields "Create or
+    update an environment" accepts: what GitHub stored is read back, and an environment whose
+    reviewers an admin could still bypass stops the script (exit 1) before the next one."""
+    answers = _answers(**{f"repos/{REPO}/environments/prod": stored})
+    run, calls = _run(tmp_path, answers, REPO, "--reviewers", TEAM)
+    assert run.rc == 1
+    assert "environment prod: GitHub reports can_admins_bypass=" in run.stderr
+    assert "Allow administrators to bypass configured protection rules" in run.stderr
+    written = [c["args"][3] for c in calls if c["args"][1:3] == ["--method", "PUT"]]
+    assert f"repos/{REPO}/environments/prod" in written
+    assert f"repos/{REPO}/environments/sandbox" not in written  # after prod, alphabetically
 
 
 @pytest.mark.parametrize(

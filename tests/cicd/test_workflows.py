@@ -1219,6 +1219,66 @@ def test_deploy_runs_are_named_after_their_environment(
         )
 
 
+def test_drift_with_nothing_deployed_ends_green_with_a_notice(
+    workflows: dict[str, dict[str, Any]], tmp_path: Path
+) -> None:
+    """Audit F7: before the first deploy (or while every deployed environment is being
+    deployed) the matrix is empty, and GitHub fails a job with an empty matrix: the nightly run
+    was red every night. The matrix jobs are skipped instead (a skipped job does not fail the
+    run), the issues job still runs, opens nothing and says why."""
+    from tests.cicd.expressions import evaluate
+
+    wf = jobs(workflows["drift.yml"])
+    answers = {"actions.listWorkflowRuns": [], "repos.listDeployments": []}
+    out = _resolve(workflows, tmp_path, answers)
+    assert json.loads(out["outputs"]["matrix"]) == {"include": []}
+    assert out["outputs"]["any"] == "false"
+    (notice,) = out["notices"]
+    assert notice.startswith("Nothing to check for drift tonight (dev: never deployed")
+    outputs = {k: out["outputs"][k] for k in ("matrix", "skipped", "any")}
+    assert wf["resolve"]["outputs"]["any"] == "${{ steps.resolve.outputs.any }}"
+
+    def runs(job_id: str, resolve_outputs: dict[str, str], upstream: str) -> bool:
+        results = {"resolve": {"result": "success", "outputs": resolve_outputs}}
+        for need in wf[job_id]["needs"] if isinstance(wf[job_id]["needs"], list) else []:
+            results.setdefault(need, {"result": upstream})
+        condition = wf[job_id].get("if", "success()")
+        return bool(evaluate(condition, {"needs": results}))
+
+    for job_id in ("synth", "drift", "report"):
+        assert not runs(job_id, outputs, "skipped"), job_id
+    assert runs("issues", outputs, "skipped") and runs("cleanup", outputs, "skipped")
+    # The issues job with that empty matrix: no issue opened, updated or closed, no failure.
+    script, env = github_script(
+        wf["issues"], "Open, update or close one drift issue per environment"
+    )
+    env.update(
+        {
+            "REPORTS": str(tmp_path / "none"),
+            "MATRIX": outputs["matrix"],
+            "SKIPPED": outputs["skipped"],
+            "RUN_URL": "https://github.com/o/r/actions/runs/1",
+        }
+    )
+    issues = run_github_script(
+        script, tmp_path / "issues", context={"repo": {"owner": "o", "repo": "r"}}, env=env
+    )
+    assert issues["failed"] is None
+    assert [c for c, _ in issues["calls"]] == []
+    assert "dev: not checked: never deployed by the deploy workflow" in issues["notices"]
+    # With something deployed, the matrix jobs run as before.
+    deployed = {
+        "actions.listWorkflowRuns": [],
+        "repos.listDeployments": [{"id": 1, "sha": "c1"}],
+        "repos.listDeploymentStatuses": [{"state": "success"}],
+    }
+    some = _resolve(workflows, tmp_path / "some", deployed)
+    assert some["outputs"]["any"] == "true" and some["notices"] == []
+    some_outputs = {k: some["outputs"][k] for k in ("matrix", "skipped", "any")}
+    for job_id in ("synth", "drift", "report"):
+        assert runs(job_id, some_outputs, "success"), job_id
+
+
 def test_drift_job_shares_the_deploy_concurrency_group(
     workflows: dict[str, dict[str, Any]],
 ) -> None:

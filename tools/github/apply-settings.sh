@@ -77,14 +77,29 @@ done
 # --- environments -----------------------------------------------------------------------------
 for environment in $(jq -r 'keys[] | select(startswith("_") | not)' "$here/environments.json"); do
   spec=$(jq -c --arg e "$environment" '.[$e]' "$here/environments.json")
+  # can_admins_bypass: false: repository admins cannot "bypass protection rules" (the required
+  # reviewers, the deployment branch policy); GitHub's default is true. The field is not in the
+  # request-body list of GitHub's REST reference for "Create or update an environment" (it is in
+  # the environment GitHub returns, and GitHub accepts it: docs/platform-assumptions.md), so the
+  # value GitHub stored is read back below.
   body=$(jq -c --arg t "$reviewer_type" --argjson id "$reviewer_id" '{
       wait_timer: 0,
       reviewers: (if .reviewers then [{type: $t, id: $id}] else [] end),
       prevent_self_review: .reviewers,
+      can_admins_bypass: false,
       deployment_branch_policy: (if (.refs | length) > 0
         then {protected_branches: false, custom_branch_policies: true} else null end)
     }' <<< "$spec")
   gh api --method PUT "repos/$repo/environments/$environment" --input - <<< "$body" > /dev/null
+  # Where there is something to bypass (reviewers or deployment refs), refuse to go on unless
+  # GitHub reports the bypass off: an admin could otherwise deploy without the second person.
+  if [ "$(jq '.reviewers or ((.refs | length) > 0)' <<< "$spec")" = true ]; then
+    bypass=$(gh api "repos/$repo/environments/$environment" --jq '.can_admins_bypass')
+    if [ "$bypass" != false ]; then
+      echo "error: environment $environment: GitHub reports can_admins_bypass=${bypass:-(missing)}, not false; turn off \"Allow administrators to bypass configured protection rules\" in its settings and re-run" >&2
+      exit 1
+    fi
+  fi
   if [ "$(jq '.refs | length' <<< "$spec")" -gt 0 ]; then
     have=$(gh api "repos/$repo/environments/$environment/deployment-branch-policies" \
       --jq '.branch_policies[] | "\(.id) \(.type // "branch") \(.name)"')
