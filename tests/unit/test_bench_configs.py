@@ -23,6 +23,11 @@ def test_scale_configs_load(tmp_path: Path) -> None:
         assert len(env.databricks.jobs) == SCALE_JOBS
         templates = {job.template for job in env.databricks.jobs.values()}
         assert templates == set(JOB_TEMPLATES)
+        # MLOPS-JOB-5: the monitoring jobs run `ml_pipeline` and must outlast it.
+        pipeline = env.databricks.jobs["ml_pipeline"].timeout_seconds
+        for job in env.databricks.jobs.values():
+            if job.template == "monitoring.yaml.j2":
+                assert job.timeout_seconds > pipeline
 
 
 def test_every_shipped_job_template_is_benchmarked() -> None:

@@ -72,6 +72,15 @@ JOB_TEMPLATES = (
 )
 
 
+JOB_TIMEOUTS = {
+    "ml_pipeline.yaml.j2": 10800,
+    "batch_inference.yaml.j2": 3600,
+    "monitoring.yaml.j2": 14400,  # outlasts the ml_pipeline run it starts (MLOPS-JOB-5)
+    "replay.yaml.j2": 3600,
+}
+"""The shipped defaults' timeouts per template."""
+
+
 def _python() -> str:
     venv = ROOT / ".venv" / "bin" / "python"
     return str(venv if venv.exists() else Path(sys.executable))
@@ -122,7 +131,8 @@ def write_scale_configs(dest: Path, envs: int = SCALE_ENVS, jobs: int = SCALE_JO
         for j in range(jobs):
             # `monitoring` triggers `ml_pipeline`, so the first job is always an ml_pipeline.
             key = "ml_pipeline" if j == 0 else f"job_{j:02d}"
-            job = {"template": JOB_TEMPLATES[j % len(JOB_TEMPLATES)]}
+            template = JOB_TEMPLATES[j % len(JOB_TEMPLATES)]
+            job = {"template": template, "timeout_seconds": JOB_TIMEOUTS[template]}
             if j % 2 == 0:
                 job["schedule"] = {"quartz_cron_expression": f"0 {j} 3 * * ?"}
             job_map[key] = job
