@@ -606,6 +606,42 @@ def _is_person(principal: Any, ctx: PolicyContext) -> bool:
     )
 
 
+def _people_grants_on(
+    views: Sequence[ResourceView],
+    ctx: PolicyContext,
+    target_type: str,
+    securable_key: str,
+    risky_privileges: frozenset[str],
+    what: str,
+) -> list[tuple[str, str]]:
+    """People's grants of `risky_privileges` on a `target_type` resource, its schema or its
+    catalog (privileges are inherited downwards)."""
+    targets = [v for v in views if v.type == target_type]
+    addresses = {t.address for t in targets}
+    for t in targets:
+        addresses |= {_reference_address(t.attrs.get(k)) for k in ("schema_name", "catalog_name")}
+    addresses.discard(None)
+    findings = []
+    for v in views:
+        if v.type != "databricks_grants":
+            continue
+        securable = next(
+            (v.attrs[k] for k in (securable_key, "schema", "catalog") if k in v.attrs), None
+        )
+        if _reference_address(securable) not in addresses:
+            continue
+        for g in _blocks(v.attrs.get("grant")):
+            risky = sorted(risky_privileges & set(g.get("privileges", [])))
+            if risky and _is_person(g.get("principal"), ctx):
+                findings.append(
+                    (
+                        v.path,
+                        f"{g.get('principal')} has {', '.join(risky)} on {what} ({securable})",
+                    )
+                )
+    return findings
+
+
 def _people_read_what_production_trusts(
     views: Sequence[ResourceView], ctx: PolicyContext
 ) -> list[tuple[str, str]]:
@@ -613,7 +649,9 @@ def _people_read_what_production_trusts(
     only read the MLflow experiment and the registered model. CAN_EDIT on the experiment lets
     them delete or retag runs, including the champion's baseline profile monitoring compares
     against; APPLY_TAG (or more) on the model, its schema or its catalog lets them set the
-    validation gate's verdict that promotion trusts."""
+    validation gate's verdict that promotion trusts; MODIFY (or more) on the declared tables,
+    their schema or their catalog lets them rewrite the baseline, verdicts and drift metrics
+    that monitoring and the retrain decision read."""
     if not ctx.protected:
         return []
     findings = []
@@ -634,51 +672,23 @@ def _people_read_what_production_trusts(
                     )
     # The tables monitoring and the retrain decision trust (the quality monitor's inference and
     # baseline tables, and with them the verdicts and drift metrics beside them): no person may
-    # write them, their schema or their catalog.
-    tables = [v for v in views if v.type == "databricks_sql_table"]
-    data_targets = {t.address for t in tables}
-    for t in tables:
-        data_targets |= {
-            _reference_address(t.attrs.get(k)) for k in ("schema_name", "catalog_name")
-        }
-    data_targets.discard(None)
-    for v in views:
-        if v.type != "databricks_grants":
-            continue
-        securable = next((v.attrs[k] for k in ("table", "schema", "catalog") if k in v.attrs), None)
-        if _reference_address(securable) not in data_targets:
-            continue
-        for g in _blocks(v.attrs.get("grant")):
-            risky = sorted(_PEOPLE_TABLE_WRITE & set(g.get("privileges", [])))
-            if risky and _is_person(g.get("principal"), ctx):
-                findings.append(
-                    (
-                        v.path,
-                        f"{g.get('principal')} has {', '.join(risky)} on the monitored tables "
-                        f"or their parent ({securable})",
-                    )
-                )
-    models = [v for v in views if v.type == "databricks_registered_model"]
-    targets = {m.address for m in models}
-    for m in models:
-        targets |= {_reference_address(m.attrs.get(k)) for k in ("schema_name", "catalog_name")}
-    targets.discard(None)
-    for v in views:
-        if v.type != "databricks_grants":
-            continue
-        securable = next((v.attrs[k] for k in ("model", "schema", "catalog") if k in v.attrs), None)
-        if _reference_address(securable) not in targets:
-            continue
-        for g in _blocks(v.attrs.get("grant")):
-            risky = sorted(_PEOPLE_MODEL_WRITE & set(g.get("privileges", [])))
-            if risky and _is_person(g.get("principal"), ctx):
-                findings.append(
-                    (
-                        v.path,
-                        f"{g.get('principal')} has {', '.join(risky)} on the registered model "
-                        f"or its parent ({securable})",
-                    )
-                )
+    # write them, their schema or their catalog. And the registered model: no person may tag it.
+    findings += _people_grants_on(
+        views,
+        ctx,
+        "databricks_sql_table",
+        "table",
+        _PEOPLE_TABLE_WRITE,
+        "the monitored tables or their parent",
+    )
+    findings += _people_grants_on(
+        views,
+        ctx,
+        "databricks_registered_model",
+        "model",
+        _PEOPLE_MODEL_WRITE,
+        "the registered model or its parent",
+    )
     return findings
 
 
