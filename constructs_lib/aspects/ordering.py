@@ -19,6 +19,7 @@ class DependsOn:
     def __init__(self, types: Iterable[str], dependencies: Sequence[TerraformResource]) -> None:
         self._types = frozenset(types)
         self._dependencies = list(dependencies)
+        self._addresses: list[str] | None = None
 
     def visit(self, node: IConstruct) -> None:
         if (
@@ -29,5 +30,9 @@ class DependsOn:
             # Plain `type.logical_id` strings: what cdktf writes for constructor-given
             # dependencies (a resource's `fqn` would render as an interpolation, "${...}").
             existing = list(node.depends_on or [])
-            addresses = [f"{resource_type(d)}.{d.friendly_unique_id}" for d in self._dependencies]
+            if self._addresses is None:  # logical IDs are final once aspects run: read them once
+                self._addresses = [
+                    f"{resource_type(d)}.{d.friendly_unique_id}" for d in self._dependencies
+                ]
+            addresses = self._addresses
             node.depends_on = [*existing, *(a for a in addresses if a not in existing)]
