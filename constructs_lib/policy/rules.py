@@ -174,7 +174,15 @@ def _run_job_timeouts(views: Sequence[ResourceView], ctx: PolicyContext) -> list
             theirs = child.attrs.get("timeout_seconds") or 0
             if not isinstance(own, int | float) or not isinstance(theirs, int | float):
                 continue
-            if own <= theirs:
+            if own and not theirs:  # 0 or unset: no limit
+                findings.append(
+                    (
+                        parent.path,
+                        f"task {task.get('task_key')!r} runs {child.path}, which has no "
+                        f"timeout, but this job's timeout is {own} s",
+                    )
+                )
+            elif own and own <= theirs:
                 findings.append(
                     (
                         parent.path,
@@ -609,14 +617,14 @@ def _is_person(principal: Any, ctx: PolicyContext) -> bool:
 def _people_grants_on(
     views: Sequence[ResourceView],
     ctx: PolicyContext,
-    target_type: str,
+    target_types: tuple[str, ...],
     securable_key: str,
     risky_privileges: frozenset[str],
     what: str,
 ) -> list[tuple[str, str]]:
-    """People's grants of `risky_privileges` on a `target_type` resource, its schema or its
+    """People's grants of `risky_privileges` on a resource of `target_types`, its schema or its
     catalog (privileges are inherited downwards)."""
-    targets = [v for v in views if v.type == target_type]
+    targets = [v for v in views if v.type in target_types]
     addresses = {t.address for t in targets}
     for t in targets:
         addresses |= {_reference_address(t.attrs.get(k)) for k in ("schema_name", "catalog_name")}
@@ -670,21 +678,22 @@ def _people_read_what_production_trusts(
                     findings.append(
                         (v.path, f"{who} has {a['permission_level']} ({key.removesuffix('_id')})")
                     )
-    # The tables monitoring and the retrain decision trust (the quality monitor's inference and
-    # baseline tables, and with them the verdicts and drift metrics beside them): no person may
-    # write them, their schema or their catalog. And the registered model: no person may tag it.
+    # The tables monitoring, scoring and the retrain decision trust (features, the quality
+    # monitor's baseline, the verdicts, the drift metrics: declared by the stack or written by
+    # the jobs into its catalog): no person may write the catalog, a schema or a table of it.
+    # And the registered model: no person may tag it.
     findings += _people_grants_on(
         views,
         ctx,
-        "databricks_sql_table",
+        ("databricks_sql_table", "databricks_schema", "databricks_catalog"),
         "table",
         _PEOPLE_TABLE_WRITE,
-        "the monitored tables or their parent",
+        "the environment's catalog, a schema or a table of it",
     )
     findings += _people_grants_on(
         views,
         ctx,
-        "databricks_registered_model",
+        ("databricks_registered_model",),
         "model",
         _PEOPLE_MODEL_WRITE,
         "the registered model or its parent",

@@ -927,6 +927,28 @@ PEOPLE_CASES = {
         ],
         True,
     ),
+    "a group may modify the catalog when no table is declared (quality monitor off)": (
+        [
+            view(
+                "databricks_catalog",
+                {"name": "mlops_prod", "owner": "ml-platform-admins"},
+                name="cat",
+            ),
+            _grants("catalog", "${databricks_catalog.cat.name}", ("ml-engineers", ["MODIFY"])),
+        ],
+        True,
+    ),
+    "a group may create and modify tables in the features schema": (
+        [
+            view(
+                "databricks_schema",
+                {"catalog_name": "${databricks_catalog.cat.name}", "name": "features"},
+                name="features",
+            ),
+            _grants("schema", "${databricks_schema.features.id}", ("ml-engineers", ["MODIFY"])),
+        ],
+        True,
+    ),
     "compliant: people read the tables, admins and the job principal write them": (
         [
             TABLE,
@@ -985,6 +1007,16 @@ def test_a_job_that_runs_another_outlasts_it(parent_timeout: int, found: bool) -
     assert bool(findings) is found, [f.detail for f in findings]
     if found:
         assert "timeout 10800 s" in findings[0].detail
+
+
+def test_a_job_without_a_timeout_is_unlimited_for_the_rule() -> None:
+    """No timeout (0 or unset) means no limit: a limited parent cannot outlast an unlimited
+    child; an unlimited parent outlasts anything."""
+    child_unlimited = [_job("pipeline", 0), _job("monitoring", 14400, runs="pipeline")]
+    parent_unlimited = [_job("pipeline", 10800), _job("monitoring", 0, runs="pipeline")]
+    found = [f for f in evaluate(child_unlimited, PROD_CI) if f.rule.id == "MLOPS-JOB-5"]
+    assert found and "no timeout" in found[0].detail
+    assert not [f for f in evaluate(parent_unlimited, PROD_CI) if f.rule.id == "MLOPS-JOB-5"]
 
 
 def test_the_shipped_monitoring_job_outlasts_the_pipeline_it_runs() -> None:
