@@ -80,17 +80,22 @@ def github_subject(repository: str, environment: str) -> str:
 
 
 @dataclass(frozen=True, kw_only=True)
-class GitHubIdentityProps:
+class FederatedIdentityProps:
     name: str
-    """Name of the managed identity (`naming.deployer_identity_name` / `planner_identity_name`)."""
+    """Name of the managed identity (`naming.deployer_identity_name`, `planner_identity_name`,
+    `smoke_identity_name`)."""
     home: EnvironmentResourceGroup
     """Where the identity lives (the bootstrap group, so destroying an environment keeps it)."""
-    target: EnvironmentResourceGroup
-    """The environment's resource group: the only resource group the identity gets a role on."""
     github_repository: str
     """`owner/name` of the repository whose workflows may log in."""
     github_environment: str
     """The one GitHub environment whose jobs may log in as this identity."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class GitHubIdentityProps(FederatedIdentityProps):
+    target: EnvironmentResourceGroup
+    """The environment's resource group: the only resource group the identity gets a role on."""
     state_container_scope: str
     """ARM ID of the environment's state container: the only state it may reach. It holds both
     of the environment's state keys (`<env>.tfstate`, `<env>-workspace.tfstate`)."""
@@ -99,11 +104,12 @@ class GitHubIdentityProps:
     condition); `delegable_roles(...)` of the environment. Ignored by the plan identity."""
 
 
-class _GitHubIdentity(Construct):
+class GitHubFederatedIdentity(Construct):
     """A user-assigned managed identity with one federated credential for one GitHub
-    environment (no secret exists)."""
+    environment (no secret exists), and no role: subclasses add theirs with `_role`. Exposes
+    `identity`, `github_environment` and `subject`."""
 
-    def __init__(self, scope: Construct, id_: str, props: GitHubIdentityProps) -> None:
+    def __init__(self, scope: Construct, id_: str, props: FederatedIdentityProps) -> None:
         super().__init__(scope, id_)
         self.identity = UserAssignedIdentity(
             self,
@@ -138,7 +144,7 @@ class _GitHubIdentity(Construct):
         )
 
 
-class DeploymentIdentity(_GitHubIdentity):
+class DeploymentIdentity(GitHubFederatedIdentity):
     """Applies reviewed plans: Contributor and a conditioned Role Based Access Control
     Administrator on the environment's resource group only; Storage Blob Data Contributor on its
     state container (state writes and the lock). Federated only to the protected GitHub
@@ -170,7 +176,7 @@ class DeploymentIdentity(_GitHubIdentity):
         return assignment
 
 
-class PlanIdentity(_GitHubIdentity):
+class PlanIdentity(GitHubFederatedIdentity):
     """Plans and drift checks: Reader on the environment's resource group and Storage Blob Data
     Reader on its state container; nothing that writes. Federated only to `<env>-plan`."""
 
