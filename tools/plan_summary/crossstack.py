@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tools.plan_summary.diff import any_true
 from tools.plan_summary.model import CREATE, NO_OP, Plan, PlanError, ResourceChange, parse_plan
 
 DATA_SOURCE_PREFIX = "cross-stack-reference-input-"
@@ -103,23 +104,13 @@ def _output_status(name: str, platform: dict[str, Any], plan: Plan) -> PlatformO
         status = UNCHANGED if name in planned else MISSING
     elif change.actions == (CREATE,):
         status = NEW
-    elif _any_true(change.after_unknown):
+    elif any_true(change.after_unknown):
         status = UNKNOWN
     elif change.kind == NO_OP:
         status = UNCHANGED
     else:
         status = CHANGES
     return PlatformOutput(name=name, status=status, source=source)
-
-
-def _any_true(mask: Any) -> bool:
-    if mask is True:
-        return True
-    if isinstance(mask, dict):
-        return any(_any_true(v) for v in mask.values())
-    if isinstance(mask, list):
-        return any(_any_true(v) for v in mask)
-    return False
 
 
 def analyse(workspace_config: dict[str, Any], platform_plan: dict[str, Any]) -> CrossStack:

@@ -48,13 +48,14 @@ def _sub(mask: Any, key: str | int) -> Any:
     return False
 
 
-def _any_true(mask: Any) -> bool:
+def any_true(mask: Any) -> bool:
+    """Whether any part of a sensitive/unknown mask is set."""
     if mask is True:
         return True
     if isinstance(mask, dict):
-        return any(_any_true(v) for v in mask.values())
+        return any(any_true(v) for v in mask.values())
     if isinstance(mask, list):
-        return any(_any_true(v) for v in mask)
+        return any(any_true(v) for v in mask)
     return False
 
 
@@ -67,11 +68,11 @@ def redact(value: Any, sensitive: Any, unknown: Any = False) -> Any:
     if isinstance(value, dict):
         keys = set(value)
         if isinstance(unknown, dict):
-            keys |= {k for k, v in unknown.items() if _any_true(v)}
+            keys |= {k for k, v in unknown.items() if any_true(v)}
         return {k: redact(value.get(k), _sub(sensitive, k), _sub(unknown, k)) for k in sorted(keys)}
     if isinstance(value, list):
         return [redact(v, _sub(sensitive, i), _sub(unknown, i)) for i, v in enumerate(value)]
-    if value is None and _any_true(unknown):
+    if value is None and any_true(unknown):
         return _UNKNOWN
     return value
 
@@ -143,7 +144,7 @@ def attribute_changes(
         if isinstance(b, dict) and isinstance(a, dict):
             keys = set(b) | set(a)
             if isinstance(au, dict):
-                keys |= {k for k, v in au.items() if _any_true(v)}
+                keys |= {k for k, v in au.items() if any_true(v)}
             for k in sorted(keys):
                 walk(
                     _join(path, k),
@@ -158,7 +159,7 @@ def attribute_changes(
             for i in range(len(a)):
                 walk(_join(path, i), b[i], a[i], _sub(bs, i), _sub(as_, i), _sub(au, i))
             return
-        if b != a or _any_true(au):
+        if b != a or any_true(au):
             record(path, b, bs, a, as_, au)
 
     walk("", before, after, before_sensitive, after_sensitive, after_unknown)
