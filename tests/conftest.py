@@ -126,3 +126,18 @@ def job_principal(stack: dict[str, Any]) -> str:
     """How a workspace stack names the application ID of its job principal (created)."""
     sp_id, _ = job_principal_resource(stack)
     return ref("databricks_service_principal", sp_id, "application_id")
+
+
+@pytest.fixture(scope="session")
+def terraform_cli() -> str:
+    """The real Terraform CLI (CI installs 1.11.4). Tests that use it run only Terraform's
+    built-in provider or a local mirror: nothing is downloaded. Skipped where Terraform is not
+    installed, unless CICD_REQUIRE_TERRAFORM=1 (set by the checks workflow)."""
+    import shutil
+
+    found = shutil.which("terraform")
+    if found is None:
+        if os.environ.get("CICD_REQUIRE_TERRAFORM") == "1":
+            pytest.fail("terraform not found; the checks workflow installs 1.11.4")
+        pytest.skip("terraform is not installed")
+    return found

@@ -9,40 +9,22 @@ with a past month's start, which Azure refuses); the apply computes it; the next
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from tests.cicd.conftest import terraform_env
 from tests.conftest import ENVIRONMENTS, only
 
 pytestmark = pytest.mark.synth
 
 
-def _terraform() -> str:
-    found = shutil.which("terraform")
-    if found is None:
-        if os.environ.get("CICD_REQUIRE_TERRAFORM") == "1":
-            pytest.fail("terraform not found; the checks workflow installs 1.11.4")
-        pytest.skip("terraform is not installed")
-    return found
-
-
-def _tf(root: Path, *args: str) -> subprocess.CompletedProcess:
-    config = root / "terraform.tfrc"
-    config.write_text("", encoding="utf-8")
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("TF_")},
-        "TF_CLI_CONFIG_FILE": str(config),
-        "CHECKPOINT_DISABLE": "1",
-        "TF_IN_AUTOMATION": "1",
-    }
+def _tf(terraform: str, root: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [_terraform(), f"-chdir={root}", *args, "-no-color"],
-        env=env,
+        [terraform, f"-chdir={root}", *args, "-no-color"],
+        env=terraform_env(root),
         capture_output=True,
         text=True,
         check=False,
@@ -60,7 +42,7 @@ def _first_of_month() -> str:
 
 
 def test_a_saved_plan_leaves_the_start_date_to_the_apply_which_then_keeps_it(
-    stacks, tmp_path: Path
+    stacks, terraform_cli: str, tmp_path: Path
 ) -> None:
     _, budget = only(stacks[ENVIRONMENTS[0]], "azurerm_consumption_budget_resource_group")
     config = {
@@ -75,9 +57,9 @@ def test_a_saved_plan_leaves_the_start_date_to_the_apply_which_then_keeps_it(
     }
     assert budget["lifecycle"] == {"ignore_changes": ["time_period"]}
     (tmp_path / "main.tf.json").write_text(json.dumps(config), encoding="utf-8")
-    _ok(_tf(tmp_path, "init", "-input=false"))
-    _ok(_tf(tmp_path, "plan", "-input=false", "-out=saved.tfplan"))
-    plan = json.loads(_ok(_tf(tmp_path, "show", "-json", "saved.tfplan")))
+    _ok(_tf(terraform_cli, tmp_path, "init", "-input=false"))
+    _ok(_tf(terraform_cli, tmp_path, "plan", "-input=false", "-out=saved.tfplan"))
+    plan = json.loads(_ok(_tf(terraform_cli, tmp_path, "show", "-json", "saved.tfplan")))
     (change,) = plan["resource_changes"]
     assert change["change"]["actions"] == ["create"]
     # Not in the saved plan: Terraform takes it when the plan is applied.
@@ -85,11 +67,11 @@ def test_a_saved_plan_leaves_the_start_date_to_the_apply_which_then_keeps_it(
     assert "start_date" not in (change["change"]["after"].get("input") or {})
 
     before = _first_of_month()
-    _ok(_tf(tmp_path, "apply", "-input=false", "saved.tfplan"))
-    state = json.loads(_ok(_tf(tmp_path, "show", "-json")))
+    _ok(_tf(terraform_cli, tmp_path, "apply", "-input=false", "saved.tfplan"))
+    state = json.loads(_ok(_tf(terraform_cli, tmp_path, "show", "-json")))
     (resource,) = state["values"]["root_module"]["resources"]
     assert resource["values"]["input"]["start_date"] in {before, _first_of_month()}
 
     # Every later plan keeps the created date (the start date is ForceNew on the budget).
-    again = _tf(tmp_path, "plan", "-input=false", "-detailed-exitcode")
+    again = _tf(terraform_cli, tmp_path, "plan", "-input=false", "-detailed-exitcode")
     assert again.returncode == 0, again.stdout + again.stderr

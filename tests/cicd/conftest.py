@@ -66,22 +66,6 @@ def oversized_plan(resources: int = 400) -> dict[str, Any]:
     return base
 
 
-@pytest.fixture(scope="session")
-def terraform_cli() -> str:
-    """The real Terraform CLI (CI installs 1.11.4). Tests that use it run only Terraform's
-    built-in provider or a local mirror: nothing is downloaded. Skipped where Terraform is not
-    installed, unless CICD_REQUIRE_TERRAFORM=1 (set by the checks workflow)."""
-    import os
-    import shutil
-
-    found = shutil.which("terraform")
-    if found is None:
-        if os.environ.get("CICD_REQUIRE_TERRAFORM") == "1":
-            pytest.fail("terraform not found; the checks workflow installs 1.11.4")
-        pytest.skip("terraform is not installed")
-    return found
-
-
 def terraform_env(tmp_path: Path) -> dict[str, str]:
     """An environment for the real Terraform CLI: no user CLI configuration, no checkpoint."""
     import os
